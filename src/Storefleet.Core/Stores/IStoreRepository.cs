@@ -1,0 +1,74 @@
+namespace Storefleet.Core.Stores;
+
+/// <summary>
+/// Durable store records, their indexes and event timelines. Implementations are thread-safe and
+/// every method is atomic: a record and its index entries change together or not at all.
+/// Methods throw when the backing store is unreachable; they never return partial results.
+/// </summary>
+public interface IStoreRepository
+{
+    /// <summary>
+    /// Writes <paramref name="store"/> with its first event if no store of that name exists.
+    /// Otherwise leaves everything as it is and returns the existing record.
+    /// </summary>
+    Task<CreateStoreResult> CreateAsync(Store store, StoreEvent created, CancellationToken cancellationToken = default);
+
+    Task<Store?> GetAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Replaces the record if its current version is <paramref name="updated"/>.<see cref="Store.Version"/>,
+    /// keeps the phase index in step and appends <paramref name="events"/> to the timeline.
+    /// </summary>
+    Task<UpdateStoreResult> UpdateAsync(Store updated, IReadOnlyList<StoreEvent> events, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Removes the record and its index entries if its version matches, appending <paramref name="tombstone"/>
+    /// to the timeline, which then expires after the configured retention.
+    /// </summary>
+    Task<UpdateStoreResult> RemoveAsync(Store current, StoreEvent tombstone, CancellationToken cancellationToken = default);
+
+    /// <summary>One page of stores, newest first. Cost is proportional to the page size, not the total.</summary>
+    Task<StorePage> ListAsync(StoreQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>The store's timeline, oldest first (at most the configured cap).</summary>
+    Task<IReadOnlyList<StoreEvent>> GetEventsAsync(string name, CancellationToken cancellationToken = default);
+
+    Task AppendEventAsync(string name, StoreEvent storeEvent, CancellationToken cancellationToken = default);
+}
+
+public abstract record CreateStoreResult
+{
+    private CreateStoreResult()
+    {
+    }
+
+    public sealed record Created(Store Store) : CreateStoreResult;
+
+    public sealed record AlreadyExists(Store Existing) : CreateStoreResult;
+}
+
+public abstract record UpdateStoreResult
+{
+    private UpdateStoreResult()
+    {
+    }
+
+    public sealed record Updated(Store Store) : UpdateStoreResult;
+
+    public sealed record NotFound : UpdateStoreResult;
+
+    public sealed record VersionConflict(long CurrentVersion) : UpdateStoreResult;
+}
+
+/// <summary>A page request. <paramref name="Continue"/> is the opaque token of the previous page.</summary>
+public sealed record StoreQuery(int Limit, string? Continue = null, StorePhase? Phase = null, string? Owner = null)
+{
+    public const int DefaultLimit = 50;
+    public const int MaxLimit = 500;
+}
+
+/// <summary>A page of stores; <paramref name="Continue"/> is null on the last page.</summary>
+public sealed record StorePage(IReadOnlyList<Store> Items, string? Continue);
+
+/// <summary>The continue token could not be read (tampered, truncated or from another query).</summary>
+public sealed class InvalidContinueTokenException(string message) : ArgumentException(message);

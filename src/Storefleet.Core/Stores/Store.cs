@@ -1,0 +1,87 @@
+namespace Storefleet.Core.Stores;
+
+/// <summary>
+/// The control plane's record of one store: what was asked for and where it stands. Immutable;
+/// changes produce a new record through the lifecycle methods, which enforce <see cref="StoreLifecycle"/>.
+/// </summary>
+public sealed record Store
+{
+    public required string Name { get; init; }
+
+    public required StoreSpec Spec { get; init; }
+
+    /// <summary>The subject that created the store (from its identity, never from the request body).</summary>
+    public required string Owner { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    public required DateTimeOffset UpdatedAt { get; init; }
+
+    public StorePhase Phase { get; init; } = StorePhase.Requested;
+
+    /// <summary>The phase a failed store failed in; a retry resumes there. Null unless <see cref="Phase"/> is Failed.</summary>
+    public StorePhase? FailedPhase { get; init; }
+
+    public IReadOnlyList<StoreCondition> Conditions { get; init; } = [];
+
+    /// <summary>How many times the current step has been attempted (reset when a phase completes or on retry).</summary>
+    public int Attempts { get; init; }
+
+    public StoreUrls? Urls { get; init; }
+
+    /// <summary>Bumped when the spec changes (a new Helm values digest is expected).</summary>
+    public long Generation { get; init; } = 1;
+
+    /// <summary>Bumped on each bootstrap retry, so only the bootstrap Job is re-run.</summary>
+    public long BootstrapGeneration { get; init; } = 1;
+
+    /// <summary>Optimistic concurrency: the repository's version of this record; 0 before the first write.</summary>
+    public long Version { get; init; }
+
+    public string SpecHash => Spec.Hash;
+
+    public static Store Request(string name, StoreSpec spec, string owner, DateTimeOffset now) => new()
+    {
+        Name = name,
+        Spec = spec,
+        Owner = owner,
+        CreatedAt = now,
+        UpdatedAt = now,
+    };
+
+    public bool CanTake(StoreTrigger trigger) => StoreLifecycle.TryMove(Phase, trigger, FailedPhase, out _);
+
+    /// <summary>Moves to the next phase or throws <see cref="InvalidStoreTransitionException"/>.</summary>
+    public Store Take(StoreTrigger trigger, DateTimeOffset now, StoreCondition? failure = null)
+    {
+        if (!StoreLifecycle.TryMove(Phase, trigger, FailedPhase, out var next))
+        {
+            throw new InvalidStoreTransitionException(Phase, trigger);
+        }
+
+        return trigger switch
+        {
+            StoreTrigger.Fail => this with
+            {
+                Phase = next,
+                FailedPhase = Phase,
+                UpdatedAt = now,
+                Conditions = WithCondition(failure ?? throw new ArgumentNullException(nameof(failure), "A failure needs a condition saying why.")),
+            },
+            StoreTrigger.Retry => this with
+            {
+                Phase = next,
+                FailedPhase = null,
+                Attempts = 0,
+                UpdatedAt = now,
+                BootstrapGeneration = next == StorePhase.Bootstrapping ? BootstrapGeneration + 1 : BootstrapGeneration,
+                Conditions = Conditions.Where(c => c.Type != ConditionTypes.Failed).ToArray(),
+            },
+            _ => this with { Phase = next, UpdatedAt = now, Attempts = next == Phase ? Attempts : 0 },
+        };
+    }
+
+    /// <summary>Returns the conditions with <paramref name="condition"/> replacing any of the same type.</summary>
+    public IReadOnlyList<StoreCondition> WithCondition(StoreCondition condition) =>
+        [.. Conditions.Where(c => c.Type != condition.Type), condition];
+}

@@ -1,0 +1,23 @@
+namespace Storefleet.Core.Stores;
+
+/// <summary>Something that moves a store from one phase to another.</summary>
+public enum StoreTrigger
+{
+    /// <summary>A worker starts cluster work for a requested store.</summary>
+    StartProvisioning,
+
+    /// <summary>Namespace, release and workloads are ready.</summary>
+    InfrastructureReady,
+
+    /// <summary>The bootstrap Job succeeded.</summary>
+    BootstrapSucceeded,
+
+    /// <summary>A step failed in a way that needs a person (or a retry).</summary>
+    Fail,
+
+    /// <summary>A person asked to retry a failed store; it resumes in the phase that failed.</summary>
+    Retry,
+
+    /// <summary>A person asked to delete the store.</summary>
+    RequestDelete,
+}

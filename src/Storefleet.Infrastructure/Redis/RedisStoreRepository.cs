@@ -1,0 +1,177 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using Storefleet.Core.Stores;
+
+namespace Storefleet.Infrastructure.Redis;
+
+/// <summary>
+/// <see cref="IStoreRepository"/> on Redis (or Garnet). Each write is one Lua script, so a record,
+/// its indexes and its timeline never disagree.
+/// </summary>
+public sealed class RedisStoreRepository(IConnectionMultiplexer redis, RedisKeys keys, IOptions<StateOptions> options) : IStoreRepository
+{
+    private readonly StateOptions _options = options.Value;
+
+    private IDatabase Db => redis.GetDatabase();
+
+    public async Task<CreateStoreResult> CreateAsync(Store store, StoreEvent created, CancellationToken cancellationToken = default)
+    {
+        var document = Serialize(StoreDocument.From(store));
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(
+            StoreScripts.Create,
+            [keys.Store(store.Name), keys.AllStores, keys.StoresByOwner(store.Owner), keys.StoresByPhase(store.Phase.ToWire()), keys.Events(store.Name)],
+            [document, store.Name, Score(store), Serialize(created), _options.MaxEventsPerStore]).ConfigureAwait(false))!;
+
+        if ((int)result[0] == 1)
+        {
+            return new CreateStoreResult.Created(store with { Version = 1 });
+        }
+
+        return new CreateStoreResult.AlreadyExists(ReadDocument((string)result[1]!).ToStore((long)result[2]));
+    }
+
+    public async Task<Store?> GetAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var values = await Db.HashGetAsync(keys.Store(name), ["data", "version"]).ConfigureAwait(false);
+        return ToStore(values);
+    }
+
+    public async Task<UpdateStoreResult> UpdateAsync(Store updated, IReadOnlyList<StoreEvent> events, CancellationToken cancellationToken = default)
+    {
+        var current = await GetAsync(updated.Name, cancellationToken).ConfigureAwait(false);
+        if (current is null)
+        {
+            return new UpdateStoreResult.NotFound();
+        }
+
+        if (current.Version != updated.Version)
+        {
+            return new UpdateStoreResult.VersionConflict(current.Version);
+        }
+
+        if (current.Owner != updated.Owner || current.CreatedAt != updated.CreatedAt)
+        {
+            throw new InvalidOperationException($"The owner and creation time of store '{updated.Name}' cannot change.");
+        }
+
+        var args = new List<RedisValue>
+        {
+            updated.Version,
+            Serialize(StoreDocument.From(updated)),
+            updated.Name,
+            Score(updated),
+            _options.MaxEventsPerStore,
+        };
+        args.AddRange(events.Select(e => (RedisValue)Serialize(e)));
+
+        // The script re-checks the version, so a concurrent writer between the read above and here loses cleanly.
+        var outcome = (long)(await Db.ScriptEvaluateAsync(
+            StoreScripts.Update,
+            [keys.Store(updated.Name), keys.StoresByPhase(current.Phase.ToWire()), keys.StoresByPhase(updated.Phase.ToWire()), keys.Events(updated.Name)],
+            [.. args]).ConfigureAwait(false));
+
+        return outcome switch
+        {
+            -1 => new UpdateStoreResult.NotFound(),
+            <= -2 => new UpdateStoreResult.VersionConflict(-2 - outcome),
+            _ => new UpdateStoreResult.Updated(updated with { Version = outcome }),
+        };
+    }
+
+    public async Task<UpdateStoreResult> RemoveAsync(Store current, StoreEvent tombstone, CancellationToken cancellationToken = default)
+    {
+        var entry = new TombstoneEntry(current.Name, current.Owner, current.Spec.Engine.Id, current.Spec.Plan.Id, current.CreatedAt, tombstone);
+        var outcome = (long)(await Db.ScriptEvaluateAsync(
+            StoreScripts.Remove,
+            [keys.Store(current.Name), keys.AllStores, keys.StoresByOwner(current.Owner), keys.StoresByPhase(current.Phase.ToWire()), keys.Events(current.Name), keys.Tombstones],
+            [current.Version, current.Name, Serialize(tombstone), _options.MaxEventsPerStore, (long)_options.TombstoneRetention.TotalSeconds, _options.MaxTombstones,
+             JsonSerializer.Serialize(entry, StateJsonContext.Default.TombstoneEntry)]).ConfigureAwait(false));
+
+        return outcome switch
+        {
+            -1 => new UpdateStoreResult.NotFound(),
+            <= -2 => new UpdateStoreResult.VersionConflict(-2 - outcome),
+            _ => new UpdateStoreResult.Updated(current),
+        };
+    }
+
+    public async Task<StorePage> ListAsync(StoreQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(query.Limit, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(query.Limit, StoreQuery.MaxLimit);
+
+        var after = query.Continue is null ? null : ContinueToken.Decode(query.Continue, query);
+        var index = query.Phase is { } phase ? keys.StoresByPhase(phase.ToWire())
+            : query.Owner is { } owner ? keys.StoresByOwner(owner)
+            : keys.AllStores;
+
+        // Walk the index newest first from the token's position, loading records a batch at a time
+        // and keeping those that match the other filter, until the page (plus one, to know if there
+        // is more) is full. Without a second filter this is one index read and one batch of loads.
+        var items = new List<Store>(query.Limit + 1);
+        var maxScore = after?.Score ?? double.PositiveInfinity;
+        var skip = 0;
+        var batch = query.Limit + 1;
+        while (items.Count <= query.Limit)
+        {
+            var entries = await Db.SortedSetRangeByScoreWithScoresAsync(index, maxScore, double.NegativeInfinity, Exclude.None, Order.Descending, skip, batch).ConfigureAwait(false);
+            skip += entries.Length;
+            var candidates = entries
+                .Where(e => after is null || e.Score < after.Score || string.CompareOrdinal((string)e.Element!, after.Name) < 0)
+                .Select(e => (string)e.Element!)
+                .ToArray();
+            var loaded = await Task.WhenAll(candidates.Select(n => GetAsync(n, cancellationToken))).ConfigureAwait(false);
+            foreach (var store in loaded)
+            {
+                // A store removed between the index read and the load is simply absent from the page.
+                if (store is not null && Matches(store, query) && items.Count <= query.Limit)
+                {
+                    items.Add(store);
+                }
+            }
+
+            if (entries.Length < batch)
+            {
+                break;
+            }
+        }
+
+        if (items.Count <= query.Limit)
+        {
+            return new StorePage(items, null);
+        }
+
+        items.RemoveAt(items.Count - 1);
+        var last = items[^1];
+        return new StorePage(items, new ContinueToken(Score(last), last.Name, ContinueToken.FilterOf(query)).Encode());
+    }
+
+    public async Task<IReadOnlyList<StoreEvent>> GetEventsAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var values = await Db.ListRangeAsync(keys.Events(name)).ConfigureAwait(false);
+        return values.Select(v => JsonSerializer.Deserialize((string)v!, StateJsonContext.Default.StoreEvent)!).ToArray();
+    }
+
+    public async Task AppendEventAsync(string name, StoreEvent storeEvent, CancellationToken cancellationToken = default) =>
+        await Db.ScriptEvaluateAsync(
+            StoreScripts.AppendEvent,
+            [keys.Events(name), keys.Store(name)],
+            [Serialize(storeEvent), _options.MaxEventsPerStore]).ConfigureAwait(false);
+
+    private static bool Matches(Store store, StoreQuery query) =>
+        (query.Phase is null || store.Phase == query.Phase) && (query.Owner is null || store.Owner == query.Owner);
+
+    private static double Score(Store store) => store.CreatedAt.ToUnixTimeMilliseconds();
+
+    private static Store? ToStore(RedisValue[] values) =>
+        values[0].IsNull ? null : ReadDocument((string)values[0]!).ToStore((long)values[1]);
+
+    private static StoreDocument ReadDocument(string json) =>
+        JsonSerializer.Deserialize(json, StateJsonContext.Default.StoreDocument)
+        ?? throw new InvalidDataException("A store record in Redis is empty.");
+
+    private static string Serialize(StoreDocument document) => JsonSerializer.Serialize(document, StateJsonContext.Default.StoreDocument);
+
+    private static string Serialize(StoreEvent storeEvent) => JsonSerializer.Serialize(storeEvent, StateJsonContext.Default.StoreEvent);
+}

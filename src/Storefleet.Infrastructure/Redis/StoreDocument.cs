@@ -1,0 +1,63 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Storefleet.Core.Stores;
+
+namespace Storefleet.Infrastructure.Redis;
+
+/// <summary>The JSON shape of a store record in Redis. The version lives beside it in the hash.</summary>
+internal sealed record StoreDocument(
+    string Name,
+    string Engine,
+    string Plan,
+    string Owner,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    StorePhase Phase,
+    StorePhase? FailedPhase,
+    IReadOnlyList<StoreCondition> Conditions,
+    int Attempts,
+    StoreUrls? Urls,
+    long Generation,
+    long BootstrapGeneration)
+{
+    public static StoreDocument From(Store store) => new(
+        store.Name, store.Spec.Engine.Id, store.Spec.Plan.Id, store.Owner, store.CreatedAt, store.UpdatedAt,
+        store.Phase, store.FailedPhase, store.Conditions, store.Attempts, store.Urls, store.Generation, store.BootstrapGeneration);
+
+    public Store ToStore(long version)
+    {
+        var engine = StoreEngine.Find(Engine)
+            ?? throw new InvalidDataException($"Store '{Name}' has engine '{Engine}', which this version of Storefleet does not know.");
+        var plan = StorePlan.Find(Plan)
+            ?? throw new InvalidDataException($"Store '{Name}' has plan '{Plan}', which this version of Storefleet does not know.");
+        return new Store
+        {
+            Name = Name,
+            Spec = new StoreSpec(engine, plan),
+            Owner = Owner,
+            CreatedAt = CreatedAt,
+            UpdatedAt = UpdatedAt,
+            Phase = Phase,
+            FailedPhase = FailedPhase,
+            Conditions = Conditions,
+            Attempts = Attempts,
+            Urls = Urls,
+            Generation = Generation,
+            BootstrapGeneration = BootstrapGeneration,
+            Version = version,
+        };
+    }
+}
+
+[JsonSourceGenerationOptions(
+    JsonSerializerDefaults.Web,
+    UseStringEnumConverter = true,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(StoreDocument))]
+[JsonSerializable(typeof(StoreEvent))]
+[JsonSerializable(typeof(TombstoneEntry))]
+[JsonSerializable(typeof(ContinueToken))]
+internal sealed partial class StateJsonContext : JsonSerializerContext;
+
+/// <summary>What the tombstone list remembers of a deleted store.</summary>
+internal sealed record TombstoneEntry(string Name, string Owner, string Engine, string Plan, DateTimeOffset CreatedAt, StoreEvent Event);

@@ -1,0 +1,91 @@
+namespace Storefleet.Infrastructure.Redis;
+
+/// <summary>
+/// Lua scripts that keep a record, its indexes and its timeline consistent in one atomic step.
+/// Only commands that both Redis 7 and Garnet 2.2 support are used.
+/// </summary>
+internal static class StoreScripts
+{
+    /// <summary>
+    /// KEYS: store, all-stores index, owner index, phase index, events.
+    /// ARGV: json, name, score (ms), event json, max events.
+    /// Returns {1} when created, {0, existing json, existing version} when the name is taken.
+    /// </summary>
+    public const string Create = """
+        local existing = redis.call('HGET', KEYS[1], 'data')
+        if existing then
+          return {0, existing, redis.call('HGET', KEYS[1], 'version')}
+        end
+        redis.call('HSET', KEYS[1], 'data', ARGV[1], 'version', '1')
+        redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+        redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+        redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
+        redis.call('DEL', KEYS[5])
+        redis.call('RPUSH', KEYS[5], ARGV[4])
+        redis.call('LTRIM', KEYS[5], -tonumber(ARGV[5]), -1)
+        return {1}
+        """;
+
+    /// <summary>
+    /// KEYS: store, old phase index, new phase index, events.
+    /// ARGV: expected version, json, name, score (ms), max events, event jsons...
+    /// Returns the new version, -1 when the record is gone, or -2 - current version on a version mismatch.
+    /// </summary>
+    public const string Update = """
+        local current = redis.call('HGET', KEYS[1], 'version')
+        if not current then
+          return -1
+        end
+        if current ~= ARGV[1] then
+          return -2 - tonumber(current)
+        end
+        local next = tonumber(current) + 1
+        redis.call('HSET', KEYS[1], 'data', ARGV[2], 'version', tostring(next))
+        if KEYS[2] ~= KEYS[3] then
+          redis.call('ZREM', KEYS[2], ARGV[3])
+          redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
+        end
+        for i = 6, #ARGV do
+          redis.call('RPUSH', KEYS[4], ARGV[i])
+        end
+        if #ARGV >= 6 then
+          redis.call('LTRIM', KEYS[4], -tonumber(ARGV[5]), -1)
+        end
+        return next
+        """;
+
+    /// <summary>
+    /// KEYS: store, all-stores index, owner index, phase index, events, tombstones.
+    /// ARGV: expected version, name, tombstone event json, max events, retention seconds, max tombstones, tombstone entry json.
+    /// Returns 1 when removed, -1 when already gone, or -2 - current version on a version mismatch.
+    /// </summary>
+    public const string Remove = """
+        local current = redis.call('HGET', KEYS[1], 'version')
+        if not current then
+          return -1
+        end
+        if current ~= ARGV[1] then
+          return -2 - tonumber(current)
+        end
+        redis.call('DEL', KEYS[1])
+        redis.call('ZREM', KEYS[2], ARGV[2])
+        redis.call('ZREM', KEYS[3], ARGV[2])
+        redis.call('ZREM', KEYS[4], ARGV[2])
+        redis.call('RPUSH', KEYS[5], ARGV[3])
+        redis.call('LTRIM', KEYS[5], -tonumber(ARGV[4]), -1)
+        redis.call('EXPIRE', KEYS[5], tonumber(ARGV[5]))
+        redis.call('RPUSH', KEYS[6], ARGV[7])
+        redis.call('LTRIM', KEYS[6], -tonumber(ARGV[6]), -1)
+        return 1
+        """;
+
+    /// <summary>KEYS: events. ARGV: event json, max events. Appends only while the timeline exists or the store does (KEYS[2]).</summary>
+    public const string AppendEvent = """
+        if redis.call('EXISTS', KEYS[2]) == 0 then
+          return 0
+        end
+        redis.call('RPUSH', KEYS[1], ARGV[1])
+        redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+        return 1
+        """;
+}

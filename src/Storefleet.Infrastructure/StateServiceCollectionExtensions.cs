@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using Storefleet.Core.Stores;
+using Storefleet.Infrastructure.Garnet;
+using Storefleet.Infrastructure.Redis;
+
+namespace Storefleet.Infrastructure;
+
+/// <summary>Which Redis the control plane talks to, for logs, health and the dashboard (never a password).</summary>
+public sealed record StateBackend(string Kind, string Endpoint);
+
+public static class StateServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the Redis connection and the store repository. With <c>ConnectionStrings:Redis</c> set,
+    /// connects there; otherwise starts an embedded, persistent Garnet under the data directory.
+    /// </summary>
+    public static IServiceCollection AddStorefleetState(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<StateOptions>().Bind(configuration.GetSection(StateOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(sp => new RedisKeys(sp.GetRequiredService<IOptions<StateOptions>>().Value.KeyPrefix));
+        services.AddSingleton<IStoreRepository, RedisStoreRepository>();
+
+        var connectionString = configuration.GetConnectionString("Redis");
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            services.AddOptions<EmbeddedGarnetOptions>().Bind(configuration.GetSection(EmbeddedGarnetOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+            services.AddSingleton(_ => DataDirectory.FromConfiguration(configuration["Storefleet:DataDirectory"]));
+            services.AddSingleton<EmbeddedGarnetServer>();
+            services.AddSingleton(sp =>
+            {
+                var garnet = sp.GetRequiredService<EmbeddedGarnetServer>();
+                return new StateBackend("embedded-garnet", $"{garnet.ConnectionString} (data in {garnet.Directory})");
+            });
+            services.AddSingleton<IConnectionMultiplexer>(sp => Connect(sp.GetRequiredService<EmbeddedGarnetServer>().ConnectionString, sp));
+        }
+        else
+        {
+            var parsed = ConfigurationOptions.Parse(connectionString);
+            services.AddSingleton(new StateBackend("redis", string.Join(",", parsed.EndPoints.Select(e => e.ToString()))));
+            services.AddSingleton<IConnectionMultiplexer>(sp => Connect(connectionString, sp));
+        }
+
+        return services;
+    }
+
+    private static ConnectionMultiplexer Connect(string connectionString, IServiceProvider services)
+    {
+        var options = ConfigurationOptions.Parse(connectionString);
+        options.AbortOnConnectFail = false;
+        options.ClientName ??= "storefleet";
+        options.LoggerFactory ??= services.GetService<ILoggerFactory>();
+        return ConnectionMultiplexer.Connect(options);
+    }
+}

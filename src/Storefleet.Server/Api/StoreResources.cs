@@ -1,0 +1,68 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Storefleet.Core.Stores;
+
+namespace Storefleet.Server.Api;
+
+/// <summary>Body of <c>POST /api/v1/stores</c>. Unknown fields are rejected.</summary>
+public sealed record CreateStoreRequest(string? Name, string? Engine, string? Plan);
+
+/// <summary>A store as the API shows it.</summary>
+public sealed record StoreResource(
+    string Name,
+    string Engine,
+    string Plan,
+    string Owner,
+    string Phase,
+    string? FailedPhase,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    int Attempts,
+    IReadOnlyList<ConditionResource> Conditions,
+    StoreUrls? Urls,
+    long Generation,
+    long BootstrapGeneration,
+    string SpecHash,
+    long Version)
+{
+    public static StoreResource From(Store store) => new(
+        store.Name,
+        store.Spec.Engine.Id,
+        store.Spec.Plan.Id,
+        store.Owner,
+        store.Phase.ToWire(),
+        store.FailedPhase?.ToWire(),
+        store.CreatedAt,
+        store.UpdatedAt,
+        store.Attempts,
+        store.Conditions.Select(ConditionResource.From).ToArray(),
+        store.Urls,
+        store.Generation,
+        store.BootstrapGeneration,
+        store.SpecHash,
+        store.Version);
+}
+
+public sealed record ConditionResource(string Type, string Status, string Reason, string Message, DateTimeOffset LastTransitionTime)
+{
+    public static ConditionResource From(StoreCondition c) =>
+        new(c.Type, c.Status ? "True" : "False", c.Reason, c.Message, c.LastTransitionTime);
+}
+
+/// <summary>A page of stores; pass <see cref="Continue"/> back as <c>?continue=</c> for the next one.</summary>
+public sealed record StoreListResource(IReadOnlyList<StoreResource> Items, string? Continue);
+
+public sealed record StoreEventResource(DateTimeOffset Time, string Type, string Phase, string Message, double? DurationMs, string? Step)
+{
+    public static StoreEventResource From(StoreEvent e) =>
+        new(e.Time, JsonNamingPolicy.CamelCase.ConvertName(e.Type.ToString()), e.Phase.ToWire(), e.Message, e.Duration?.TotalMilliseconds, e.Step);
+}
+
+public sealed record StoreEventListResource(IReadOnlyList<StoreEventResource> Items);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(CreateStoreRequest))]
+[JsonSerializable(typeof(StoreResource))]
+[JsonSerializable(typeof(StoreListResource))]
+[JsonSerializable(typeof(StoreEventListResource))]
+internal sealed partial class ApiJsonContext : JsonSerializerContext;

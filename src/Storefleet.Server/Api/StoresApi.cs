@@ -1,0 +1,266 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Storefleet.Core.Stores;
+using Storefleet.Server.Api.Idempotency;
+using Storefleet.Server.Identity;
+
+namespace Storefleet.Server.Api;
+
+/// <summary>The stores REST API under <c>/api/v1/stores</c>. Handlers record intent in Redis and return; they never wait for the cluster.</summary>
+public static class StoresApi
+{
+    private const int MaxWriteAttempts = 5;
+
+    public static IEndpointRouteBuilder MapStoresApi(this IEndpointRouteBuilder app)
+    {
+        var stores = app.MapGroup("/api/v1/stores").WithTags("Stores");
+
+        stores.MapPost("/", CreateStore)
+            .WithName("CreateStore")
+            .WithSummary("Request a new store")
+            .WithDescription("Records the store (phase requested) and returns at once. The same name and spec again returns the existing store (200); the same name with another spec is a 409. Send an Idempotency-Key header to replay the first answer for 24 hours.")
+            .Accepts<CreateStoreRequest>("application/json")
+            .Produces<StoreResource>(StatusCodes.Status201Created)
+            .Produces<StoreResource>(StatusCodes.Status200OK)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .WithMetadata(new IdempotentEndpoint());
+
+        stores.MapGet("/", ListStores)
+            .WithName("ListStores")
+            .WithSummary("List stores, newest first, a page at a time");
+
+        stores.MapGet("/{name}", GetStore)
+            .WithName("GetStore")
+            .WithSummary("Get one store");
+
+        stores.MapGet("/{name}/events", GetStoreEvents)
+            .WithName("GetStoreEvents")
+            .WithSummary("Get a store's event timeline, oldest first");
+
+        stores.MapDelete("/{name}", DeleteStore)
+            .WithName("DeleteStore")
+            .WithSummary("Request deletion of a store")
+            .WithDescription("Marks the store for deletion and returns 202 at once; repeating it while deletion is in progress returns 202 again.");
+
+        stores.MapPost("/{name}/retry", RetryStore)
+            .WithName("RetryStore")
+            .WithSummary("Retry a failed store from the step that failed");
+
+        return app;
+    }
+
+    internal static async Task<IResult> CreateStore(HttpContext http, IStoreRepository repository, IActorAccessor actors, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var (request, problem) = await JsonRequestBody.ReadAsync<CreateStoreRequest>(http.Request, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var errors = new Dictionary<string, string[]>();
+        if (StoreName.Validate(request!.Name) is { } nameError)
+        {
+            errors["name"] = [nameError];
+        }
+
+        var engine = request.Engine is null ? StoreEngine.WooCommerce : StoreEngine.Find(request.Engine);
+        if (engine is null)
+        {
+            errors["engine"] = [$"Engine '{request.Engine}' is not available. Accepted engines: {StoreEngine.AcceptedIds}."];
+        }
+
+        var plan = request.Plan is null ? StorePlan.Small : StorePlan.Find(request.Plan);
+        if (plan is null)
+        {
+            errors["plan"] = [$"Plan '{request.Plan}' does not exist. Accepted plans: {StorePlan.AcceptedIds}."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return Problems.Validation(errors);
+        }
+
+        var actor = actors.Current(http);
+        var now = clock.GetUtcNow();
+        var spec = new StoreSpec(engine!, plan!);
+        var store = Store.Request(request.Name!, spec, actor.Subject, now);
+        var created = new StoreEvent(now, StoreEventType.Created, StorePhase.Requested, $"Store requested by {actor.Subject}: {engine!.DisplayName}, plan {plan!.Id}.");
+
+        return await repository.CreateAsync(store, created, cancellationToken) switch
+        {
+            CreateStoreResult.Created c => TypedResults.Created($"/api/v1/stores/{c.Store.Name}", StoreResource.From(c.Store)),
+            CreateStoreResult.AlreadyExists { Existing: var existing } when existing.Owner != actor.Subject =>
+                Problems.Conflict("Store name is taken.", $"A store named '{store.Name}' already exists. Choose another name.", "name-taken"),
+            CreateStoreResult.AlreadyExists { Existing: var existing } when existing.Phase == StorePhase.Deleting =>
+                Problems.Conflict("Store is being deleted.", $"A store named '{store.Name}' is being deleted. The name can be used again once its deletion completes.", "store-deleting"),
+            CreateStoreResult.AlreadyExists { Existing: var existing } when existing.SpecHash == spec.Hash =>
+                TypedResults.Ok(StoreResource.From(existing)),
+            CreateStoreResult.AlreadyExists { Existing: var existing } =>
+                Problems.Conflict(
+                    "A store with this name exists with another spec.",
+                    $"Store '{store.Name}' already exists with engine '{existing.Spec.Engine.Id}' and plan '{existing.Spec.Plan.Id}'. Choose another name, or delete the existing store first.",
+                    "spec-conflict"),
+            _ => throw new InvalidOperationException("Unexpected create result."),
+        };
+    }
+
+    internal static async Task<IResult> ListStores(
+        IStoreRepository repository, int? limit, string? @continue, string? phase, string? owner, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (limit is < 1 or > StoreQuery.MaxLimit)
+        {
+            errors["limit"] = [$"limit must be between 1 and {StoreQuery.MaxLimit}."];
+        }
+
+        StorePhase? phaseFilter = null;
+        if (phase is not null)
+        {
+            if (StorePhaseExtensions.TryParseWire(phase, out var parsed))
+            {
+                phaseFilter = parsed;
+            }
+            else
+            {
+                errors["phase"] = [$"Unknown phase '{phase}'. Accepted phases: {StorePhaseExtensions.AcceptedWireValues}."];
+            }
+        }
+
+        if (owner is { Length: 0 or > 256 })
+        {
+            errors["owner"] = ["owner must be 1 to 256 characters."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return Problems.Validation(errors);
+        }
+
+        try
+        {
+            var page = await repository.ListAsync(new StoreQuery(limit ?? StoreQuery.DefaultLimit, @continue, phaseFilter, owner), cancellationToken);
+            return TypedResults.Ok(new StoreListResource(page.Items.Select(StoreResource.From).ToArray(), page.Continue));
+        }
+        catch (InvalidContinueTokenException e)
+        {
+            return Problems.Validation("continue", e.Message);
+        }
+    }
+
+    internal static async Task<IResult> GetStore(string name, IStoreRepository repository, CancellationToken cancellationToken)
+    {
+        if (InvalidName(name) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var store = await repository.GetAsync(name, cancellationToken);
+        return store is null ? Problems.StoreNotFound(name) : TypedResults.Ok(StoreResource.From(store));
+    }
+
+    internal static async Task<IResult> GetStoreEvents(string name, IStoreRepository repository, CancellationToken cancellationToken)
+    {
+        if (InvalidName(name) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var events = await repository.GetEventsAsync(name, cancellationToken);
+        if (events.Count == 0 && await repository.GetAsync(name, cancellationToken) is null)
+        {
+            return Problems.StoreNotFound(name);
+        }
+
+        return TypedResults.Ok(new StoreEventListResource(events.Select(StoreEventResource.From).ToArray()));
+    }
+
+    internal static async Task<IResult> DeleteStore(string name, IStoreRepository repository, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (InvalidName(name) is { } invalid)
+        {
+            return invalid;
+        }
+
+        for (var attempt = 0; attempt < MaxWriteAttempts; attempt++)
+        {
+            var store = await repository.GetAsync(name, cancellationToken);
+            if (store is null)
+            {
+                return Problems.StoreNotFound(name);
+            }
+
+            if (store.Phase == StorePhase.Deleting)
+            {
+                return Accepted(store);
+            }
+
+            var now = clock.GetUtcNow();
+            var deleting = store.Take(StoreTrigger.RequestDelete, now);
+            var outcome = await repository.UpdateAsync(
+                deleting,
+                [new StoreEvent(now, StoreEventType.DeleteRequested, StorePhase.Deleting, $"Deletion requested (was {store.Phase.ToWire()}).")],
+                cancellationToken);
+            switch (outcome)
+            {
+                case UpdateStoreResult.Updated updated:
+                    return Accepted(updated.Store);
+                case UpdateStoreResult.NotFound:
+                    return Problems.StoreNotFound(name);
+            }
+        }
+
+        return BusyConflict(name);
+    }
+
+    internal static async Task<IResult> RetryStore(string name, IStoreRepository repository, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (InvalidName(name) is { } invalid)
+        {
+            return invalid;
+        }
+
+        for (var attempt = 0; attempt < MaxWriteAttempts; attempt++)
+        {
+            var store = await repository.GetAsync(name, cancellationToken);
+            if (store is null)
+            {
+                return Problems.StoreNotFound(name);
+            }
+
+            if (!store.CanTake(StoreTrigger.Retry))
+            {
+                return Problems.Conflict(
+                    "Only failed stores can be retried.",
+                    $"Store '{name}' is {store.Phase.ToWire()}, not failed; there is nothing to retry.",
+                    "not-failed");
+            }
+
+            var now = clock.GetUtcNow();
+            var retried = store.Take(StoreTrigger.Retry, now);
+            var outcome = await repository.UpdateAsync(
+                retried,
+                [new StoreEvent(now, StoreEventType.RetryRequested, retried.Phase, $"Retry requested; resuming at {retried.Phase.ToWire()}.")],
+                cancellationToken);
+            switch (outcome)
+            {
+                case UpdateStoreResult.Updated updated:
+                    return Accepted(updated.Store);
+                case UpdateStoreResult.NotFound:
+                    return Problems.StoreNotFound(name);
+            }
+        }
+
+        return BusyConflict(name);
+    }
+
+    private static Accepted<StoreResource> Accepted(Store store) =>
+        TypedResults.Accepted($"/api/v1/stores/{store.Name}", StoreResource.From(store));
+
+    private static IResult BusyConflict(string name) =>
+        Problems.Conflict("The store is changing.", $"Store '{name}' changed several times while this request was applied; send the request again.", "busy");
+
+    private static IResult? InvalidName(string name) =>
+        StoreName.Validate(name) is { } error ? Problems.Validation("name", error) : null;
+}

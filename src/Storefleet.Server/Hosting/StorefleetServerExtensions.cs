@@ -1,0 +1,56 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Scalar.AspNetCore;
+using Storefleet.Infrastructure;
+using Storefleet.Server.Api.Idempotency;
+using Storefleet.Server.Identity;
+
+namespace Storefleet.Server.Hosting;
+
+public static class StorefleetServerExtensions
+{
+    /// <summary>Registers everything the control plane needs: state, API plumbing, health, docs.</summary>
+    public static WebApplicationBuilder AddStorefleetServer(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddStorefleetState(builder.Configuration);
+        builder.Services.AddHostedService<StateStartupLogger>();
+        builder.Services.AddSingleton<IActorAccessor, LocalAdminActorAccessor>();
+
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        builder.Services.AddHealthChecks()
+            .AddCheck<RedisHealthCheck>("redis", tags: ["ready"]);
+
+        return builder;
+    }
+
+    public static WebApplication UseStorefleetPipeline(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseRouting();
+        app.UseMiddleware<IdempotencyMiddleware>();
+        return app;
+    }
+
+    /// <summary><c>/healthz</c>: the process is alive. <c>/readyz</c>: its dependencies (Redis) answer.</summary>
+    public static WebApplication MapHealthEndpoints(this WebApplication app)
+    {
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false }).ExcludeFromDescription();
+        app.MapHealthChecks("/readyz", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains("ready"),
+            ResponseWriter = HealthResponseWriter.WriteAsync,
+        }).ExcludeFromDescription();
+        return app;
+    }
+
+    /// <summary>The OpenAPI document at <c>/openapi/v1.json</c> and a browsable reference at <c>/scalar/v1</c>.</summary>
+    public static WebApplication MapApiDocumentation(this WebApplication app)
+    {
+        app.MapOpenApi();
+        app.MapScalarApiReference(options => options.WithTitle("Storefleet API"));
+        app.MapGet("/api", () => Results.Redirect("/scalar/v1")).ExcludeFromDescription();
+        return app;
+    }
+}
