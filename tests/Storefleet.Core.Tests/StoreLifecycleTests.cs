@@ -1,0 +1,170 @@
+using Storefleet.Core.Stores;
+
+namespace Storefleet.Core.Tests;
+
+public class StoreLifecycleTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The full table: every phase × every trigger, with the expected target or null when forbidden.</summary>
+    public static TheoryData<StorePhase, StoreTrigger, StorePhase?, StorePhase?> Table()
+    {
+        var data = new TheoryData<StorePhase, StoreTrigger, StorePhase?, StorePhase?>();
+        var expected = new Dictionary<(StorePhase, StoreTrigger), StorePhase>
+        {
+            [(StorePhase.Requested, StoreTrigger.StartProvisioning)] = StorePhase.Provisioning,
+            [(StorePhase.Provisioning, StoreTrigger.InfrastructureReady)] = StorePhase.Bootstrapping,
+            [(StorePhase.Bootstrapping, StoreTrigger.BootstrapSucceeded)] = StorePhase.Ready,
+            [(StorePhase.Requested, StoreTrigger.Fail)] = StorePhase.Failed,
+            [(StorePhase.Provisioning, StoreTrigger.Fail)] = StorePhase.Failed,
+            [(StorePhase.Bootstrapping, StoreTrigger.Fail)] = StorePhase.Failed,
+            [(StorePhase.Requested, StoreTrigger.RequestDelete)] = StorePhase.Deleting,
+            [(StorePhase.Provisioning, StoreTrigger.RequestDelete)] = StorePhase.Deleting,
+            [(StorePhase.Bootstrapping, StoreTrigger.RequestDelete)] = StorePhase.Deleting,
+            [(StorePhase.Ready, StoreTrigger.RequestDelete)] = StorePhase.Deleting,
+            [(StorePhase.Failed, StoreTrigger.RequestDelete)] = StorePhase.Deleting,
+        };
+
+        foreach (var phase in Enum.GetValues<StorePhase>())
+        {
+            foreach (var trigger in Enum.GetValues<StoreTrigger>())
+            {
+                if (phase == StorePhase.Failed && trigger == StoreTrigger.Retry)
+                {
+                    // Retry resumes where the store failed.
+                    data.Add(phase, trigger, StorePhase.Requested, StorePhase.Requested);
+                    data.Add(phase, trigger, StorePhase.Provisioning, StorePhase.Provisioning);
+                    data.Add(phase, trigger, StorePhase.Bootstrapping, StorePhase.Bootstrapping);
+                    data.Add(phase, trigger, null, null);
+                    data.Add(phase, trigger, StorePhase.Ready, null);
+                    continue;
+                }
+
+                data.Add(phase, trigger, phase == StorePhase.Failed ? StorePhase.Provisioning : null,
+                    expected.TryGetValue((phase, trigger), out var to) ? to : null);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Table))]
+    public void TryMove_EveryPhaseAndTrigger_MatchesTheTable(StorePhase from, StoreTrigger trigger, StorePhase? failedPhase, StorePhase? expected)
+    {
+        var allowed = StoreLifecycle.TryMove(from, trigger, failedPhase, out var to);
+
+        Assert.Equal(expected is not null, allowed);
+        if (expected is not null)
+        {
+            Assert.Equal(expected, to);
+        }
+    }
+
+    [Fact]
+    public void AllowedMoves_ListsExactlyTheTwelveDesignedMoves()
+    {
+        Assert.Equal(12, StoreLifecycle.AllowedMoves.Count());
+    }
+
+    [Theory]
+    [InlineData(StoreTrigger.StartProvisioning)]
+    [InlineData(StoreTrigger.InfrastructureReady)]
+    [InlineData(StoreTrigger.BootstrapSucceeded)]
+    [InlineData(StoreTrigger.Fail)]
+    [InlineData(StoreTrigger.Retry)]
+    [InlineData(StoreTrigger.RequestDelete)]
+    public void Take_FromDeleting_IsForbidden(StoreTrigger trigger)
+    {
+        var deleting = NewStore() with { Phase = StorePhase.Deleting };
+
+        var error = Assert.Throws<InvalidStoreTransitionException>(() => deleting.Take(trigger, Now, Failure()));
+
+        Assert.Equal(StorePhase.Deleting, error.From);
+    }
+
+    [Fact]
+    public void Take_Fail_RemembersThePhaseAndTheReason()
+    {
+        var provisioning = NewStore().Take(StoreTrigger.StartProvisioning, Now);
+
+        var failed = provisioning.Take(StoreTrigger.Fail, Now.AddMinutes(1), Failure());
+
+        Assert.Equal(StorePhase.Failed, failed.Phase);
+        Assert.Equal(StorePhase.Provisioning, failed.FailedPhase);
+        Assert.Contains(failed.Conditions, c => c.Type == ConditionTypes.Failed && c.Reason == "ImagePullBackOff");
+    }
+
+    [Fact]
+    public void Take_FailWithoutACondition_Throws()
+    {
+        Assert.Throws<ArgumentNullException>(() => NewStore().Take(StoreTrigger.Fail, Now));
+    }
+
+    [Fact]
+    public void Take_RetryAfterBootstrapFailure_ResumesBootstrappingWithANewBootstrapGeneration()
+    {
+        var failed = NewStore()
+            .Take(StoreTrigger.StartProvisioning, Now)
+            .Take(StoreTrigger.InfrastructureReady, Now)
+            .Take(StoreTrigger.Fail, Now, Failure()) with { Attempts = 3 };
+
+        var retried = failed.Take(StoreTrigger.Retry, Now);
+
+        Assert.Equal(StorePhase.Bootstrapping, retried.Phase);
+        Assert.Null(retried.FailedPhase);
+        Assert.Equal(failed.BootstrapGeneration + 1, retried.BootstrapGeneration);
+        Assert.Equal(0, retried.Attempts);
+        Assert.DoesNotContain(retried.Conditions, c => c.Type == ConditionTypes.Failed);
+    }
+
+    [Fact]
+    public void Take_RetryAfterProvisioningFailure_KeepsTheBootstrapGeneration()
+    {
+        var failed = NewStore().Take(StoreTrigger.StartProvisioning, Now).Take(StoreTrigger.Fail, Now, Failure());
+
+        var retried = failed.Take(StoreTrigger.Retry, Now);
+
+        Assert.Equal(StorePhase.Provisioning, retried.Phase);
+        Assert.Equal(failed.BootstrapGeneration, retried.BootstrapGeneration);
+    }
+
+    [Fact]
+    public void WithCondition_ReplacesAConditionOfTheSameType()
+    {
+        var store = NewStore() with { Conditions = [Failure()] };
+        var replacement = Failure() with { Reason = "CrashLoopBackOff" };
+
+        var conditions = store.WithCondition(replacement);
+
+        Assert.Equal("CrashLoopBackOff", Assert.Single(conditions).Reason);
+    }
+
+    [Theory]
+    [InlineData(StorePhase.Requested, true)]
+    [InlineData(StorePhase.Provisioning, true)]
+    [InlineData(StorePhase.Bootstrapping, true)]
+    [InlineData(StorePhase.Deleting, true)]
+    [InlineData(StorePhase.Ready, false)]
+    [InlineData(StorePhase.Failed, false)]
+    public void IsInProgress_IsTrueOnlyWhileWorkIsUnderWay(StorePhase phase, bool expected) =>
+        Assert.Equal(expected, phase.IsInProgress());
+
+    [Fact]
+    public void WireNames_RoundTripForEveryPhase()
+    {
+        foreach (var phase in Enum.GetValues<StorePhase>())
+        {
+            Assert.True(StorePhaseExtensions.TryParseWire(phase.ToWire(), out var parsed));
+            Assert.Equal(phase, parsed);
+        }
+
+        Assert.False(StorePhaseExtensions.TryParseWire("Ready", out _));
+    }
+
+    private static Store NewStore() =>
+        Store.Request("shop", new StoreSpec(StoreEngine.WooCommerce, StorePlan.Small), "alice", Now);
+
+    private static StoreCondition Failure() =>
+        new(ConditionTypes.Failed, true, "ImagePullBackOff", "pod wordpress-0 cannot pull image wordpress:6.8", Now);
+}

@@ -1,0 +1,288 @@
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using Storefleet.Core.Stores;
+using Storefleet.Infrastructure.Redis;
+
+namespace Storefleet.Infrastructure.Tests;
+
+/// <summary>
+/// The behaviour every <see cref="IStoreRepository"/> backend must have. Runs once against a real
+/// redis-server and once against the embedded Garnet. Each test uses its own key prefix.
+/// </summary>
+public abstract class StoreRepositoryContract(IStateBackendFixture backend)
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
+    private readonly RedisKeys _keys = new($"t{Guid.NewGuid():N}:");
+    private readonly StateOptions _options = new() { MaxEventsPerStore = 10, TombstoneRetention = TimeSpan.FromMinutes(5) };
+
+    private RedisStoreRepository Repository => new(backend.Redis, _keys, Options.Create(_options));
+
+    [Fact]
+    public async Task Create_NewName_WritesRecordIndexesAndFirstEvent()
+    {
+        var store = NewStore("shop", "alice");
+
+        var result = await Repository.CreateAsync(store, Created(store));
+
+        var created = Assert.IsType<CreateStoreResult.Created>(result);
+        Assert.Equal(1, created.Store.Version);
+        var read = await Repository.GetAsync("shop");
+        Assert.NotNull(read);
+        Assert.Equal(store with { Version = 1 }, read with { Conditions = store.Conditions });
+        Assert.Equal(StorePhase.Requested, read.Phase);
+        Assert.Single(await Repository.GetEventsAsync("shop"));
+        var db = backend.Redis.GetDatabase();
+        Assert.NotNull(await db.SortedSetScoreAsync(_keys.AllStores, "shop"));
+        Assert.NotNull(await db.SortedSetScoreAsync(_keys.StoresByOwner("alice"), "shop"));
+        Assert.NotNull(await db.SortedSetScoreAsync(_keys.StoresByPhase("requested"), "shop"));
+    }
+
+    [Fact]
+    public async Task Create_ExistingName_ReturnsTheExistingRecordAndChangesNothing()
+    {
+        var first = NewStore("shop", "alice");
+        await Repository.CreateAsync(first, Created(first));
+        var second = NewStore("shop", "bob", StorePlan.Large);
+
+        var result = await Repository.CreateAsync(second, Created(second));
+
+        var existing = Assert.IsType<CreateStoreResult.AlreadyExists>(result).Existing;
+        Assert.Equal("alice", existing.Owner);
+        Assert.Equal(StorePlan.Small, existing.Spec.Plan);
+        Assert.Single(await Repository.GetEventsAsync("shop"));
+        Assert.Null(await backend.Redis.GetDatabase().SortedSetScoreAsync(_keys.StoresByOwner("bob"), "shop"));
+    }
+
+    [Fact]
+    public async Task Create_FiftyParallelCreatesOfOneName_ExactlyOneWins()
+    {
+        var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(i =>
+        {
+            var store = NewStore("race", $"owner{i}");
+            return Repository.CreateAsync(store, Created(store));
+        }));
+
+        Assert.Single(results.OfType<CreateStoreResult.Created>());
+        Assert.Equal(49, results.OfType<CreateStoreResult.AlreadyExists>().Count());
+        Assert.Equal(1, await backend.Redis.GetDatabase().SortedSetLengthAsync(_keys.AllStores));
+        Assert.Single(await Repository.GetEventsAsync("race"));
+    }
+
+    [Fact]
+    public async Task Update_WithCurrentVersion_MovesThePhaseIndexAndAppendsEvents()
+    {
+        var store = await CreateAsync("shop");
+        var provisioning = store.Take(StoreTrigger.StartProvisioning, T0.AddSeconds(1));
+
+        var result = await Repository.UpdateAsync(provisioning, [Event(StorePhase.Provisioning, "started")]);
+
+        Assert.Equal(2, Assert.IsType<UpdateStoreResult.Updated>(result).Store.Version);
+        var db = backend.Redis.GetDatabase();
+        Assert.Null(await db.SortedSetScoreAsync(_keys.StoresByPhase("requested"), "shop"));
+        Assert.NotNull(await db.SortedSetScoreAsync(_keys.StoresByPhase("provisioning"), "shop"));
+        Assert.Equal(StorePhase.Provisioning, (await Repository.GetAsync("shop"))!.Phase);
+        Assert.Equal(2, (await Repository.GetEventsAsync("shop")).Count);
+    }
+
+    [Fact]
+    public async Task Update_WithStaleVersion_IsAConflictAndChangesNothing()
+    {
+        var store = await CreateAsync("shop");
+        await Repository.UpdateAsync(store.Take(StoreTrigger.StartProvisioning, T0), []);
+
+        var result = await Repository.UpdateAsync(store.Take(StoreTrigger.RequestDelete, T0), [Event(StorePhase.Deleting, "stale")]);
+
+        Assert.Equal(2, Assert.IsType<UpdateStoreResult.VersionConflict>(result).CurrentVersion);
+        Assert.Equal(StorePhase.Provisioning, (await Repository.GetAsync("shop"))!.Phase);
+        Assert.Single(await Repository.GetEventsAsync("shop"));
+    }
+
+    [Fact]
+    public async Task Update_ParallelWritersOfOneVersion_ExactlyOneSucceeds()
+    {
+        var store = await CreateAsync("shop");
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(i =>
+            Repository.UpdateAsync(store with { Attempts = i + 1 }, [Event(StorePhase.Requested, $"writer {i}")])));
+
+        Assert.Single(results.OfType<UpdateStoreResult.Updated>());
+        Assert.Equal(19, results.OfType<UpdateStoreResult.VersionConflict>().Count());
+        Assert.Equal(2, (await Repository.GetEventsAsync("shop")).Count);
+    }
+
+    [Fact]
+    public async Task Update_MissingStore_IsNotFound()
+    {
+        var result = await Repository.UpdateAsync(NewStore("ghost", "alice") with { Version = 1 }, []);
+
+        Assert.IsType<UpdateStoreResult.NotFound>(result);
+    }
+
+    [Fact]
+    public async Task Events_AreCappedKeepingTheNewest()
+    {
+        var store = await CreateAsync("shop");
+        for (var i = 0; i < 15; i++)
+        {
+            await Repository.AppendEventAsync("shop", Event(StorePhase.Requested, $"event {i}"));
+        }
+
+        var events = await Repository.GetEventsAsync("shop");
+
+        Assert.Equal(_options.MaxEventsPerStore, events.Count);
+        Assert.Equal("event 14", events[^1].Message);
+        Assert.Equal(store.Name, (await Repository.GetAsync("shop"))!.Name);
+    }
+
+    [Fact]
+    public async Task AppendEvent_ForAStoreThatDoesNotExist_WritesNothing()
+    {
+        await Repository.AppendEventAsync("ghost", Event(StorePhase.Requested, "nobody"));
+
+        Assert.False(await backend.Redis.GetDatabase().KeyExistsAsync(_keys.Events("ghost")));
+    }
+
+    [Fact]
+    public async Task Remove_DeletesRecordAndIndexesAndKeepsAnExpiringTombstone()
+    {
+        var store = await CreateAsync("shop");
+        var deleting = (await Repository.UpdateAsync(store.Take(StoreTrigger.RequestDelete, T0), [])) as UpdateStoreResult.Updated;
+
+        var result = await Repository.RemoveAsync(deleting!.Store, new StoreEvent(T0, StoreEventType.Deleted, StorePhase.Deleting, "gone"));
+
+        Assert.IsType<UpdateStoreResult.Updated>(result);
+        Assert.Null(await Repository.GetAsync("shop"));
+        var db = backend.Redis.GetDatabase();
+        Assert.Equal(0, await db.SortedSetLengthAsync(_keys.AllStores));
+        Assert.Equal(0, await db.SortedSetLengthAsync(_keys.StoresByOwner("alice")));
+        Assert.Equal(0, await db.SortedSetLengthAsync(_keys.StoresByPhase("deleting")));
+        var events = await Repository.GetEventsAsync("shop");
+        Assert.Equal(StoreEventType.Deleted, events[^1].Type);
+        Assert.NotNull(await db.KeyTimeToLiveAsync(_keys.Events("shop")));
+        Assert.Equal(1, await db.ListLengthAsync(_keys.Tombstones));
+
+        Assert.IsType<UpdateStoreResult.NotFound>(await Repository.RemoveAsync(deleting.Store, events[^1]));
+    }
+
+    [Fact]
+    public async Task Create_AfterRemove_StartsAFreshTimeline()
+    {
+        var store = await CreateAsync("shop");
+        await Repository.RemoveAsync(store, new StoreEvent(T0, StoreEventType.Deleted, StorePhase.Requested, "gone"));
+
+        await CreateAsync("shop");
+
+        Assert.Single(await Repository.GetEventsAsync("shop"));
+    }
+
+    [Fact]
+    public async Task List_PagesNewestFirstWithoutGapsOrDuplicates_EvenWithinOneMillisecond()
+    {
+        // 25 stores, several sharing a creation millisecond, paged 4 at a time.
+        for (var i = 0; i < 25; i++)
+        {
+            await CreateAsync($"shop-{i:D2}", createdAt: T0.AddMilliseconds(i / 3));
+        }
+
+        var seen = new List<string>();
+        string? token = null;
+        var pages = 0;
+        do
+        {
+            var page = await Repository.ListAsync(new StoreQuery(4, token));
+            Assert.True(page.Items.Count <= 4);
+            seen.AddRange(page.Items.Select(s => s.Name));
+            token = page.Continue;
+            pages++;
+        }
+        while (token is not null);
+
+        Assert.Equal(7, pages);
+        Assert.Equal(25, seen.Distinct().Count());
+        var expectedOrder = Enumerable.Range(0, 25)
+            .Select(i => (Name: $"shop-{i:D2}", Ms: i / 3))
+            .OrderByDescending(x => x.Ms).ThenByDescending(x => x.Name, StringComparer.Ordinal)
+            .Select(x => x.Name);
+        Assert.Equal(expectedOrder, seen);
+    }
+
+    [Fact]
+    public async Task List_FiltersByPhaseAndOwner()
+    {
+        await CreateAsync("a-one", "alice");
+        await CreateAsync("a-two", "alice");
+        await CreateAsync("b-one", "bob");
+        var moved = await Repository.GetAsync("a-two");
+        await Repository.UpdateAsync(moved!.Take(StoreTrigger.StartProvisioning, T0), []);
+
+        Assert.Equal(["a-two", "a-one"], (await Repository.ListAsync(new StoreQuery(10, Owner: "alice"))).Items.Select(s => s.Name));
+        Assert.Equal(["a-two"], (await Repository.ListAsync(new StoreQuery(10, Phase: StorePhase.Provisioning))).Items.Select(s => s.Name));
+        Assert.Equal(["b-one"], (await Repository.ListAsync(new StoreQuery(10, Phase: StorePhase.Requested, Owner: "bob"))).Items.Select(s => s.Name));
+        Assert.Empty((await Repository.ListAsync(new StoreQuery(10, Phase: StorePhase.Ready))).Items);
+    }
+
+    [Fact]
+    public async Task List_FilteredPaging_FillsPagesAcrossNonMatchingEntries()
+    {
+        for (var i = 0; i < 12; i++)
+        {
+            await CreateAsync($"shop-{i:D2}", i % 3 == 0 ? "alice" : "bob", createdAt: T0.AddSeconds(i));
+        }
+
+        var page = await Repository.ListAsync(new StoreQuery(2, Phase: StorePhase.Requested, Owner: "alice"));
+        var next = await Repository.ListAsync(new StoreQuery(2, page.Continue, StorePhase.Requested, "alice"));
+
+        Assert.Equal(["shop-09", "shop-06"], page.Items.Select(s => s.Name));
+        Assert.Equal(["shop-03", "shop-00"], next.Items.Select(s => s.Name));
+        Assert.Null(next.Continue);
+    }
+
+    [Theory]
+    [InlineData("not-base64!")]
+    [InlineData("eyJ4IjoxfQ")]
+    public async Task List_BadContinueToken_IsRefused(string token)
+    {
+        await Assert.ThrowsAsync<InvalidContinueTokenException>(() => Repository.ListAsync(new StoreQuery(5, token)));
+    }
+
+    [Fact]
+    public async Task List_TokenFromAnotherFilter_IsRefused()
+    {
+        await CreateAsync("a-one");
+        await CreateAsync("a-two");
+        var page = await Repository.ListAsync(new StoreQuery(1));
+
+        await Assert.ThrowsAsync<InvalidContinueTokenException>(() => Repository.ListAsync(new StoreQuery(1, page.Continue, Owner: "alice")));
+    }
+
+    [Fact]
+    public async Task Create_FiftyDistinctNamesInParallel_KeepsIndexesConsistent()
+    {
+        await Task.WhenAll(Enumerable.Range(0, 50).Select(i => CreateAsync($"shop-{i:D2}", i % 2 == 0 ? "alice" : "bob")));
+
+        var db = backend.Redis.GetDatabase();
+        Assert.Equal(50, await db.SortedSetLengthAsync(_keys.AllStores));
+        Assert.Equal(25, await db.SortedSetLengthAsync(_keys.StoresByOwner("alice")));
+        Assert.Equal(25, await db.SortedSetLengthAsync(_keys.StoresByOwner("bob")));
+        Assert.Equal(50, await db.SortedSetLengthAsync(_keys.StoresByPhase("requested")));
+        Assert.Equal(50, (await Repository.ListAsync(new StoreQuery(500))).Items.Count);
+    }
+
+    private async Task<Store> CreateAsync(string name, string owner = "alice", DateTimeOffset? createdAt = null)
+    {
+        var store = NewStore(name, owner) with { CreatedAt = createdAt ?? T0, UpdatedAt = createdAt ?? T0 };
+        var result = await Repository.CreateAsync(store, Created(store));
+        return Assert.IsType<CreateStoreResult.Created>(result).Store;
+    }
+
+    private static Store NewStore(string name, string owner, StorePlan? plan = null) =>
+        Store.Request(name, new StoreSpec(StoreEngine.WooCommerce, plan ?? StorePlan.Small), owner, T0);
+
+    private static StoreEvent Created(Store store) => new(T0, StoreEventType.Created, StorePhase.Requested, $"created {store.Name}");
+
+    private static StoreEvent Event(StorePhase phase, string message) => new(T0, StoreEventType.StepSucceeded, phase, message, TimeSpan.FromMilliseconds(12), "test");
+}
+
+public sealed class RedisServerStoreRepositoryTests(RedisServerFixture backend) : StoreRepositoryContract(backend), IClassFixture<RedisServerFixture>;
+
+public sealed class GarnetStoreRepositoryTests(GarnetFixture backend) : StoreRepositoryContract(backend), IClassFixture<GarnetFixture>;
