@@ -1,0 +1,118 @@
+using System.Net;
+using System.Text;
+
+namespace Storefleet.Server.Tests;
+
+/// <summary>
+/// Every malformed request gets a 4xx problem+json (never a 500) and writes nothing: after each
+/// case, no key exists under this control plane's prefix.
+/// </summary>
+public sealed class BadInputMatrixTests(RedisApiFixture fixture) : IClassFixture<RedisApiFixture>
+{
+    private readonly HttpClient _client = fixture.Factory.CreateClient();
+
+    public static TheoryData<string, string, string, string?, string?, int> Cases() => new()
+    {
+        // description, method, path, content type, body, expected status
+        { "uppercase name", "POST", "/api/v1/stores", "application/json", """{"name":"MyShop"}""", 400 },
+        { "name too short", "POST", "/api/v1/stores", "application/json", """{"name":"ab"}""", 400 },
+        { "name too long", "POST", "/api/v1/stores", "application/json", $$"""{"name":"{{new string('a', 41)}}"}""", 400 },
+        { "leading hyphen", "POST", "/api/v1/stores", "application/json", """{"name":"-shop"}""", 400 },
+        { "trailing hyphen", "POST", "/api/v1/stores", "application/json", """{"name":"shop-"}""", 400 },
+        { "leading digit", "POST", "/api/v1/stores", "application/json", """{"name":"1shop"}""", 400 },
+        { "dots", "POST", "/api/v1/stores", "application/json", """{"name":"my.shop"}""", 400 },
+        { "underscore", "POST", "/api/v1/stores", "application/json", """{"name":"my_shop"}""", 400 },
+        { "space", "POST", "/api/v1/stores", "application/json", """{"name":"my shop"}""", 400 },
+        { "unicode", "POST", "/api/v1/stores", "application/json", """{"name":"shöp"}""", 400 },
+        { "escaped unicode", "POST", "/api/v1/stores", "application/json", """{"name":"sh\u0000op"}""", 400 },
+        { "reserved default", "POST", "/api/v1/stores", "application/json", """{"name":"default"}""", 400 },
+        { "reserved kube-", "POST", "/api/v1/stores", "application/json", """{"name":"kube-system"}""", 400 },
+        { "reserved storefleet", "POST", "/api/v1/stores", "application/json", """{"name":"storefleet-api"}""", 400 },
+        { "reserved admin", "POST", "/api/v1/stores", "application/json", """{"name":"admin"}""", 400 },
+        { "missing name", "POST", "/api/v1/stores", "application/json", """{"plan":"small"}""", 400 },
+        { "null name", "POST", "/api/v1/stores", "application/json", """{"name":null}""", 400 },
+        { "name is a number", "POST", "/api/v1/stores", "application/json", """{"name":42}""", 400 },
+        { "name is an object", "POST", "/api/v1/stores", "application/json", """{"name":{"a":1}}""", 400 },
+        { "plan is an array", "POST", "/api/v1/stores", "application/json", """{"name":"shop","plan":["small"]}""", 400 },
+        { "plan is a boolean", "POST", "/api/v1/stores", "application/json", """{"name":"shop","plan":true}""", 400 },
+        { "unknown plan", "POST", "/api/v1/stores", "application/json", """{"name":"shop","plan":"huge"}""", 400 },
+        { "unknown engine", "POST", "/api/v1/stores", "application/json", """{"name":"shop","engine":"magento"}""", 400 },
+        { "engine wrong case", "POST", "/api/v1/stores", "application/json", """{"name":"shop","engine":"WooCommerce"}""", 400 },
+        { "unknown field owner", "POST", "/api/v1/stores", "application/json", """{"name":"shop","owner":"mallory"}""", 400 },
+        { "unknown field namespace", "POST", "/api/v1/stores", "application/json", """{"name":"shop","namespace":"kube-system"}""", 400 },
+        { "helm --set injection", "POST", "/api/v1/stores", "application/json", """{"name":"shop,image.tag=evil"}""", 400 },
+        { "duplicate field", "POST", "/api/v1/stores", "application/json", """{"name":"shop","name":"other"}""", 400 },
+        { "empty body", "POST", "/api/v1/stores", "application/json", "", 400 },
+        { "whitespace body", "POST", "/api/v1/stores", "application/json", "   ", 400 },
+        { "null body", "POST", "/api/v1/stores", "application/json", "null", 400 },
+        { "array body", "POST", "/api/v1/stores", "application/json", """[{"name":"shop"}]""", 400 },
+        { "string body", "POST", "/api/v1/stores", "application/json", "\"shop\"", 400 },
+        { "not JSON", "POST", "/api/v1/stores", "application/json", "name=shop", 400 },
+        { "truncated JSON", "POST", "/api/v1/stores", "application/json", """{"name":"shop" """, 400 },
+        { "trailing comma", "POST", "/api/v1/stores", "application/json", """{"name":"shop",}""", 400 },
+        { "comment in JSON", "POST", "/api/v1/stores", "application/json", """{"name":"shop" /* hi */}""", 400 },
+        { "oversize body", "POST", "/api/v1/stores", "application/json", $$"""{"name":"shop","plan":"{{new string('x', 17 * 1024)}}"}""", 413 },
+        { "form content type", "POST", "/api/v1/stores", "application/x-www-form-urlencoded", "name=shop", 415 },
+        { "text content type", "POST", "/api/v1/stores", "text/plain", """{"name":"shop"}""", 415 },
+        { "no content type", "POST", "/api/v1/stores", null, """{"name":"shop"}""", 415 },
+        { "latin1 charset", "POST", "/api/v1/stores", "application/json; charset=iso-8859-1", """{"name":"shop"}""", 415 },
+        { "limit zero", "GET", "/api/v1/stores?limit=0", null, null, 400 },
+        { "limit too large", "GET", "/api/v1/stores?limit=100000", null, null, 400 },
+        { "limit not a number", "GET", "/api/v1/stores?limit=ten", null, null, 400 },
+        { "unknown phase filter", "GET", "/api/v1/stores?phase=Ready", null, null, 400 },
+        { "forged continue token", "GET", "/api/v1/stores?continue=AAAA", null, null, 400 },
+        { "invalid name on get", "GET", "/api/v1/stores/Bad_Name", null, null, 400 },
+        { "invalid name on delete", "DELETE", "/api/v1/stores/Bad_Name", null, null, 400 },
+        { "path traversal on delete", "DELETE", "/api/v1/stores/..%2Fkube-system", null, null, 400 },
+        { "invalid name on retry", "POST", "/api/v1/stores/kube-system/retry", null, null, 400 },
+        { "unknown store delete", "DELETE", "/api/v1/stores/no-such-store", null, null, 404 },
+        { "unknown store retry", "POST", "/api/v1/stores/no-such-store/retry", null, null, 404 },
+        { "wrong method", "PUT", "/api/v1/stores", "application/json", """{"name":"shop"}""", 405 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task MalformedRequest_IsAClear4xxProblemAndWritesNothing(string description, string method, string path, string? contentType, string? body, int expectedStatus)
+    {
+        var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (body is not null)
+        {
+            request.Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+            if (contentType is not null)
+            {
+                request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+            }
+        }
+
+        request.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString());
+
+        var response = await _client.SendAsync(request);
+
+        Assert.True((int)response.StatusCode == expectedStatus, $"{description}: expected {expectedStatus}, got {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Empty(await fixture.Factory.KeysAsync());
+    }
+
+    [Fact]
+    public void Matrix_HasAtLeastThirtyCases() => Assert.True(Cases().Count >= 30);
+
+    [Fact]
+    public async Task FieldErrors_NameTheFieldAndSayWhatIsAccepted()
+    {
+        var response = await _client.PostAsync("/api/v1/stores", Json.Body("""{"name":"Bad","plan":"huge","engine":"magento"}"""));
+
+        var errors = (await response.ReadAsync()).GetProperty("errors");
+        Assert.Contains("lowercase", errors.GetProperty("name")[0].GetString());
+        Assert.Contains("small, medium, large", errors.GetProperty("plan")[0].GetString());
+        Assert.Contains("woocommerce", errors.GetProperty("engine")[0].GetString());
+    }
+
+    [Fact]
+    public async Task UnknownField_IsNamedInTheError()
+    {
+        var response = await _client.PostAsync("/api/v1/stores", Json.Body("""{"name":"shop","owner":"mallory"}"""));
+
+        var errors = (await response.ReadAsync()).GetProperty("errors");
+        Assert.Contains("Unknown field 'owner'", errors.GetProperty("owner")[0].GetString());
+    }
+}
