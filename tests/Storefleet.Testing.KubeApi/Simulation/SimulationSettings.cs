@@ -1,0 +1,121 @@
+namespace Storefleet.Testing.KubeApi.Simulation;
+
+/// <summary>How a pod of the simulation misbehaves.</summary>
+public enum PodFault
+{
+    ImagePullBackOff,
+    CrashLoopBackOff,
+    Unschedulable,
+}
+
+/// <summary>
+/// Knobs of the workload simulation (a stand-in for kubelet and the controllers). Thread-safe to
+/// change while the server runs; changes apply to the next reconcile of each workload.
+/// </summary>
+public sealed class SimulationSettings
+{
+    private readonly object _gate = new();
+    private readonly List<(string? Namespace, string? ImageContains, PodFault Fault)> _podFaults = [];
+    private readonly List<(string Namespace, string? JobNameContains, string[] LogLines)> _jobFailures = [];
+    private readonly HashSet<string> _heldNamespaces = new(StringComparer.Ordinal);
+
+    /// <summary>Time from a workload change until its pods are ready (and Jobs complete, PVCs bind).</summary>
+    public TimeSpan ReadyDelay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Time a deleted namespace stays Terminating before its contents and itself are removed.</summary>
+    public TimeSpan NamespaceDeletionDelay { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Pods in <paramref name="ns"/> (null: any) whose images contain <paramref name="imageContains"/> (null: any) get <paramref name="fault"/>.</summary>
+    public void AddPodFault(PodFault fault, string? ns = null, string? imageContains = null)
+    {
+        lock (_gate)
+        {
+            _podFaults.Add((ns, imageContains, fault));
+        }
+    }
+
+    /// <summary>Jobs in <paramref name="ns"/> whose name contains <paramref name="jobNameContains"/> (null: any) fail, logging <paramref name="logLines"/>.</summary>
+    public void FailJobs(string ns, string? jobNameContains = null, params string[] logLines)
+    {
+        lock (_gate)
+        {
+            _jobFailures.Add((ns, jobNameContains, logLines.Length > 0 ? logLines : ["Error: simulated failure"]));
+        }
+    }
+
+    /// <summary>Keeps a namespace Terminating after deletion until <see cref="ReleaseNamespace"/>.</summary>
+    public void HoldNamespace(string ns)
+    {
+        lock (_gate)
+        {
+            _heldNamespaces.Add(ns);
+        }
+    }
+
+    public void ReleaseNamespace(string ns)
+    {
+        lock (_gate)
+        {
+            _heldNamespaces.Remove(ns);
+        }
+
+        NamespaceReleased?.Invoke(ns);
+    }
+
+    public event Action<string>? NamespaceReleased;
+
+    public void ClearFaults()
+    {
+        lock (_gate)
+        {
+            _podFaults.Clear();
+            _jobFailures.Clear();
+            _heldNamespaces.Clear();
+        }
+
+        FaultsCleared?.Invoke();
+    }
+
+    public event Action? FaultsCleared;
+
+    public bool IsHeld(string ns)
+    {
+        lock (_gate)
+        {
+            return _heldNamespaces.Contains(ns);
+        }
+    }
+
+    public PodFault? PodFaultFor(string ns, IEnumerable<string> images)
+    {
+        lock (_gate)
+        {
+            var imageList = images.ToArray();
+            foreach (var (n, image, fault) in _podFaults)
+            {
+                if ((n is null || n == ns) && (image is null || imageList.Any(i => i.Contains(image, StringComparison.Ordinal))))
+                {
+                    return fault;
+                }
+            }
+
+            return null;
+        }
+    }
+
+    public string[]? JobFailureFor(string ns, string jobName)
+    {
+        lock (_gate)
+        {
+            foreach (var (n, job, lines) in _jobFailures)
+            {
+                if (n == ns && (job is null || jobName.Contains(job, StringComparison.Ordinal)))
+                {
+                    return lines;
+                }
+            }
+
+            return null;
+        }
+    }
+}

@@ -1,0 +1,579 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Storefleet.Testing.KubeApi.Discovery;
+using Storefleet.Testing.KubeApi.Storage;
+
+namespace Storefleet.Testing.KubeApi.Simulation;
+
+/// <summary>
+/// A stand-in for the kubelet and the workload controllers: Deployments get a ReplicaSet and Pods,
+/// StatefulSets get Pods and their PVCs, Jobs run a Pod to completion (or failure), PVCs bind, and
+/// each workload reports status that helm's kstatus and kubectl wait understand. Faults from
+/// <see cref="SimulationSettings"/> turn into the pod states a real cluster shows.
+/// </summary>
+public sealed class WorkloadSimulator
+{
+    private readonly ObjectStore _store;
+    private readonly ObjectWriter _writer;
+    private readonly SimulationSettings _settings;
+    private readonly ApiResource _pods;
+    private readonly ApiResource _replicaSets;
+    private readonly ApiResource _pvcs;
+    private readonly ApiResource _namespaces;
+    private readonly ApiResource[] _workloads;
+    private readonly ConcurrentDictionary<string, string[]> _logs = new();
+    private readonly CancellationToken _stopping;
+
+    public WorkloadSimulator(ObjectStore store, ObjectWriter writer, ApiCatalog catalog, SimulationSettings settings, CancellationToken stopping)
+    {
+        _store = store;
+        _writer = writer;
+        _settings = settings;
+        _stopping = stopping;
+        _pods = catalog.Find(string.Empty, "v1", "pods")!;
+        _replicaSets = catalog.Find("apps", "v1", "replicasets")!;
+        _pvcs = catalog.Find(string.Empty, "v1", "persistentvolumeclaims")!;
+        _namespaces = catalog.Find(string.Empty, "v1", "namespaces")!;
+        _workloads = [catalog.Find("apps", "v1", "deployments")!, catalog.Find("apps", "v1", "statefulsets")!];
+        store.Changed += OnChanged;
+        writer.NamespaceTerminating += ns => _ = Task.Run(() => TerminateNamespaceAsync(ns), CancellationToken.None);
+        settings.FaultsCleared += () => ResyncAll();
+    }
+
+    public IReadOnlyList<string> LogsFor(string ns, string pod) =>
+        _logs.TryGetValue($"{ns}/{pod}", out var lines) ? lines : [$"simulated container log of pod {pod}"];
+
+    /// <summary>Re-evaluates every workload (e.g. after faults were cleared).</summary>
+    public void ResyncAll()
+    {
+        foreach (var resource in _workloads)
+        {
+            foreach (var obj in _store.List(resource, null).Items)
+            {
+                Schedule(resource, obj);
+            }
+        }
+    }
+
+    private void OnChanged(WatchEvent e)
+    {
+        if (e.Type == "DELETED")
+        {
+            return;
+        }
+
+        switch (e.Resource.GroupResource)
+        {
+            case "deployments.apps" or "statefulsets.apps" or "jobs.batch" or "persistentvolumeclaims":
+                Schedule(e.Resource, e.Object);
+                break;
+        }
+    }
+
+    private void Schedule(ApiResource resource, JsonObject obj)
+    {
+        var ns = obj["metadata"]!["namespace"]!.GetValue<string>();
+        var name = obj["metadata"]!["name"]!.GetValue<string>();
+        var delay = _settings.ReadyDelay;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                if (delay > TimeSpan.Zero)
+                {
+                    await Task.Delay(delay, _stopping);
+                }
+
+                Reconcile(resource, ns, name);
+            }
+            catch (OperationCanceledException)
+            {
+                // Server stopping.
+            }
+        }, CancellationToken.None);
+    }
+
+    private void Reconcile(ApiResource resource, string ns, string name)
+    {
+        var obj = _store.Get(resource, ns, name);
+        if (obj is null || obj["metadata"]?["deletionTimestamp"] is not null || Terminating(ns))
+        {
+            return;
+        }
+
+        switch (resource.GroupResource)
+        {
+            case "deployments.apps":
+                ReconcileDeployment(resource, obj);
+                break;
+            case "statefulsets.apps":
+                ReconcileStatefulSet(resource, obj);
+                break;
+            case "jobs.batch":
+                ReconcileJob(resource, obj);
+                break;
+            case "persistentvolumeclaims":
+                Bind(ns, name);
+                break;
+        }
+    }
+
+    private void ReconcileDeployment(ApiResource resource, JsonObject deployment)
+    {
+        var (ns, name, uid) = Identity(deployment);
+        var replicas = JsonNumbers.Int(deployment["spec"]?["replicas"]) ?? 1;
+        var template = deployment["spec"]!["template"]!.AsObject();
+        var hash = Hash(template);
+        var rsName = $"{name}-{hash}";
+        var rsLabels = Labels(template);
+        rsLabels["pod-template-hash"] = hash;
+
+        foreach (var old in _store.OwnedBy(uid).Where(o => o.Resource.GroupResource == "replicasets.apps" && o.Object["metadata"]!["name"]!.GetValue<string>() != rsName))
+        {
+            _writer.Delete(old.Resource, ns, old.Object["metadata"]!["name"]!.GetValue<string>(), dryRun: false, orphan: false);
+        }
+
+        var rs = _store.Get(_replicaSets, ns, rsName);
+        if (rs is null)
+        {
+            var rsTemplate = (JsonObject)template.DeepClone();
+            rsTemplate["metadata"] ??= new JsonObject();
+            rsTemplate["metadata"]!["labels"] = (JsonObject)rsLabels.DeepClone();
+            var selector = (JsonObject)(deployment["spec"]!["selector"]?.DeepClone() ?? new JsonObject());
+            selector["matchLabels"] ??= new JsonObject();
+            selector["matchLabels"]!["pod-template-hash"] = hash;
+            _writer.Create(_replicaSets, ns, new JsonObject
+            {
+                ["metadata"] = new JsonObject
+                {
+                    ["name"] = rsName,
+                    ["labels"] = (JsonObject)rsLabels.DeepClone(),
+                    ["ownerReferences"] = Owner("apps/v1", "Deployment", name, uid),
+                },
+                ["spec"] = new JsonObject { ["replicas"] = replicas, ["selector"] = selector, ["template"] = rsTemplate },
+            }, dryRun: false, strict: false);
+            rs = _store.Get(_replicaSets, ns, rsName);
+        }
+
+        if (rs is null)
+        {
+            return;
+        }
+
+        var (ready, total) = EnsurePods(ns, rs, template, rsLabels, replicas, ordinal: false);
+        var generation = JsonNumbers.Long(deployment["metadata"]!["generation"]) ?? 1;
+        var available = ready >= replicas;
+        var now = _writer.Timestamp();
+        SetStatus(_replicaSets, ns, rsName, new JsonObject
+        {
+            ["replicas"] = total,
+            ["fullyLabeledReplicas"] = total,
+            ["readyReplicas"] = ready,
+            ["availableReplicas"] = ready,
+            ["observedGeneration"] = JsonNumbers.Long(rs["metadata"]!["generation"]) ?? 1,
+        });
+        SetStatus(resource, ns, name, new JsonObject
+        {
+            ["observedGeneration"] = generation,
+            ["replicas"] = total,
+            ["updatedReplicas"] = total,
+            ["readyReplicas"] = ready,
+            ["availableReplicas"] = ready,
+            ["unavailableReplicas"] = Math.Max(0, replicas - ready),
+            ["conditions"] = new JsonArray(
+                Condition("Available", available, available ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
+                    available ? "Deployment has minimum availability." : "Deployment does not have minimum availability.", now),
+                Condition("Progressing", true, available ? "NewReplicaSetAvailable" : "ReplicaSetUpdated",
+                    available ? $"ReplicaSet \"{rsName}\" has successfully progressed." : $"ReplicaSet \"{rsName}\" is progressing.", now)),
+        });
+    }
+
+    private void ReconcileStatefulSet(ApiResource resource, JsonObject sts)
+    {
+        var (ns, name, _) = Identity(sts);
+        var replicas = JsonNumbers.Int(sts["spec"]?["replicas"]) ?? 1;
+        var template = sts["spec"]!["template"]!.AsObject();
+        var revision = $"{name}-{Hash(template)}";
+        var labels = Labels(template);
+        labels["controller-revision-hash"] = revision;
+        for (var i = 0; i < replicas; i++)
+        {
+            foreach (var claim in sts["spec"]?["volumeClaimTemplates"]?.AsArray() ?? [])
+            {
+                var claimName = $"{claim!["metadata"]!["name"]!.GetValue<string>()}-{name}-{i}";
+                if (_store.Get(_pvcs, ns, claimName) is null)
+                {
+                    var pvc = new JsonObject
+                    {
+                        ["metadata"] = new JsonObject { ["name"] = claimName, ["labels"] = (JsonObject)Labels(template).DeepClone() },
+                        ["spec"] = claim["spec"]!.DeepClone(),
+                    };
+                    _writer.Create(_pvcs, ns, pvc, dryRun: false, strict: false);
+                }
+            }
+        }
+
+        var (ready, total) = EnsurePods(ns, sts, template, labels, replicas, ordinal: true);
+        SetStatus(resource, ns, name, new JsonObject
+        {
+            ["observedGeneration"] = JsonNumbers.Long(sts["metadata"]!["generation"]) ?? 1,
+            ["replicas"] = total,
+            ["readyReplicas"] = ready,
+            ["currentReplicas"] = total,
+            ["updatedReplicas"] = total,
+            ["availableReplicas"] = ready,
+            ["currentRevision"] = revision,
+            ["updateRevision"] = revision,
+            ["collisionCount"] = 0,
+        });
+    }
+
+    private void ReconcileJob(ApiResource resource, JsonObject job)
+    {
+        var (ns, name, uid) = Identity(job);
+        if (job["status"]?["conditions"] is JsonArray { Count: > 0 })
+        {
+            return;
+        }
+
+        var template = job["spec"]!["template"]!.AsObject();
+        var labels = Labels(template);
+        labels["batch.kubernetes.io/job-name"] = name;
+        labels["job-name"] = name;
+        labels["batch.kubernetes.io/controller-uid"] = uid;
+        labels["controller-uid"] = uid;
+        var failure = _settings.JobFailureFor(ns, name);
+        var podName = $"{name}-{Hash(new JsonObject { ["uid"] = uid })[..5]}";
+        if (_store.Get(_pods, ns, podName) is null)
+        {
+            CreatePod(ns, podName, template, labels, Owner("batch/v1", "Job", name, uid));
+        }
+
+        _logs[$"{ns}/{podName}"] = failure ?? ["bootstrap finished (simulated)"];
+        var now = _writer.Timestamp();
+        SetPodStatus(ns, podName, failure is null ? "Succeeded" : "Failed", ready: false, template, terminatedExitCode: failure is null ? 0 : 1);
+        var backoffLimit = JsonNumbers.Int(job["spec"]?["backoffLimit"]) ?? 6;
+        var status = failure is null
+            ? new JsonObject
+            {
+                ["startTime"] = now,
+                ["completionTime"] = now,
+                ["succeeded"] = 1,
+                ["ready"] = 0,
+                ["terminating"] = 0,
+                ["uncountedTerminatedPods"] = new JsonObject(),
+                ["conditions"] = new JsonArray(
+                    Condition("SuccessCriteriaMet", true, "CompletionsReached", "Reached expected number of succeeded pods", now),
+                    Condition("Complete", true, "CompletionsReached", "Reached expected number of succeeded pods", now)),
+            }
+            : new JsonObject
+            {
+                ["startTime"] = now,
+                ["failed"] = backoffLimit + 1,
+                ["ready"] = 0,
+                ["terminating"] = 0,
+                ["uncountedTerminatedPods"] = new JsonObject(),
+                ["conditions"] = new JsonArray(
+                    Condition("FailureTarget", true, "BackoffLimitExceeded", "Job has reached the specified backoff limit", now),
+                    Condition("Failed", true, "BackoffLimitExceeded", "Job has reached the specified backoff limit", now)),
+            };
+        SetStatus(resource, ns, name, status);
+    }
+
+    private (int Ready, int Total) EnsurePods(string ns, JsonObject owner, JsonObject template, JsonObject labels, int replicas, bool ordinal)
+    {
+        var (_, ownerName, ownerUid) = Identity(owner);
+        var kind = owner["kind"]?.GetValue<string>() ?? (ordinal ? "StatefulSet" : "ReplicaSet");
+        var existing = _store.OwnedBy(ownerUid).Where(o => o.Resource.GroupResource == "pods").Select(o => o.Object["metadata"]!["name"]!.GetValue<string>()).Order(StringComparer.Ordinal).ToList();
+        for (var i = existing.Count; i < replicas; i++)
+        {
+            var podName = ordinal ? $"{ownerName}-{i}" : $"{ownerName}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))[..5]}";
+            if (ordinal && existing.Contains(podName))
+            {
+                continue;
+            }
+
+            CreatePod(ns, podName, template, labels, Owner("apps/v1", kind, ownerName, ownerUid));
+            existing.Add(podName);
+        }
+
+        foreach (var extra in existing.Skip(replicas).ToArray())
+        {
+            _writer.Delete(_pods, ns, extra, dryRun: false, orphan: false);
+            existing.Remove(extra);
+        }
+
+        var images = template["spec"]?["containers"]?.AsArray().Select(c => c!["image"]?.GetValue<string>() ?? string.Empty).ToArray() ?? [];
+        var fault = _settings.PodFaultFor(ns, images);
+        var claimsBound = ClaimsBound(ns, template, ordinal ? ownerName : null);
+        var ready = 0;
+        foreach (var pod in existing.Take(replicas))
+        {
+            var podReady = fault is null && claimsBound;
+            SetPodStatus(ns, pod, fault == PodFault.Unschedulable || !claimsBound ? "Pending" : "Running", podReady, template, fault: fault, pvcPending: !claimsBound);
+            ready += podReady ? 1 : 0;
+        }
+
+        return (ready, Math.Min(existing.Count, replicas));
+    }
+
+    private bool ClaimsBound(string ns, JsonObject template, string? statefulSet)
+    {
+        foreach (var volume in template["spec"]?["volumes"]?.AsArray() ?? [])
+        {
+            var claim = volume?["persistentVolumeClaim"]?["claimName"]?.GetValue<string>();
+            if (claim is not null && _store.Get(_pvcs, ns, claim)?["status"]?["phase"]?.GetValue<string>() != "Bound")
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private void CreatePod(string ns, string name, JsonObject template, JsonObject labels, JsonArray owner)
+    {
+        var metadata = (JsonObject)(template["metadata"]?.DeepClone() ?? new JsonObject());
+        metadata["name"] = name;
+        metadata["labels"] = (JsonObject)labels.DeepClone();
+        metadata["ownerReferences"] = owner;
+        metadata.Remove("creationTimestamp");
+        var spec = (JsonObject)template["spec"]!.DeepClone();
+        spec["nodeName"] = "simulated-node";
+        _writer.Create(_pods, ns, new JsonObject { ["metadata"] = metadata, ["spec"] = spec }, dryRun: false, strict: false);
+    }
+
+    private void SetPodStatus(string ns, string pod, string phase, bool ready, JsonObject template, PodFault? fault = null, int? terminatedExitCode = null, bool pvcPending = false)
+    {
+        var now = _writer.Timestamp();
+        var containers = new JsonArray();
+        foreach (var c in template["spec"]?["containers"]?.AsArray() ?? [])
+        {
+            var image = c!["image"]?.GetValue<string>() ?? string.Empty;
+            var state = (fault, terminatedExitCode) switch
+            {
+                (PodFault.ImagePullBackOff, _) => new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "ImagePullBackOff", ["message"] = $"Back-off pulling image \"{image}\"" } },
+                (PodFault.CrashLoopBackOff, _) => new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "CrashLoopBackOff", ["message"] = $"back-off 40s restarting failed container={c["name"]} pod={pod}" } },
+                (PodFault.Unschedulable, _) => new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "ContainerCreating" } },
+                (_, { } exit) => new JsonObject { ["terminated"] = new JsonObject { ["exitCode"] = exit, ["reason"] = exit == 0 ? "Completed" : "Error", ["startedAt"] = now, ["finishedAt"] = now } },
+                _ => new JsonObject { ["running"] = new JsonObject { ["startedAt"] = now } },
+            };
+            containers.Add(new JsonObject
+            {
+                ["name"] = c["name"]?.DeepClone(),
+                ["image"] = image,
+                ["imageID"] = fault == PodFault.ImagePullBackOff ? string.Empty : $"docker.io/library/{image}@sha256:{new string('0', 64)}",
+                ["ready"] = ready,
+                ["started"] = ready,
+                ["restartCount"] = fault == PodFault.CrashLoopBackOff ? 5 : 0,
+                ["state"] = state,
+            });
+        }
+
+        var scheduled = fault != PodFault.Unschedulable && !pvcPending;
+        var conditions = new JsonArray(
+            Condition("PodScheduled", scheduled, scheduled ? null : "Unschedulable",
+                scheduled ? null : pvcPending ? "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims." : "0/1 nodes are available: 1 Insufficient cpu.", now),
+            Condition("Initialized", scheduled, null, null, now),
+            Condition("ContainersReady", ready, ready ? null : "ContainersNotReady", null, now),
+            Condition("Ready", ready, ready ? null : "ContainersNotReady", null, now));
+        SetStatus(_pods, ns, pod, new JsonObject
+        {
+            ["phase"] = phase,
+            ["conditions"] = conditions,
+            ["hostIP"] = scheduled ? "10.0.0.10" : null,
+            ["podIP"] = scheduled ? "10.244.0.10" : null,
+            ["startTime"] = now,
+            ["containerStatuses"] = scheduled ? containers : null,
+            ["qosClass"] = "Burstable",
+        });
+    }
+
+    private void Bind(string ns, string name)
+    {
+        _store.Update(_pvcs, ns, name, pvc =>
+        {
+            if (pvc["status"]?["phase"]?.GetValue<string>() == "Bound")
+            {
+                return null;
+            }
+
+            pvc["spec"]!["volumeName"] = $"pvc-{pvc["metadata"]!["uid"]!.GetValue<string>()}";
+            pvc["status"] = new JsonObject
+            {
+                ["phase"] = "Bound",
+                ["accessModes"] = pvc["spec"]?["accessModes"]?.DeepClone(),
+                ["capacity"] = new JsonObject { ["storage"] = pvc["spec"]?["resources"]?["requests"]?["storage"]?.DeepClone() ?? "1Gi" },
+            };
+            return pvc;
+        });
+
+        // Workloads waiting on this claim can become ready now.
+        foreach (var resource in _workloads)
+        {
+            foreach (var obj in _store.List(resource, ns).Items)
+            {
+                Schedule(resource, obj);
+            }
+        }
+    }
+
+    private void SetStatus(ApiResource resource, string ns, string name, JsonObject status)
+    {
+        foreach (var key in status.Where(kv => kv.Value is null).Select(kv => kv.Key).ToArray())
+        {
+            status.Remove(key);
+        }
+
+        _store.Update(resource, ns, name, o =>
+        {
+            if (o["status"] is JsonObject current && SameIgnoringTimes(current, status))
+            {
+                return null;
+            }
+
+            o["status"] = status.DeepClone();
+            return o;
+        });
+    }
+
+    private async Task TerminateNamespaceAsync(string ns)
+    {
+        var released = new SemaphoreSlim(0);
+        void OnRelease(string n)
+        {
+            if (n == ns)
+            {
+                released.Release();
+            }
+        }
+
+        _settings.NamespaceReleased += OnRelease;
+        try
+        {
+            await Task.Delay(_settings.NamespaceDeletionDelay, _stopping);
+            while (!_stopping.IsCancellationRequested)
+            {
+                if (_settings.IsHeld(ns))
+                {
+                    SetNamespaceConditions(ns, "SomeFinalizersRemain", "Some content in the namespace has finalizers remaining: storefleet.test/hold in 1 resource instances");
+                    await released.WaitAsync(_stopping);
+                    continue;
+                }
+
+                foreach (var (resource, obj) in _store.InNamespace(ns))
+                {
+                    _writer.Delete(resource, ns, obj["metadata"]!["name"]!.GetValue<string>(), dryRun: false, orphan: false);
+                }
+
+                var remaining = _store.InNamespace(ns);
+                if (remaining.Count == 0)
+                {
+                    _store.Remove(_namespaces, null, ns);
+                    return;
+                }
+
+                SetNamespaceConditions(ns, "SomeResourcesRemain",
+                    "Some resources are remaining: " + string.Join(", ", remaining.GroupBy(r => r.Resource.GroupResource).Select(g => $"{g.Key} has {g.Count()} resource instances")));
+                await Task.Delay(TimeSpan.FromMilliseconds(50), _stopping);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Server stopping.
+        }
+        finally
+        {
+            _settings.NamespaceReleased -= OnRelease;
+        }
+    }
+
+    private void SetNamespaceConditions(string ns, string reason, string message)
+    {
+        var now = _writer.Timestamp();
+        _store.Update(_namespaces, null, ns, o =>
+        {
+            o["status"] = new JsonObject
+            {
+                ["phase"] = "Terminating",
+                ["conditions"] = new JsonArray(
+                    Condition("NamespaceDeletionDiscoveryFailure", false, "ResourcesDiscovered", "All resources successfully discovered", now),
+                    Condition("NamespaceDeletionGroupVersionParsingFailure", false, "ParsedGroupVersions", "All legacy kube types successfully parsed", now),
+                    Condition("NamespaceDeletionContentFailure", false, "ContentDeleted", "All content successfully deleted, may be waiting on finalization", now),
+                    Condition("NamespaceContentRemaining", reason == "SomeResourcesRemain", reason == "SomeResourcesRemain" ? reason : "ContentRemoved", reason == "SomeResourcesRemain" ? message : "All content successfully removed", now),
+                    Condition("NamespaceFinalizersRemaining", reason == "SomeFinalizersRemain", reason == "SomeFinalizersRemain" ? reason : "ContentHasNoFinalizers", reason == "SomeFinalizersRemain" ? message : "All content-preserving finalizers finished", now)),
+            };
+            return o;
+        });
+    }
+
+    private bool Terminating(string ns) => _store.Get(_namespaces, null, ns)?["metadata"]?["deletionTimestamp"] is not null;
+
+    private static bool SameIgnoringTimes(JsonObject a, JsonObject b)
+    {
+        static JsonNode Strip(JsonNode node)
+        {
+            var copy = node.DeepClone();
+            Walk(copy);
+            return copy;
+        }
+
+        static void Walk(JsonNode? node)
+        {
+            switch (node)
+            {
+                case JsonObject o:
+                    foreach (var key in o.Select(kv => kv.Key).Where(k => k.EndsWith("Time", StringComparison.Ordinal) || k.EndsWith("At", StringComparison.Ordinal) || k == "lastTransitionTime" || k == "lastUpdateTime" || k == "lastProbeTime").ToArray())
+                    {
+                        o.Remove(key);
+                    }
+
+                    foreach (var (_, v) in o)
+                    {
+                        Walk(v);
+                    }
+
+                    break;
+                case JsonArray arr:
+                    foreach (var v in arr)
+                    {
+                        Walk(v);
+                    }
+
+                    break;
+            }
+        }
+
+        return JsonNode.DeepEquals(Strip(a), Strip(b));
+    }
+
+    private static (string Namespace, string Name, string Uid) Identity(JsonObject obj) =>
+        (obj["metadata"]!["namespace"]?.GetValue<string>() ?? string.Empty, obj["metadata"]!["name"]!.GetValue<string>(), obj["metadata"]!["uid"]!.GetValue<string>());
+
+    private static JsonObject Labels(JsonObject template) =>
+        (JsonObject)(template["metadata"]?["labels"]?.DeepClone() ?? new JsonObject());
+
+    private static JsonArray Owner(string apiVersion, string kind, string name, string uid) =>
+        new(new JsonObject { ["apiVersion"] = apiVersion, ["kind"] = kind, ["name"] = name, ["uid"] = uid, ["controller"] = true, ["blockOwnerDeletion"] = true });
+
+    private static string Hash(JsonNode node) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(node.ToJsonString())))[..10];
+
+    private static JsonObject Condition(string type, bool status, string? reason, string? message, string now)
+    {
+        var condition = new JsonObject { ["type"] = type, ["status"] = status ? "True" : "False", ["lastTransitionTime"] = now };
+        if (reason is not null)
+        {
+            condition["reason"] = reason;
+        }
+
+        if (message is not null)
+        {
+            condition["message"] = message;
+        }
+
+        return condition;
+    }
+}
