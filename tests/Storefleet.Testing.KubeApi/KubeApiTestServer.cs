@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -104,13 +103,36 @@ public sealed class KubeApiTestServer : IAsyncDisposable
         current-context: kube-api-test-double
         users:
         - name: test-double
-          user: {"{}"}
+          user:
+            token: kube-api-test-double
         """;
 
     private static async Task ServeAsync(HttpContext context, KubeApiState state, KubeApiHandler handler)
     {
-        var clock = Stopwatch.StartNew();
+        var started = DateTimeOffset.UtcNow;
         var pathAndQuery = context.Request.Path + context.Request.QueryString;
+        var logged = 0;
+        void Log()
+        {
+            // Logged when the response starts, so long-running watches appear at once.
+            if (Interlocked.Exchange(ref logged, 1) == 0)
+            {
+                state.Requests.Add(new LoggedRequest(
+                    started,
+                    context.Request.Method,
+                    pathAndQuery,
+                    context.Items.TryGetValue(KubeApiState.VerbItem, out var verb) ? verb as string : null,
+                    context.Items.TryGetValue(KubeApiState.ResourceItem, out var resource) ? resource as string : null,
+                    context.Response.StatusCode,
+                    context.Request.Headers.UserAgent.ToString()));
+            }
+        }
+
+        context.Response.OnStarting(() =>
+        {
+            Log();
+            return Task.CompletedTask;
+        });
         try
         {
             var fault = state.Faults.Match(context.Request.Method, pathAndQuery);
@@ -139,14 +161,7 @@ public sealed class KubeApiTestServer : IAsyncDisposable
         }
         finally
         {
-            state.Requests.Add(new LoggedRequest(
-                DateTimeOffset.UtcNow - clock.Elapsed,
-                context.Request.Method,
-                pathAndQuery,
-                context.Items.TryGetValue(KubeApiState.VerbItem, out var verb) ? verb as string : null,
-                context.Items.TryGetValue(KubeApiState.ResourceItem, out var resource) ? resource as string : null,
-                context.Response.StatusCode,
-                context.Request.Headers.UserAgent.ToString()));
+            Log();
         }
     }
 

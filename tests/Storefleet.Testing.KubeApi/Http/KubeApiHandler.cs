@@ -13,6 +13,9 @@ public sealed class KubeApiHandler(KubeApiState state)
 {
     private static readonly string[] StatusOnlyFields = ["status"];
 
+    /// <summary>Escapes like Go's encoder (\" rather than \u0022), so messages read as a real server's do.</summary>
+    internal static readonly JsonSerializerOptions Wire = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
@@ -343,6 +346,7 @@ public sealed class KubeApiHandler(KubeApiState state)
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "no-cache, private";
         await context.Response.StartAsync(context.RequestAborted);
+        await context.Response.Body.FlushAsync(context.RequestAborted);
 
         bool Wanted(WatchEvent e) =>
             e.Resource.GroupResource == target.Resource.GroupResource
@@ -529,7 +533,7 @@ public sealed class KubeApiHandler(KubeApiState state)
 
     private static async Task WriteEventAsync(HttpContext context, string type, JsonObject obj)
     {
-        var line = new JsonObject { ["type"] = type, ["object"] = obj }.ToJsonString() + "\n";
+        var line = new JsonObject { ["type"] = type, ["object"] = obj }.ToJsonString(Wire) + "\n";
         await context.Response.WriteAsync(line, context.RequestAborted);
         await context.Response.Body.FlushAsync(context.RequestAborted);
     }
@@ -540,7 +544,7 @@ public sealed class KubeApiHandler(KubeApiState state)
         {
             context.Response.StatusCode = 200;
             context.Response.ContentType = ApiCatalog.AggregatedContentType;
-            await context.Response.WriteAsync(aggregated.ToJsonString());
+            await context.Response.WriteAsync(aggregated.ToJsonString(Wire));
             return;
         }
 
@@ -551,7 +555,7 @@ public sealed class KubeApiHandler(KubeApiState state)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync(body.ToJsonString());
+        await context.Response.WriteAsync(body.ToJsonString(Wire));
     }
 
     private static async Task WriteBytesAsync(HttpContext context, byte[] body)
