@@ -176,7 +176,40 @@ public static class StoresApi
         return TypedResults.Ok(new StoreEventListResource(events.Select(StoreEventResource.From).ToArray()));
     }
 
-    internal static async Task<IResult> DeleteStore(string name, IStoreRepository repository, TimeProvider clock, CancellationToken cancellationToken)
+    internal static Task<IResult> DeleteStore(string name, IStoreRepository repository, TimeProvider clock, CancellationToken cancellationToken) =>
+        ApplyTriggerAsync(
+            name,
+            StoreTrigger.RequestDelete,
+            refuse: store => store.Phase == StorePhase.Deleting ? Accepted(store) : null,
+            describe: (before, _, now) => new StoreEvent(now, StoreEventType.DeleteRequested, StorePhase.Deleting, $"Deletion requested (was {before.Phase.ToWire()})."),
+            repository,
+            clock,
+            cancellationToken);
+
+    internal static Task<IResult> RetryStore(string name, IStoreRepository repository, TimeProvider clock, CancellationToken cancellationToken) =>
+        ApplyTriggerAsync(
+            name,
+            StoreTrigger.Retry,
+            refuse: store => store.CanTake(StoreTrigger.Retry)
+                ? null
+                : Problems.Conflict("Only failed stores can be retried.", $"Store '{name}' is {store.Phase.ToWire()}, not failed; there is nothing to retry.", "not-failed"),
+            describe: (_, after, now) => new StoreEvent(now, StoreEventType.RetryRequested, after.Phase, $"Retry requested; resuming at {after.Phase.ToWire()}."),
+            repository,
+            clock,
+            cancellationToken);
+
+    /// <summary>
+    /// Read, check, move, write with the record's version; on a concurrent change, read again (a few times).
+    /// <paramref name="refuse"/> answers instead of moving (e.g. already deleting, not failed).
+    /// </summary>
+    private static async Task<IResult> ApplyTriggerAsync(
+        string name,
+        StoreTrigger trigger,
+        Func<Store, IResult?> refuse,
+        Func<Store, Store, DateTimeOffset, StoreEvent> describe,
+        IStoreRepository repository,
+        TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         if (InvalidName(name) is { } invalid)
         {
@@ -191,59 +224,14 @@ public static class StoresApi
                 return Problems.StoreNotFound(name);
             }
 
-            if (store.Phase == StorePhase.Deleting)
+            if (refuse(store) is { } answer)
             {
-                return Accepted(store);
+                return answer;
             }
 
             var now = clock.GetUtcNow();
-            var deleting = store.Take(StoreTrigger.RequestDelete, now);
-            var outcome = await repository.UpdateAsync(
-                deleting,
-                [new StoreEvent(now, StoreEventType.DeleteRequested, StorePhase.Deleting, $"Deletion requested (was {store.Phase.ToWire()}).")],
-                cancellationToken);
-            switch (outcome)
-            {
-                case UpdateStoreResult.Updated updated:
-                    return Accepted(updated.Store);
-                case UpdateStoreResult.NotFound:
-                    return Problems.StoreNotFound(name);
-            }
-        }
-
-        return BusyConflict(name);
-    }
-
-    internal static async Task<IResult> RetryStore(string name, IStoreRepository repository, TimeProvider clock, CancellationToken cancellationToken)
-    {
-        if (InvalidName(name) is { } invalid)
-        {
-            return invalid;
-        }
-
-        for (var attempt = 0; attempt < MaxWriteAttempts; attempt++)
-        {
-            var store = await repository.GetAsync(name, cancellationToken);
-            if (store is null)
-            {
-                return Problems.StoreNotFound(name);
-            }
-
-            if (!store.CanTake(StoreTrigger.Retry))
-            {
-                return Problems.Conflict(
-                    "Only failed stores can be retried.",
-                    $"Store '{name}' is {store.Phase.ToWire()}, not failed; there is nothing to retry.",
-                    "not-failed");
-            }
-
-            var now = clock.GetUtcNow();
-            var retried = store.Take(StoreTrigger.Retry, now);
-            var outcome = await repository.UpdateAsync(
-                retried,
-                [new StoreEvent(now, StoreEventType.RetryRequested, retried.Phase, $"Retry requested; resuming at {retried.Phase.ToWire()}.")],
-                cancellationToken);
-            switch (outcome)
+            var next = store.Take(trigger, now);
+            switch (await repository.UpdateAsync(next, [describe(store, next, now)], cancellationToken))
             {
                 case UpdateStoreResult.Updated updated:
                     return Accepted(updated.Store);
