@@ -135,10 +135,7 @@ public sealed class KubeApiHandler(KubeApiState state)
 
     private (int, JsonObject) List(ResourceRequest target, IQueryCollection query)
     {
-        var labels = LabelSelector.Parse(query["labelSelector"]);
-        var fields = FieldSelector.Parse(query["fieldSelector"]);
-        var (items, rv) = state.Store.List(target.Resource, target.Namespace);
-        var matching = items.Where(o => labels.Matches(o) && fields.Matches(o)).ToList();
+        var (matching, rv) = Select(target, query);
 
         var start = 0;
         if (query["continue"] is { Count: > 0 } token)
@@ -165,21 +162,36 @@ public sealed class KubeApiHandler(KubeApiState state)
             metadata["remainingItemCount"] = remaining;
         }
 
+        return (200, ListOf(target.Resource, metadata, page));
+    }
+
+    /// <summary>The objects a list or deletecollection request selects (label and field selectors), with the store's resource version.</summary>
+    private (List<JsonObject> Items, long ResourceVersion) Select(ResourceRequest target, IQueryCollection query)
+    {
+        var labels = LabelSelector.Parse(query["labelSelector"]);
+        var fields = FieldSelector.Parse(query["fieldSelector"]);
+        var (items, rv) = state.Store.List(target.Resource, target.Namespace);
+        return (items.Where(o => labels.Matches(o) && fields.Matches(o)).ToList(), rv);
+    }
+
+    /// <summary>A <c>&lt;Kind&gt;List</c>; like a real server, its items carry no kind or apiVersion of their own.</summary>
+    private static JsonObject ListOf(ApiResource resource, JsonObject metadata, IEnumerable<JsonObject> items)
+    {
         var array = new JsonArray();
-        foreach (var item in page)
+        foreach (var item in items)
         {
             item.Remove("kind");
             item.Remove("apiVersion");
             array.Add(item);
         }
 
-        return (200, new JsonObject
+        return new JsonObject
         {
-            ["kind"] = target.Resource.Kind + "List",
-            ["apiVersion"] = target.Resource.GroupVersion,
+            ["kind"] = resource.Kind + "List",
+            ["apiVersion"] = resource.GroupVersion,
             ["metadata"] = metadata,
             ["items"] = array,
-        });
+        };
     }
 
     private (int, JsonObject) Create(ResourceRequest target, JsonObject? obj, IQueryCollection query, string? contentType)
@@ -256,22 +268,25 @@ public sealed class KubeApiHandler(KubeApiState state)
             return (404, StatusBodies.NotFound(target.Resource.Plural, target.Name!));
         }
 
+        if (mediaType is not ("application/json-patch+json" or "application/merge-patch+json" or "application/strategic-merge-patch+json" or "application/apply-patch+yaml"))
+        {
+            return (415, StatusBodies.Failure(415, "UnsupportedMediaType", $"the server does not support patch type {mediaType}"));
+        }
+
         JsonNode patched;
         try
         {
             var baseline = target.Subresource == "scale" ? ScaleOf(target).Body : current;
             patched = mediaType switch
             {
-                "application/json-patch+json" when patch is JsonArray ops => Patches.ApplyJsonPatch(baseline, ops),
+                "application/json-patch+json" => Patches.ApplyJsonPatch(baseline, patch as JsonArray ?? throw new InvalidPatchException("a JSON patch must be an array of operations")),
                 "application/merge-patch+json" => Patches.Merge(baseline, patch)!,
-                "application/strategic-merge-patch+json" or "application/apply-patch+yaml" => Patches.Strategic(baseline, patch)!,
-                _ => throw new InvalidPatchException($"the server does not support patch type {mediaType}"),
+                _ => Patches.Strategic(baseline, patch)!,
             };
         }
         catch (InvalidPatchException e)
         {
-            return (mediaType.StartsWith("application/", StringComparison.Ordinal) && e.Message.Contains("support", StringComparison.Ordinal) ? 415 : 422,
-                StatusBodies.Failure(e.Message.Contains("support", StringComparison.Ordinal) ? 415 : 422, e.Message.Contains("support", StringComparison.Ordinal) ? "UnsupportedMediaType" : "Invalid", e.Message));
+            return (422, StatusBodies.Failure(422, "Invalid", e.Message));
         }
 
         var replacement = target.Subresource switch
@@ -291,28 +306,18 @@ public sealed class KubeApiHandler(KubeApiState state)
 
     private (int, JsonObject) DeleteCollection(ResourceRequest target, IQueryCollection query)
     {
-        var labels = LabelSelector.Parse(query["labelSelector"]);
-        var fields = FieldSelector.Parse(query["fieldSelector"]);
-        var (items, _) = state.Store.List(target.Resource, target.Namespace);
-        var deleted = new JsonArray();
-        foreach (var item in items.Where(o => labels.Matches(o) && fields.Matches(o)))
+        var deleted = new List<JsonObject>();
+        foreach (var item in Select(target, query).Items)
         {
             var (status, body) = state.Writer.Delete(target.Resource, item["metadata"]!["namespace"]?.GetValue<string>(), item["metadata"]!["name"]!.GetValue<string>(), DryRun(query), orphan: false);
             if (status == 200)
             {
-                body.Remove("kind");
-                body.Remove("apiVersion");
                 deleted.Add(body);
             }
         }
 
-        return (200, new JsonObject
-        {
-            ["kind"] = target.Resource.Kind + "List",
-            ["apiVersion"] = target.Resource.GroupVersion,
-            ["metadata"] = new JsonObject { ["resourceVersion"] = state.Store.CurrentResourceVersion.ToString(CultureInfo.InvariantCulture) },
-            ["items"] = deleted,
-        });
+        var metadata = new JsonObject { ["resourceVersion"] = state.Store.CurrentResourceVersion.ToString(CultureInfo.InvariantCulture) };
+        return (200, ListOf(target.Resource, metadata, deleted));
     }
 
     private async Task<(int, JsonObject?)> WatchAsync(HttpContext context, ResourceRequest target)
