@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Storefleet.Testing;
 
 namespace Storefleet.Testing.KubeApi.Tests;
@@ -26,46 +25,17 @@ public sealed class KubeApiFixture : IAsyncLifetime
         return name;
     }
 
-    private async Task<CliResult> RunAsync(string executable, string[] args)
+    private Task<CliResult> RunAsync(string executable, string[] args)
     {
-        var start = new ProcessStartInfo(executable)
+        var stdinAt = Array.IndexOf(args, "--stdin-content");
+        var stdin = stdinAt >= 0 ? args[stdinAt + 1] : null;
+        var arguments = stdinAt >= 0 ? args.Where((_, i) => i != stdinAt && i != stdinAt + 1) : args;
+        var home = Path.Combine(Path.GetTempPath(), "kube-api-tests-home");
+        return Cli.RunAsync(executable, arguments, new Dictionary<string, string>
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        string? stdin = null;
-        for (var i = 0; i < args.Length; i++)
-        {
-            if (args[i] == "--stdin-content")
-            {
-                stdin = args[++i];
-                continue;
-            }
-
-            start.ArgumentList.Add(args[i]);
-        }
-
-        start.Environment["KUBECONFIG"] = Server.KubeconfigPath;
-        start.Environment["HOME"] = Path.Combine(Path.GetTempPath(), "kube-api-tests-home");
-        start.Environment["HELM_CACHE_HOME"] = Path.Combine(Path.GetTempPath(), "kube-api-tests-home", "helm-cache");
-        using var process = Process.Start(start)!;
-        if (stdin is not null)
-        {
-            await process.StandardInput.WriteAsync(stdin);
-        }
-
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        return new CliResult(process.ExitCode, await stdout, await stderr);
+            ["KUBECONFIG"] = Server.KubeconfigPath,
+            ["HOME"] = home,
+            ["HELM_CACHE_HOME"] = Path.Combine(home, "helm-cache"),
+        }, stdin);
     }
-}
-
-public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
-{
-    public override string ToString() => $"exit {ExitCode}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
 }

@@ -69,6 +69,9 @@ public sealed class WorkloadSimulator
             case "deployments.apps" or "statefulsets.apps" or "jobs.batch" or "persistentvolumeclaims":
                 Schedule(e.Resource, e.Object);
                 break;
+            case "pods" when e.Type == "ADDED" && (e.Object["metadata"]?["ownerReferences"] is null):
+                Schedule(e.Resource, e.Object);
+                break;
         }
     }
 
@@ -117,7 +120,28 @@ public sealed class WorkloadSimulator
             case "persistentvolumeclaims":
                 Bind(ns, name);
                 break;
+            case "pods":
+                RunBarePod(obj);
+                break;
         }
+    }
+
+    /// <summary>
+    /// A pod nobody owns (e.g. a helm test hook): restartPolicy Always runs and becomes Ready; Never or
+    /// OnFailure runs to Succeeded, or to Failed with the log lines given to <see cref="SimulationSettings.FailJobs"/>.
+    /// </summary>
+    private void RunBarePod(JsonObject pod)
+    {
+        var (ns, name, _) = Identity(pod);
+        if ((pod["spec"]?["restartPolicy"]?.GetValue<string>() ?? "Always") == "Always")
+        {
+            SetPodStatus(ns, name, "Running", ready: true, pod);
+            return;
+        }
+
+        var failure = _settings.JobFailureFor(ns, name);
+        _logs[$"{ns}/{name}"] = failure ?? [$"pod {name} finished (simulated)"];
+        SetPodStatus(ns, name, failure is null ? "Succeeded" : "Failed", ready: false, pod, terminatedExitCode: failure is null ? 0 : 1);
     }
 
     private void ReconcileDeployment(ApiResource resource, JsonObject deployment)

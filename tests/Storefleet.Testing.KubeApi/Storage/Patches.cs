@@ -30,11 +30,15 @@ public static class Patches
     }
 
     /// <summary>
-    /// Strategic merge patch, simplified: like a merge patch, except that lists of objects that all
-    /// carry a <c>name</c> (containers, volumes, env, ports...) are merged item by item on that key, and
-    /// <c>$patch: delete</c> items remove their match. Server-side apply uses the same merge.
+    /// Strategic merge patch, simplified: like a merge patch, except that lists of objects are merged
+    /// item by item on their field's merge key (as the Kubernetes types declare it: <c>mountPath</c> for
+    /// volumeMounts, <c>devicePath</c> for volumeDevices, <c>containerPort</c> or <c>port</c> for ports,
+    /// <c>name</c> otherwise) when every item carries it, and <c>$patch: delete</c> items remove their
+    /// match. Server-side apply uses the same merge.
     /// </summary>
-    public static JsonNode? Strategic(JsonNode? target, JsonNode? patch)
+    public static JsonNode? Strategic(JsonNode? target, JsonNode? patch) => Strategic(target, patch, field: null);
+
+    private static JsonNode? Strategic(JsonNode? target, JsonNode? patch, string? field)
     {
         switch (patch)
         {
@@ -53,18 +57,19 @@ public static class Patches
                     }
                     else
                     {
-                        result[key] = Strategic(result[key], value);
+                        result[key] = Strategic(result[key], value, key);
                     }
                 }
 
                 return result;
-            case JsonArray patchArray when target is JsonArray targetArray && IsNamedList(patchArray) && IsNamedList(targetArray):
+            case JsonArray patchArray when target is JsonArray targetArray
+                && MergeKey(field, patchArray, targetArray) is { } mergeKey:
                 var merged = new JsonArray();
-                var byName = targetArray.ToDictionary(i => NameOf(i)!, i => i!.DeepClone());
-                var order = targetArray.Select(NameOf).ToList();
+                var byName = targetArray.ToDictionary(i => KeyOf(i, mergeKey)!, i => i!.DeepClone());
+                var order = targetArray.Select(i => KeyOf(i, mergeKey)).ToList();
                 foreach (var item in patchArray)
                 {
-                    var name = NameOf(item)!;
+                    var name = KeyOf(item, mergeKey)!;
                     if (item!["$patch"]?.GetValue<string>() == "delete")
                     {
                         byName.Remove(name);
@@ -72,7 +77,7 @@ public static class Patches
                         continue;
                     }
 
-                    byName[name] = Strategic(byName.GetValueOrDefault(name), item)!;
+                    byName[name] = Strategic(byName.GetValueOrDefault(name), item, field: null)!;
                     if (!order.Contains(name))
                     {
                         order.Add(name);
@@ -136,10 +141,25 @@ public static class Patches
         return document;
     }
 
-    private static bool IsNamedList(JsonArray array) =>
-        array.Count > 0 && array.All(i => i is JsonObject o && o["name"] is JsonValue);
+    /// <summary>The merge key of a list field, when every item of both lists carries it uniquely; otherwise the list is replaced.</summary>
+    private static string? MergeKey(string? field, JsonArray patch, JsonArray target)
+    {
+        var key = field switch
+        {
+            "volumeMounts" => "mountPath",
+            "volumeDevices" => "devicePath",
+            "ports" when patch.FirstOrDefault() is JsonObject first && first.ContainsKey("containerPort") => "containerPort",
+            "ports" => "port",
+            _ => "name",
+        };
+        return IsKeyedList(patch, key) && IsKeyedList(target, key) ? key : null;
+    }
 
-    private static string? NameOf(JsonNode? node) => node?["name"]?.ToJsonString();
+    private static bool IsKeyedList(JsonArray array, string key) =>
+        array.Count > 0 && array.All(i => i is JsonObject o && o[key] is JsonValue)
+        && array.Select(i => KeyOf(i, key)).Distinct(StringComparer.Ordinal).Count() == array.Count;
+
+    private static string? KeyOf(JsonNode? node, string key) => node?[key]?.ToJsonString();
 
     private static string[] Tokens(string pointer) =>
         pointer.Length == 0 ? [] : pointer[1..].Split('/').Select(t => t.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal)).ToArray();

@@ -1,0 +1,95 @@
+#!/bin/bash
+# Storefleet store bootstrap: turns the empty WordPress volume and database into a working
+# WooCommerce store. Idempotent (every step checks before it changes), loud (set -e; no failure
+# is ever ignored), and bounded (each wait has a deadline; the Job has activeDeadlineSeconds).
+# Passwords come from the environment and reach WP-CLI on stdin, never on a command line.
+set -euo pipefail
+
+log() { printf '%s bootstrap: %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+fail() { log "FAILED: $*"; exit 1; }
+
+# wait_for <what> <command...>: retry every 3 s until it succeeds or WAIT_TIMEOUT_SECONDS pass.
+wait_for() {
+  local what="$1"; shift
+  local deadline=$((SECONDS + WAIT_TIMEOUT_SECONDS))
+  until "$@" >/dev/null 2>&1; do
+    if (( SECONDS >= deadline )); then
+      fail "gave up waiting for ${what} after ${WAIT_TIMEOUT_SECONDS}s"
+    fi
+    sleep 3
+  done
+  log "${what}: ok"
+}
+
+database_answers() {
+  # shellcheck disable=SC2016 # PHP code: its $variables are PHP's, not the shell's.
+  php -r '
+    [$host, $port] = array_pad(explode(":", getenv("WORDPRESS_DB_HOST")), 2, "3306");
+    mysqli_report(MYSQLI_REPORT_OFF);
+    $db = @new mysqli($host, getenv("WORDPRESS_DB_USER"), getenv("WORDPRESS_DB_PASSWORD"), getenv("WORDPRESS_DB_NAME"), (int) $port);
+    exit($db->connect_errno ? 1 : 0);'
+}
+
+cd /var/www/html
+export WP_CLI_CONFIG_PATH=/tmp/wp-cli.yml
+# WP-CLI cannot see Apache from a Job; tell it mod_rewrite is there so permalinks write .htaccess.
+printf 'apache_modules:\n  - mod_rewrite\n' > "$WP_CLI_CONFIG_PATH"
+as_admin=(--user="$WP_ADMIN_USER")
+
+log "store ${SITE_URL} (bootstrap generation ${BOOTSTRAP_GENERATION})"
+wait_for "WordPress files (written by the WordPress pod on its first start)" test -s wp-config.php
+wait_for "database ${WORDPRESS_DB_HOST}" database_answers
+
+if wp core is-installed; then
+  log "WordPress core: already installed"
+else
+  log "WordPress core: installing"
+  printf '%s' "$WP_ADMIN_PASSWORD" | wp core install --url="$SITE_URL" --title="$SITE_TITLE" \
+    --admin_user="$WP_ADMIN_USER" --admin_email="$WP_ADMIN_EMAIL" --prompt=admin_password --skip-email
+fi
+wp option update siteurl "$SITE_URL"
+wp option update home "$SITE_URL"
+
+log "permalinks: /%postname%/"
+wp rewrite structure '/%postname%/'
+wp rewrite flush --hard
+
+if wp plugin is-installed woocommerce; then
+  log "WooCommerce: already installed ($(wp plugin get woocommerce --field=version))"
+else
+  log "WooCommerce ${WOOCOMMERCE_VERSION}: installing"
+  wp plugin install woocommerce --version="$WOOCOMMERCE_VERSION"
+fi
+wp plugin is-active woocommerce || wp plugin activate woocommerce
+
+if wp theme is-installed storefront; then
+  log "Storefront theme: already installed"
+else
+  log "Storefront ${STOREFRONT_VERSION}: installing"
+  wp theme install storefront --version="$STOREFRONT_VERSION"
+fi
+wp theme is-active storefront || wp theme activate storefront
+
+log "WooCommerce pages, payment, currency, location"
+wp wc tool run install_pages "${as_admin[@]}"
+wp wc payment_gateway update cod --enabled=1 "${as_admin[@]}"
+wp option update woocommerce_currency "$STORE_CURRENCY"
+wp option update woocommerce_default_country "$STORE_BASE_LOCATION"
+wp option update woocommerce_coming_soon no
+wp option update woocommerce_onboarding_profile '{"skipped":true}' --format=json
+
+if [[ "$SAMPLE_PRODUCTS" == "true" ]]; then
+  count="$(wp wc product list "${as_admin[@]}" --format=count)"
+  if [[ "$count" == "0" ]]; then
+    log "sample products: creating"
+    wp wc product create "${as_admin[@]}" --name="Storefleet T-shirt" --type=simple --status=publish --regular_price=19.00 --short_description="Soft cotton, one size."
+    wp wc product create "${as_admin[@]}" --name="Storefleet Mug" --type=simple --status=publish --regular_price=12.50 --short_description="Holds coffee, or tea."
+    wp wc product create "${as_admin[@]}" --name="Storefleet Sticker Pack" --type=simple --status=publish --regular_price=4.00 --short_description="Ten stickers."
+  else
+    log "sample products: ${count} products exist, none added"
+  fi
+fi
+
+log "checking the store from inside the namespace"
+/scripts/smoke-test.sh
+log "done"

@@ -1,0 +1,149 @@
+using System.Text.Json.Nodes;
+using Storefleet.Testing;
+using Storefleet.Testing.Charts.Rendering;
+using Storefleet.Testing.KubeApi;
+using Storefleet.Testing.KubeApi.Storage;
+
+namespace Storefleet.Charts.Tests;
+
+/// <summary>
+/// The chart installed with the real helm into the Kubernetes API test double, the way the control
+/// plane does it: a prepared namespace, an existing credentials Secret, `helm upgrade --install`.
+/// </summary>
+public sealed class StoreChartInstallTests : IAsyncLifetime
+{
+    private KubeApiTestServer _api = null!;
+
+    public async Task InitializeAsync()
+    {
+        _api = await KubeApiTestServer.StartAsync();
+        _api.Simulation.ReadyDelay = TimeSpan.FromMilliseconds(50);
+        _api.Simulation.NamespaceDeletionDelay = TimeSpan.FromMilliseconds(50);
+    }
+
+    public async Task DisposeAsync() => await _api.DisposeAsync();
+
+    [Fact]
+    public async Task UpgradeInstall_IntoAPreparedNamespace_ThenANoOpUpgrade_ThenUninstallAndNamespaceDeletion_LeaveNothing()
+    {
+        const string ns = "store-shop";
+        await PrepareNamespaceAsync(ns, withSecret: true);
+
+        var install = await HelmAsync(UpgradeInstall("shop", ns, "--set", "credentials.existingSecret=shop-credentials"));
+        Assert.Contains("STATUS: deployed", install.Stdout);
+        await Eventually.WaitUntilAsync(() => Task.FromResult(Workloads(ns).ToList() is { Count: 2 } workloads && workloads.All(w => w.Ready)), TimeSpan.FromSeconds(20), "workloads of the simulated store become ready");
+        var first = Snapshot(ns);
+        Assert.Contains("Deployment/shop-wordpress", first.Keys);
+        Assert.Contains("StatefulSet/shop-mysql", first.Keys);
+        Assert.Contains("PersistentVolumeClaim/data-shop-mysql-0", first.Keys);
+        Assert.Single(first.Keys, k => k.StartsWith("Job/shop-bootstrap-1-", StringComparison.Ordinal));
+
+        var again = await HelmAsync(UpgradeInstall("shop", ns, "--set", "credentials.existingSecret=shop-credentials"));
+        Assert.Contains("REVISION: 2", again.Stdout);
+        var second = Snapshot(ns);
+        Assert.Equal(first.Keys.Order(), second.Keys.Order());
+        foreach (var (key, (uid, generation)) in first)
+        {
+            Assert.True(second[key] == (uid, generation), $"{key} changed on a no-op upgrade: {first[key]} -> {second[key]}");
+        }
+
+        var test = await HelmAsync("test", "shop", "-n", ns, "--timeout", "60s");
+        Assert.Contains("shop-test-storefront", test.Stdout);
+        Assert.Contains("Succeeded", test.Stdout);
+
+        await HelmAsync("uninstall", "shop", "-n", ns, "--wait", "--timeout", "60s");
+        Assert.DoesNotContain(Snapshot(ns).Keys, k => !k.StartsWith("PersistentVolumeClaim/", StringComparison.Ordinal) && !k.StartsWith("Secret/shop-credentials", StringComparison.Ordinal));
+        await KubectlAsync("delete", "namespace", ns, "--wait=true", "--timeout=60s");
+        await Eventually.WaitUntilAsync(() => Task.FromResult(_api.Store.InNamespace(ns).Count == 0), TimeSpan.FromSeconds(20), "the namespace's contents are gone");
+        var gone = await Cli.RunAsync(RepositoryPaths.Kubectl, ["get", "namespace", ns], Environment());
+        Assert.Contains("NotFound", gone.Stderr);
+        Assert.Empty(_api.Store.InNamespace(ns));
+    }
+
+    [Fact]
+    public async Task WithoutAnExistingSecret_TheGeneratedPasswords_SurviveUpgrades()
+    {
+        const string ns = "store-byhand";
+        await PrepareNamespaceAsync(ns, withSecret: false);
+
+        await HelmAsync(UpgradeInstall("byhand", ns));
+        var before = SecretData(ns, "byhand-credentials");
+        await HelmAsync(UpgradeInstall("byhand", ns, "--set", "bootstrap.generation=2"));
+        var after = SecretData(ns, "byhand-credentials");
+
+        Assert.Equal(3, before.Count);
+        Assert.Equal(before, after);
+    }
+
+    private static string[] UpgradeInstall(string release, string ns, params string[] extra) =>
+    [
+        "upgrade", "--install", release, StoreChart.Path, "-n", ns,
+        "-f", StoreChart.ValuesFile("values-local.yaml"), "--history-max", "5", "--timeout", "2m", .. extra,
+    ];
+
+    private async Task PrepareNamespaceAsync(string ns, bool withSecret)
+    {
+        var manifest = $"""
+            apiVersion: v1
+            kind: Namespace
+            metadata:
+              name: {ns}
+              labels:
+                app.kubernetes.io/managed-by: storefleet
+                pod-security.kubernetes.io/enforce: restricted
+            """;
+        if (withSecret)
+        {
+            var release = ns["store-".Length..];
+            manifest += $"""
+
+                ---
+                apiVersion: v1
+                kind: Secret
+                metadata:
+                  name: {release}-credentials
+                  namespace: {ns}
+                stringData:
+                  mysql-root-password: {Guid.NewGuid():N}
+                  mysql-password: {Guid.NewGuid():N}
+                  wordpress-admin-password: {Guid.NewGuid():N}
+                """;
+        }
+
+        await KubectlAsync(["apply", "-f", "-"], manifest);
+    }
+
+    /// <summary>uid and generation of every object in the namespace except pods, ReplicaSets and helm's release Secrets.</summary>
+    private Dictionary<string, (string Uid, long Generation)> Snapshot(string ns) =>
+        _api.Store.InNamespace(ns)
+            .Select(o => o.Object)
+            .Where(o => o["kind"]!.GetValue<string>() is not ("Pod" or "ReplicaSet" or "Event")
+                && !(o["metadata"]!["name"]!.GetValue<string>().StartsWith("sh.helm.release.", StringComparison.Ordinal)))
+            .ToDictionary(
+                o => $"{o["kind"]}/{o["metadata"]!["name"]}",
+                o => (o["metadata"]!["uid"]!.GetValue<string>(), JsonNumbers.Long(o["metadata"]!["generation"]) ?? 0));
+
+    private IEnumerable<(string Name, bool Ready)> Workloads(string ns) =>
+        _api.Store.InNamespace(ns)
+            .Where(o => o.Resource.GroupResource is "deployments.apps" or "statefulsets.apps")
+            .Select(o => (o.Object["metadata"]!["name"]!.GetValue<string>(), (JsonNumbers.Long(o.Object["status"]?["readyReplicas"]) ?? 0) >= 1));
+
+    private Dictionary<string, string> SecretData(string ns, string name) =>
+        _api.Store.InNamespace(ns).Single(o => o.Object["kind"]!.GetValue<string>() == "Secret" && o.Object["metadata"]!["name"]!.GetValue<string>() == name)
+            .Object["data"]!.AsObject().ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<string>());
+
+    private Dictionary<string, string> Environment() => new() { ["KUBECONFIG"] = _api.KubeconfigPath };
+
+    private Task<CliResult> HelmAsync(params string[] args) => Ok(HelmCli.RunAsync(args, _api.KubeconfigPath));
+
+    private Task<CliResult> KubectlAsync(string[] args, string? stdin = null) => Ok(Cli.RunAsync(RepositoryPaths.Kubectl, args, Environment(), stdin));
+
+    private Task<CliResult> KubectlAsync(params string[] args) => KubectlAsync(args, null);
+
+    private static async Task<CliResult> Ok(Task<CliResult> run)
+    {
+        var result = await run;
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return result;
+    }
+}
