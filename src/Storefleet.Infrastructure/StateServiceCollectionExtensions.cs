@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using Storefleet.Core.Provisioning;
 using Storefleet.Core.Stores;
 using Storefleet.Infrastructure.Garnet;
 using Storefleet.Infrastructure.Redis;
@@ -23,6 +24,7 @@ public static class StateServiceCollectionExtensions
         services.AddOptions<StateOptions>().Bind(configuration.GetSection(StateOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => new RedisKeys(sp.GetRequiredService<IOptions<StateOptions>>().Value.KeyPrefix));
         services.AddSingleton<IStoreRepository, RedisStoreRepository>();
+        services.AddSingleton<IWorkQueue, RedisWorkQueue>();
 
         var connectionString = configuration.GetConnectionString("Redis");
         if (string.IsNullOrWhiteSpace(connectionString))

@@ -48,6 +48,8 @@ public sealed class StorefleetApiFactory : WebApplicationFactory<Program>
         builder.UseEnvironment("Testing");
         builder.UseSetting($"{StateOptions.SectionName}:KeyPrefix", KeyPrefix);
         builder.UseSetting("Storefleet:DataDirectory", _dataDirectory);
+        // The API's own tests: no provisioning engine acts on the stores they create.
+        builder.UseSetting("Storefleet:Engine:Enabled", "false");
         if (_redisConnectionString is not null)
         {
             builder.UseSetting("ConnectionStrings:Redis", _redisConnectionString);

@@ -1,3 +1,5 @@
+using Storefleet.Core.Provisioning;
+
 namespace Storefleet.Core.Stores;
 
 /// <summary>
@@ -17,15 +19,22 @@ public interface IStoreRepository
 
     /// <summary>
     /// Replaces the record if its current version is <paramref name="updated"/>.<see cref="Store.Version"/>,
-    /// keeps the phase index in step and appends <paramref name="events"/> to the timeline.
+    /// keeps the phase index in step and appends <paramref name="events"/> to the timeline. With a
+    /// <paramref name="lease"/>, writes only while that lease is still held (fencing).
     /// </summary>
-    Task<UpdateStoreResult> UpdateAsync(Store updated, IReadOnlyList<StoreEvent> events, CancellationToken cancellationToken = default);
+    Task<UpdateStoreResult> UpdateAsync(Store updated, IReadOnlyList<StoreEvent> events, Lease? lease = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Removes the record and its index entries if its version matches, appending <paramref name="tombstone"/>
     /// to the timeline, which then expires after the configured retention.
     /// </summary>
-    Task<UpdateStoreResult> RemoveAsync(Store current, StoreEvent tombstone, CancellationToken cancellationToken = default);
+    Task<UpdateStoreResult> RemoveAsync(Store current, StoreEvent tombstone, Lease? lease = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Names of the stores in <paramref name="phase"/>, oldest first (for resync and recovery).</summary>
+    Task<IReadOnlyList<string>> NamesInPhaseAsync(StorePhase phase, CancellationToken cancellationToken = default);
+
+    /// <summary>Raised (on any instance) after a store record changed or was removed, with its name.</summary>
+    event Action<string>? Changed;
 
     /// <summary>One page of stores, newest first. Cost is proportional to the page size, not the total.</summary>
     Task<StorePage> ListAsync(StoreQuery query, CancellationToken cancellationToken = default);
@@ -58,6 +67,9 @@ public abstract record UpdateStoreResult
     public sealed record NotFound : UpdateStoreResult;
 
     public sealed record VersionConflict(long CurrentVersion) : UpdateStoreResult;
+
+    /// <summary>The writer's lease is no longer held: another worker may own the store now.</summary>
+    public sealed record LeaseLost : UpdateStoreResult;
 }
 
 /// <summary>A page request. <paramref name="Continue"/> is the opaque token of the previous page.</summary>

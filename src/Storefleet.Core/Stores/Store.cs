@@ -19,6 +19,9 @@ public sealed record Store
 
     public StorePhase Phase { get; init; } = StorePhase.Requested;
 
+    /// <summary>When the store entered its current phase (the engine's per-phase timeout counts from here).</summary>
+    public DateTimeOffset PhaseStartedAt { get; init; }
+
     /// <summary>The phase a failed store failed in; a retry resumes there. Null unless <see cref="Phase"/> is Failed.</summary>
     public StorePhase? FailedPhase { get; init; }
 
@@ -47,6 +50,7 @@ public sealed record Store
         Owner = owner,
         CreatedAt = now,
         UpdatedAt = now,
+        PhaseStartedAt = now,
     };
 
     public bool CanTake(StoreTrigger trigger) => StoreLifecycle.TryMove(Phase, trigger, FailedPhase, out _);
@@ -59,7 +63,7 @@ public sealed record Store
             throw new InvalidStoreTransitionException(Phase, trigger);
         }
 
-        return trigger switch
+        var moved = trigger switch
         {
             StoreTrigger.Fail => this with
             {
@@ -79,7 +83,22 @@ public sealed record Store
             },
             _ => this with { Phase = next, UpdatedAt = now, Attempts = next == Phase ? Attempts : 0 },
         };
+        return moved.Phase == Phase ? moved : moved with { PhaseStartedAt = now };
     }
+
+    /// <summary>Records one more failed attempt at the current step, with the condition saying why.</summary>
+    public Store WithFailedAttempt(StoreCondition condition, DateTimeOffset now) =>
+        this with { Attempts = Attempts + 1, UpdatedAt = now, Conditions = WithCondition(condition) };
+
+    /// <summary>Replaces (or adds) one condition.</summary>
+    public Store With(StoreCondition condition, DateTimeOffset now) =>
+        this with { UpdatedAt = now, Conditions = WithCondition(condition) };
+
+    /// <summary>Removes every condition of <paramref name="type"/>.</summary>
+    public Store Without(string type, DateTimeOffset now) =>
+        Conditions.Any(c => c.Type == type) ? this with { UpdatedAt = now, Conditions = [.. Conditions.Where(c => c.Type != type)] } : this;
+
+    public StoreCondition? Condition(string type) => Conditions.FirstOrDefault(c => c.Type == type);
 
     /// <summary>Returns the conditions with <paramref name="condition"/> replacing any of the same type.</summary>
     public IReadOnlyList<StoreCondition> WithCondition(StoreCondition condition) =>

@@ -19,6 +19,21 @@ public static class ConditionTypes
     public const string Failed = "Failed";
 
     public const string Ready = "Ready";
+
+    /// <summary>Deployments, StatefulSets, PVCs and Pods of the store are ready (false: why not).</summary>
+    public const string WorkloadsReady = "WorkloadsReady";
+
+    /// <summary>The bootstrap Job of the current generation finished (false: still running or why it failed).</summary>
+    public const string BootstrapComplete = "BootstrapComplete";
+
+    /// <summary>The cluster is reachable (false: the store waits; nothing is lost).</summary>
+    public const string ClusterReachable = "ClusterReachable";
+
+    /// <summary>The last attempt of a step failed and will be retried after a backoff.</summary>
+    public const string Retrying = "Retrying";
+
+    /// <summary>The store's namespace cannot be used yet or at all (terminating, foreign, stuck).</summary>
+    public const string Namespace = "Namespace";
 }
 
 /// <summary>URLs of a live store.</summary>

@@ -27,6 +27,27 @@ public sealed class RedisKeys(string prefix)
     /// <summary>Capped list of tombstones of deleted stores, newest last.</summary>
     public RedisKey Tombstones => $"{Prefix}tombstones";
 
+    /// <summary>Sorted set of store names the engine must look at, scored by due time (Unix ms).</summary>
+    public RedisKey Queue => $"{Prefix}queue";
+
+    /// <summary>String: the lease on one store, <c>holder:fence</c>, with a TTL.</summary>
+    public RedisKey Lease(string name) => $"{Prefix}lease:{name}";
+
+    /// <summary>Counter: the fencing token, incremented at each lease acquisition.</summary>
+    public RedisKey Fence(string name) => $"{Prefix}fence:{name}";
+
+    /// <summary>Flag: the store changed while leased; run it again as soon as the lease is released.</summary>
+    public RedisKey Dirty(string name) => $"{Prefix}dirty:{name}";
+
+    /// <summary>Hash: namespaces carrying our label with no store record (namespace → JSON report).</summary>
+    public RedisKey Orphans => $"{Prefix}orphans";
+
+    /// <summary>Pub/sub channel: a store record changed (message: the store name).</summary>
+    public RedisChannel ChangesChannel => RedisChannel.Literal($"{Prefix}changes");
+
+    /// <summary>Pub/sub channel: a store became due now (wakes idle workers on every instance).</summary>
+    public RedisChannel QueueChannel => RedisChannel.Literal($"{Prefix}queue");
+
     /// <summary>Stored first response for an <c>Idempotency-Key</c>.</summary>
     public RedisKey Idempotency(string scope, string key) => $"{Prefix}idem:{scope}:{key}";
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using Storefleet.Core.Provisioning;
 using Storefleet.Core.Stores;
 
 namespace Storefleet.Infrastructure.Redis;
@@ -9,9 +10,24 @@ namespace Storefleet.Infrastructure.Redis;
 /// <see cref="IStoreRepository"/> on Redis (or Garnet). Each write is one Lua script, so a record,
 /// its indexes and its timeline never disagree.
 /// </summary>
-public sealed class RedisStoreRepository(IConnectionMultiplexer redis, RedisKeys keys, IOptions<StateOptions> options) : IStoreRepository
+public sealed class RedisStoreRepository : IStoreRepository, IDisposable
 {
-    private readonly StateOptions _options = options.Value;
+    private readonly IConnectionMultiplexer redis;
+    private readonly RedisKeys keys;
+    private readonly StateOptions _options;
+    private readonly ISubscriber _subscriber;
+
+    public RedisStoreRepository(IConnectionMultiplexer redis, RedisKeys keys, IOptions<StateOptions> options)
+    {
+        this.redis = redis;
+        this.keys = keys;
+        _options = options.Value;
+        _subscriber = redis.GetSubscriber();
+        // Asynchronously: with Redis down at start the subscription is registered and made on connect.
+        _ = _subscriber.SubscribeAsync(keys.ChangesChannel, (_, name) => Changed?.Invoke((string)name!)).ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+    }
+
+    public event Action<string>? Changed;
 
     private IDatabase Db => redis.GetDatabase();
 
@@ -25,6 +41,7 @@ public sealed class RedisStoreRepository(IConnectionMultiplexer redis, RedisKeys
 
         if ((int)result[0] == 1)
         {
+            await PublishChangeAsync(store.Name).ConfigureAwait(false);
             return new CreateStoreResult.Created(store with { Version = 1 });
         }
 
@@ -37,7 +54,7 @@ public sealed class RedisStoreRepository(IConnectionMultiplexer redis, RedisKeys
         return ToStore(values);
     }
 
-    public async Task<UpdateStoreResult> UpdateAsync(Store updated, IReadOnlyList<StoreEvent> events, CancellationToken cancellationToken = default)
+    public async Task<UpdateStoreResult> UpdateAsync(Store updated, IReadOnlyList<StoreEvent> events, Lease? lease = null, CancellationToken cancellationToken = default)
     {
         var current = await GetAsync(updated.Name, cancellationToken).ConfigureAwait(false);
         if (current is null)
@@ -62,39 +79,60 @@ public sealed class RedisStoreRepository(IConnectionMultiplexer redis, RedisKeys
             updated.Name,
             Score(updated),
             _options.MaxEventsPerStore,
+            lease?.Token ?? string.Empty,
         };
         args.AddRange(events.Select(e => (RedisValue)Serialize(e)));
 
         // The script re-checks the version, so a concurrent writer between the read above and here loses cleanly.
         var outcome = (long)(await Db.ScriptEvaluateAsync(
             StoreScripts.Update,
-            [keys.Store(updated.Name), keys.StoresByPhase(current.Phase.ToWire()), keys.StoresByPhase(updated.Phase.ToWire()), keys.Events(updated.Name)],
+            [keys.Store(updated.Name), keys.StoresByPhase(current.Phase.ToWire()), keys.StoresByPhase(updated.Phase.ToWire()), keys.Events(updated.Name), keys.Lease(updated.Name)],
             [.. args]).ConfigureAwait(false));
 
-        return outcome switch
+        var result = Outcome(outcome, () => new UpdateStoreResult.Updated(updated with { Version = outcome }));
+        if (result is UpdateStoreResult.Updated)
         {
-            -1 => new UpdateStoreResult.NotFound(),
-            <= -2 => new UpdateStoreResult.VersionConflict(-2 - outcome),
-            _ => new UpdateStoreResult.Updated(updated with { Version = outcome }),
-        };
+            await PublishChangeAsync(updated.Name).ConfigureAwait(false);
+        }
+
+        return result;
     }
 
-    public async Task<UpdateStoreResult> RemoveAsync(Store current, StoreEvent tombstone, CancellationToken cancellationToken = default)
+    public async Task<UpdateStoreResult> RemoveAsync(Store current, StoreEvent tombstone, Lease? lease = null, CancellationToken cancellationToken = default)
     {
         var entry = new TombstoneEntry(current.Name, current.Owner, current.Spec.Engine.Id, current.Spec.Plan.Id, current.CreatedAt, tombstone);
         var outcome = (long)(await Db.ScriptEvaluateAsync(
             StoreScripts.Remove,
-            [keys.Store(current.Name), keys.AllStores, keys.StoresByOwner(current.Owner), keys.StoresByPhase(current.Phase.ToWire()), keys.Events(current.Name), keys.Tombstones],
+            [keys.Store(current.Name), keys.AllStores, keys.StoresByOwner(current.Owner), keys.StoresByPhase(current.Phase.ToWire()), keys.Events(current.Name), keys.Tombstones, keys.Lease(current.Name)],
             [current.Version, current.Name, Serialize(tombstone), _options.MaxEventsPerStore, (long)_options.TombstoneRetention.TotalSeconds, _options.MaxTombstones,
-             JsonSerializer.Serialize(entry, StateJsonContext.Default.TombstoneEntry)]).ConfigureAwait(false));
+             JsonSerializer.Serialize(entry, StateJsonContext.Default.TombstoneEntry), lease?.Token ?? string.Empty]).ConfigureAwait(false));
 
-        return outcome switch
+        var result = Outcome(outcome, () => new UpdateStoreResult.Updated(current));
+        if (result is UpdateStoreResult.Updated)
         {
-            -1 => new UpdateStoreResult.NotFound(),
-            <= -2 => new UpdateStoreResult.VersionConflict(-2 - outcome),
-            _ => new UpdateStoreResult.Updated(current),
-        };
+            await PublishChangeAsync(current.Name).ConfigureAwait(false);
+        }
+
+        return result;
     }
+
+    public async Task<IReadOnlyList<string>> NamesInPhaseAsync(StorePhase phase, CancellationToken cancellationToken = default)
+    {
+        var names = await Db.SortedSetRangeByRankAsync(keys.StoresByPhase(phase.ToWire())).ConfigureAwait(false);
+        return [.. names.Select(n => (string)n!)];
+    }
+
+    public void Dispose() => _subscriber.Unsubscribe(keys.ChangesChannel);
+
+    private static UpdateStoreResult Outcome(long outcome, Func<UpdateStoreResult> success) => outcome switch
+    {
+        -1 => new UpdateStoreResult.NotFound(),
+        -3 => new UpdateStoreResult.LeaseLost(),
+        <= -10 => new UpdateStoreResult.VersionConflict(-10 - outcome),
+        _ => success(),
+    };
+
+    private Task<long> PublishChangeAsync(string name) => _subscriber.PublishAsync(keys.ChangesChannel, name);
 
     public async Task<StorePage> ListAsync(StoreQuery query, CancellationToken cancellationToken = default)
     {

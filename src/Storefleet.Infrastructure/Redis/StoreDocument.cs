@@ -18,11 +18,13 @@ internal sealed record StoreDocument(
     int Attempts,
     StoreUrls? Urls,
     long Generation,
-    long BootstrapGeneration)
+    long BootstrapGeneration,
+    DateTimeOffset? PhaseStartedAt = null)
 {
     public static StoreDocument From(Store store) => new(
         store.Name, store.Spec.Engine.Id, store.Spec.Plan.Id, store.Owner, store.CreatedAt, store.UpdatedAt,
-        store.Phase, store.FailedPhase, store.Conditions, store.Attempts, store.Urls, store.Generation, store.BootstrapGeneration);
+        store.Phase, store.FailedPhase, store.Conditions, store.Attempts, store.Urls, store.Generation, store.BootstrapGeneration,
+        store.PhaseStartedAt);
 
     public Store ToStore(long version)
     {
@@ -38,6 +40,7 @@ internal sealed record StoreDocument(
             CreatedAt = CreatedAt,
             UpdatedAt = UpdatedAt,
             Phase = Phase,
+            PhaseStartedAt = PhaseStartedAt ?? UpdatedAt,
             FailedPhase = FailedPhase,
             Conditions = Conditions,
             Attempts = Attempts,

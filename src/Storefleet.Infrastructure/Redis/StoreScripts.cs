@@ -27,17 +27,21 @@ internal static class StoreScripts
         """;
 
     /// <summary>
-    /// KEYS: store, old phase index, new phase index, events.
-    /// ARGV: expected version, json, name, score (ms), max events, event jsons...
-    /// Returns the new version, -1 when the record is gone, or -2 - current version on a version mismatch.
+    /// KEYS: store, old phase index, new phase index, events, lease.
+    /// ARGV: expected version, json, name, score (ms), max events, lease token ('' for none), event jsons...
+    /// Returns the new version, -1 when the record is gone, -3 when the lease is not held, or
+    /// -10 - current version on a version mismatch.
     /// </summary>
     public const string Update = """
+        if ARGV[6] ~= '' and redis.call('GET', KEYS[5]) ~= ARGV[6] then
+          return -3
+        end
         local current = redis.call('HGET', KEYS[1], 'version')
         if not current then
           return -1
         end
         if current ~= ARGV[1] then
-          return -2 - tonumber(current)
+          return -10 - tonumber(current)
         end
         local next = tonumber(current) + 1
         redis.call('HSET', KEYS[1], 'data', ARGV[2], 'version', tostring(next))
@@ -45,27 +49,31 @@ internal static class StoreScripts
           redis.call('ZREM', KEYS[2], ARGV[3])
           redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
         end
-        for i = 6, #ARGV do
+        for i = 7, #ARGV do
           redis.call('RPUSH', KEYS[4], ARGV[i])
         end
-        if #ARGV >= 6 then
+        if #ARGV >= 7 then
           redis.call('LTRIM', KEYS[4], -tonumber(ARGV[5]), -1)
         end
         return next
         """;
 
     /// <summary>
-    /// KEYS: store, all-stores index, owner index, phase index, events, tombstones.
-    /// ARGV: expected version, name, tombstone event json, max events, retention seconds, max tombstones, tombstone entry json.
-    /// Returns 1 when removed, -1 when already gone, or -2 - current version on a version mismatch.
+    /// KEYS: store, all-stores index, owner index, phase index, events, tombstones, lease.
+    /// ARGV: expected version, name, tombstone event json, max events, retention seconds, max tombstones,
+    /// tombstone entry json, lease token ('' for none).
+    /// Returns 1 when removed, -1 when already gone, -3 when the lease is not held, or -10 - current version on a version mismatch.
     /// </summary>
     public const string Remove = """
+        if ARGV[8] ~= '' and redis.call('GET', KEYS[7]) ~= ARGV[8] then
+          return -3
+        end
         local current = redis.call('HGET', KEYS[1], 'version')
         if not current then
           return -1
         end
         if current ~= ARGV[1] then
-          return -2 - tonumber(current)
+          return -10 - tonumber(current)
         end
         redis.call('DEL', KEYS[1])
         redis.call('ZREM', KEYS[2], ARGV[2])

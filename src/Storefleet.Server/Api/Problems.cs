@@ -33,6 +33,13 @@ internal static class Problems
             detail: $"There is no store named '{name}'. List stores with GET /api/v1/stores.",
             type: TypeBase + "store-not-found");
 
+    public static IResult ClusterUnavailable(string detail) =>
+        TypedResults.Problem(
+            statusCode: StatusCodes.Status503ServiceUnavailable,
+            title: "The Kubernetes cluster is unavailable.",
+            detail: $"{detail} Try again when the cluster is reachable (GET /readyz shows its state).",
+            type: TypeBase + "cluster-unavailable");
+
     public static IResult Conflict(string title, string detail, string slug) =>
         TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: title, detail: detail, type: TypeBase + slug);
 

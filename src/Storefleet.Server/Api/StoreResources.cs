@@ -23,9 +23,11 @@ public sealed record StoreResource(
     long Generation,
     long BootstrapGeneration,
     string SpecHash,
-    long Version)
+    long Version,
+    string Namespace,
+    string Release)
 {
-    public static StoreResource From(Store store) => new(
+    public static StoreResource From(Store store, string namespacePrefix) => new(
         store.Name,
         store.Spec.Engine.Id,
         store.Spec.Plan.Id,
@@ -40,8 +42,18 @@ public sealed record StoreResource(
         store.Generation,
         store.BootstrapGeneration,
         store.SpecHash,
-        store.Version);
+        store.Version,
+        namespacePrefix + store.Name,
+        store.Name);
 }
+
+/// <summary>A store's WordPress administrator login (<c>GET /api/v1/stores/{name}/credentials</c>; never cached, never logged).</summary>
+public sealed record CredentialsResource(string AdminUser, string AdminPassword, string? AdminUrl);
+
+/// <summary>Namespaces labelled as Storefleet stores with no record (<c>GET /api/v1/orphans</c>).</summary>
+public sealed record OrphanListResource(IReadOnlyList<OrphanResource> Items);
+
+public sealed record OrphanResource(string Namespace, string Store, DateTimeOffset FirstSeen, string Message);
 
 public sealed record ConditionResource(string Type, string Status, string Reason, string Message, DateTimeOffset LastTransitionTime)
 {
@@ -65,4 +77,6 @@ public sealed record StoreEventListResource(IReadOnlyList<StoreEventResource> It
 [JsonSerializable(typeof(StoreResource))]
 [JsonSerializable(typeof(StoreListResource))]
 [JsonSerializable(typeof(StoreEventListResource))]
+[JsonSerializable(typeof(CredentialsResource))]
+[JsonSerializable(typeof(OrphanListResource))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Storefleet.Core.Stores;
+using Storefleet.Engine.Kubernetes;
+using Storefleet.Engine.Reconciling;
 using Storefleet.Server.Api.Idempotency;
 using Storefleet.Server.Identity;
 
@@ -48,10 +50,20 @@ public static class StoresApi
             .WithName("RetryStore")
             .WithSummary("Retry a failed store from the step that failed");
 
+        stores.MapGet("/{name}/credentials", GetCredentials)
+            .WithName("GetStoreCredentials")
+            .WithSummary("Read the store's WordPress administrator login from its Secret")
+            .WithDescription("Read on demand from the cluster; never stored in Redis, never logged, never cached (Cache-Control: no-store).");
+
+        app.MapGet("/api/v1/orphans", ListOrphans)
+            .WithTags("Administration")
+            .WithName("ListOrphanNamespaces")
+            .WithSummary("Namespaces labelled as Storefleet stores that have no store record (reported, never deleted automatically)");
+
         return app;
     }
 
-    internal static async Task<IResult> CreateStore(HttpContext http, IStoreRepository repository, IActorAccessor actors, TimeProvider clock, CancellationToken cancellationToken)
+    internal static async Task<IResult> CreateStore(HttpContext http, IStoreRepository repository, IActorAccessor actors, StoreWork work, TimeProvider clock, CancellationToken cancellationToken)
     {
         var (request, problem) = await JsonRequestBody.ReadAsync<CreateStoreRequest>(http.Request, cancellationToken);
         if (problem is not null)
@@ -88,15 +100,21 @@ public static class StoresApi
         var store = Store.Request(request.Name!, spec, actor.Subject, now);
         var created = new StoreEvent(now, StoreEventType.Created, StorePhase.Requested, $"Store requested by {actor.Subject}: {engine!.DisplayName}, plan {plan!.Id}.");
 
-        return await repository.CreateAsync(store, created, cancellationToken) switch
+        var result = await repository.CreateAsync(store, created, cancellationToken);
+        if (result is CreateStoreResult.Created)
         {
-            CreateStoreResult.Created c => TypedResults.Created($"/api/v1/stores/{c.Store.Name}", StoreResource.From(c.Store)),
+            await work.NotifyAsync(store.Name);
+        }
+
+        return result switch
+        {
+            CreateStoreResult.Created c => TypedResults.Created($"/api/v1/stores/{c.Store.Name}", work.View(c.Store)),
             CreateStoreResult.AlreadyExists { Existing: var existing } when existing.Owner != actor.Subject =>
                 Problems.Conflict("Store name is taken.", $"A store named '{store.Name}' already exists. Choose another name.", "name-taken"),
             CreateStoreResult.AlreadyExists { Existing: var existing } when existing.Phase == StorePhase.Deleting =>
                 Problems.Conflict("Store is being deleted.", $"A store named '{store.Name}' is being deleted. The name can be used again once its deletion completes.", "store-deleting"),
             CreateStoreResult.AlreadyExists { Existing: var existing } when existing.SpecHash == spec.Hash =>
-                TypedResults.Ok(StoreResource.From(existing)),
+                TypedResults.Ok(work.View(existing)),
             CreateStoreResult.AlreadyExists { Existing: var existing } =>
                 Problems.Conflict(
                     "A store with this name exists with another spec.",
@@ -107,7 +125,7 @@ public static class StoresApi
     }
 
     internal static async Task<IResult> ListStores(
-        IStoreRepository repository, int? limit, string? @continue, string? phase, string? owner, CancellationToken cancellationToken)
+        IStoreRepository repository, StoreWork work, int? limit, string? @continue, string? phase, string? owner, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         if (limit is < 1 or > StoreQuery.MaxLimit)
@@ -141,7 +159,7 @@ public static class StoresApi
         try
         {
             var page = await repository.ListAsync(new StoreQuery(limit ?? StoreQuery.DefaultLimit, @continue, phaseFilter, owner), cancellationToken);
-            return TypedResults.Ok(new StoreListResource(page.Items.Select(StoreResource.From).ToArray(), page.Continue));
+            return TypedResults.Ok(new StoreListResource(page.Items.Select(work.View).ToArray(), page.Continue));
         }
         catch (InvalidContinueTokenException e)
         {
@@ -149,7 +167,7 @@ public static class StoresApi
         }
     }
 
-    internal static async Task<IResult> GetStore(string name, IStoreRepository repository, CancellationToken cancellationToken)
+    internal static async Task<IResult> GetStore(string name, IStoreRepository repository, StoreWork work, CancellationToken cancellationToken)
     {
         if (InvalidName(name) is { } invalid)
         {
@@ -157,7 +175,7 @@ public static class StoresApi
         }
 
         var store = await repository.GetAsync(name, cancellationToken);
-        return store is null ? Problems.StoreNotFound(name) : TypedResults.Ok(StoreResource.From(store));
+        return store is null ? Problems.StoreNotFound(name) : TypedResults.Ok(work.View(store));
     }
 
     internal static async Task<IResult> GetStoreEvents(string name, IStoreRepository repository, CancellationToken cancellationToken)
@@ -176,17 +194,18 @@ public static class StoresApi
         return TypedResults.Ok(new StoreEventListResource(events.Select(StoreEventResource.From).ToArray()));
     }
 
-    internal static Task<IResult> DeleteStore(string name, IStoreRepository repository, TimeProvider clock, CancellationToken cancellationToken) =>
+    internal static Task<IResult> DeleteStore(string name, IStoreRepository repository, StoreWork work, TimeProvider clock, CancellationToken cancellationToken) =>
         ApplyTriggerAsync(
             name,
             StoreTrigger.RequestDelete,
-            refuse: store => store.Phase == StorePhase.Deleting ? Accepted(store) : null,
+            refuse: store => store.Phase == StorePhase.Deleting ? Accepted(work.View(store)) : null,
             describe: (before, _, now) => new StoreEvent(now, StoreEventType.DeleteRequested, StorePhase.Deleting, $"Deletion requested (was {before.Phase.ToWire()})."),
             repository,
+            work,
             clock,
             cancellationToken);
 
-    internal static Task<IResult> RetryStore(string name, IStoreRepository repository, TimeProvider clock, CancellationToken cancellationToken) =>
+    internal static Task<IResult> RetryStore(string name, IStoreRepository repository, StoreWork work, TimeProvider clock, CancellationToken cancellationToken) =>
         ApplyTriggerAsync(
             name,
             StoreTrigger.Retry,
@@ -195,8 +214,35 @@ public static class StoresApi
                 : Problems.Conflict("Only failed stores can be retried.", $"Store '{name}' is {store.Phase.ToWire()}, not failed; there is nothing to retry.", "not-failed"),
             describe: (_, after, now) => new StoreEvent(now, StoreEventType.RetryRequested, after.Phase, $"Retry requested; resuming at {after.Phase.ToWire()}."),
             repository,
+            work,
             clock,
             cancellationToken);
+
+    internal static async Task<IResult> GetCredentials(string name, HttpContext http, IStoreRepository repository, StoreCredentialsReader reader, CancellationToken cancellationToken)
+    {
+        if (InvalidName(name) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var store = await repository.GetAsync(name, cancellationToken);
+        if (store is null)
+        {
+            return Problems.StoreNotFound(name);
+        }
+
+        http.Response.Headers.CacheControl = "no-store";
+        var (credentials, unavailable, detail) = await reader.ReadAsync(name, cancellationToken);
+        return unavailable switch
+        {
+            CredentialsUnavailable.NoCluster => Problems.ClusterUnavailable(detail),
+            CredentialsUnavailable.NotCreatedYet => Problems.Conflict("Credentials are not created yet.", $"{detail} Try again once the store is provisioning.", "credentials-not-ready"),
+            _ => TypedResults.Ok(new CredentialsResource(credentials!.AdminUser, credentials.AdminPassword, store.Urls?.Admin)),
+        };
+    }
+
+    internal static async Task<IResult> ListOrphans(OrphanNamespaces orphans) =>
+        TypedResults.Ok(new OrphanListResource([.. (await orphans.ListAsync()).Select(o => new OrphanResource(o.Namespace, o.Store, o.FirstSeen, o.Message))]));
 
     /// <summary>
     /// Read, check, move, write with the record's version; on a concurrent change, read again (a few times).
@@ -208,6 +254,7 @@ public static class StoresApi
         Func<Store, IResult?> refuse,
         Func<Store, Store, DateTimeOffset, StoreEvent> describe,
         IStoreRepository repository,
+        StoreWork work,
         TimeProvider clock,
         CancellationToken cancellationToken)
     {
@@ -231,10 +278,11 @@ public static class StoresApi
 
             var now = clock.GetUtcNow();
             var next = store.Take(trigger, now);
-            switch (await repository.UpdateAsync(next, [describe(store, next, now)], cancellationToken))
+            switch (await repository.UpdateAsync(next, [describe(store, next, now)], cancellationToken: cancellationToken))
             {
                 case UpdateStoreResult.Updated updated:
-                    return Accepted(updated.Store);
+                    await work.NotifyAsync(name);
+                    return Accepted(work.View(updated.Store));
                 case UpdateStoreResult.NotFound:
                     return Problems.StoreNotFound(name);
             }
@@ -243,8 +291,8 @@ public static class StoresApi
         return BusyConflict(name);
     }
 
-    private static Accepted<StoreResource> Accepted(Store store) =>
-        TypedResults.Accepted($"/api/v1/stores/{store.Name}", StoreResource.From(store));
+    private static Accepted<StoreResource> Accepted(StoreResource store) =>
+        TypedResults.Accepted($"/api/v1/stores/{store.Name}", store);
 
     private static IResult BusyConflict(string name) =>
         Problems.Conflict("The store is changing.", $"Store '{name}' changed several times while this request was applied; send the request again.", "busy");

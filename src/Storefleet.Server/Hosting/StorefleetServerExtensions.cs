@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Scalar.AspNetCore;
+using Storefleet.Engine.Hosting;
 using Storefleet.Infrastructure;
 using Storefleet.Server.Api.Idempotency;
 using Storefleet.Server.Identity;
@@ -13,13 +14,16 @@ public static class StorefleetServerExtensions
     {
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddStorefleetState(builder.Configuration);
+        builder.Services.AddStorefleetEngine(builder.Configuration);
         builder.Services.AddHostedService<StateStartupLogger>();
         builder.Services.AddSingleton<IActorAccessor, LocalAdminActorAccessor>();
+        builder.Services.AddSingleton<Api.StoreWork>();
 
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
         builder.Services.AddHealthChecks()
-            .AddCheck<RedisHealthCheck>("redis", tags: ["ready"]);
+            .AddCheck<RedisHealthCheck>("redis", tags: ["ready"])
+            .AddCheck<ClusterHealthCheck>("kubernetes", tags: ["ready"]);
 
         return builder;
     }
@@ -33,7 +37,10 @@ public static class StorefleetServerExtensions
         return app;
     }
 
-    /// <summary><c>/healthz</c>: the process is alive. <c>/readyz</c>: its dependencies (Redis) answer.</summary>
+    /// <summary>
+    /// <c>/healthz</c>: the process is alive. <c>/readyz</c>: Redis answers (503 when not) and the cluster's
+    /// state (Degraded, still 200, when unreachable: the API keeps recording intent and stores wait).
+    /// </summary>
     public static WebApplication MapHealthEndpoints(this WebApplication app)
     {
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false }).ExcludeFromDescription();

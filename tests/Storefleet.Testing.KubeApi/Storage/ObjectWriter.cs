@@ -287,6 +287,22 @@ public sealed class ObjectWriter(ObjectStore store, ApiCatalog catalog, TimeProv
             case "persistentvolumeclaims":
                 obj["status"] ??= new JsonObject { ["phase"] = "Pending" };
                 break;
+            case "secrets":
+                // As the real server does: stringData is write-only, merged into data (base64) and dropped.
+                if (obj["stringData"] is JsonObject stringData)
+                {
+                    var data = obj["data"] as JsonObject ?? new JsonObject();
+                    foreach (var (key, value) in stringData)
+                    {
+                        data[key] = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(value?.GetValue<string>() ?? string.Empty));
+                    }
+
+                    obj["data"] = data;
+                    obj.Remove("stringData");
+                }
+
+                obj["type"] ??= "Opaque";
+                break;
         }
     }
 }

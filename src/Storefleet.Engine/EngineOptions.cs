@@ -1,0 +1,70 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Storefleet.Engine;
+
+/// <summary>
+/// The provisioning engine's settings (<c>Storefleet:Engine</c>). Every default works for the README's run
+/// command from the repository root; the container image sets the paths.
+/// </summary>
+public sealed class EngineOptions
+{
+    public const string SectionName = "Storefleet:Engine";
+
+    /// <summary>Run the engine in this process (the API alone still records intent when false).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>This instance's name in leases and logs; default host name + process id.</summary>
+    public string? InstanceId { get; set; }
+
+    /// <summary>Store namespaces are <c>&lt;prefix&gt;&lt;store&gt;</c>.</summary>
+    [RegularExpression("^[a-z0-9]([-a-z0-9]*)?$")]
+    [MaxLength(20)]
+    public string NamespacePrefix { get; set; } = "store-";
+
+    /// <summary>Directory holding the engine charts (<c>store/</c>); default: <c>charts</c> found above the working directory.</summary>
+    public string? ChartsDirectory { get; set; }
+
+    /// <summary>Values files applied before the engine's own values, relative to the chart directory or absolute.</summary>
+    public List<string> ValuesFiles { get; set; } = ["values-local.yaml"];
+
+    /// <summary>The helm 4 binary; default: <c>.tools/bin/helm</c> found above the working directory, else <c>helm</c> on PATH.</summary>
+    public string? HelmPath { get; set; }
+
+    /// <summary>Kubeconfig file; default: <c>KUBECONFIG</c>, <c>~/.kube/config</c>, or the in-cluster service account.</summary>
+    public string? Kubeconfig { get; set; }
+
+    [Range(1, 64)]
+    public int MaxConcurrentHelm { get; set; } = 4;
+
+    [Range(1, 256)]
+    public int MaxConcurrentReconciles { get; set; } = 16;
+
+    /// <summary>helm's own <c>--timeout</c>; the process is killed a little after it.</summary>
+    public TimeSpan HelmTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a store may stay in Provisioning or Bootstrapping before it fails.</summary>
+    public TimeSpan PhaseTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Every store with work left is looked at again at least this often (watch events come sooner).</summary>
+    public TimeSpan ResyncInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Failed attempts of one step before the store is Failed.</summary>
+    [Range(1, 1000)]
+    public int MaxAttempts { get; set; } = 10;
+
+    /// <summary>A namespace Terminating longer than this has its blocking conditions surfaced as events.</summary>
+    public TimeSpan NamespaceStuckAfter { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How often an unreachable cluster is tried again.</summary>
+    public TimeSpan ClusterRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Pod Security level enforced on store namespaces.</summary>
+    [RegularExpression("^(restricted|baseline|privileged)$")]
+    public string PodSecurityLevel { get; set; } = "restricted";
+}

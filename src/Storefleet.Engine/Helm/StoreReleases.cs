@@ -1,0 +1,110 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Storefleet.Core.Provisioning;
+using Storefleet.Core.Stores;
+using Storefleet.Engine.Hosting;
+
+namespace Storefleet.Engine.Helm;
+
+/// <summary>
+/// The store's Helm release: the values the engine passes (never a secret — only the credentials
+/// Secret's name), their digest (stored as a release label, so "deployed with these values" is read
+/// back from the cluster), and the helm commands: upgrade --install, uninstall, rollback.
+/// </summary>
+public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<EngineOptions> options)
+{
+    /// <summary>The values the chart gets for this store. Everything a user sent was validated against fixed sets.</summary>
+    public static string ValuesJson(Store store, StoreClusterNames names) => new JsonObject
+    {
+        ["plan"] = store.Spec.Plan.Id,
+        ["credentials"] = new JsonObject { ["existingSecret"] = names.CredentialsSecret },
+        ["bootstrap"] = new JsonObject { ["generation"] = store.BootstrapGeneration },
+    }.ToJsonString();
+
+    /// <summary>A digest of everything that shapes the release: the values, the values files and the chart's version.</summary>
+    public string Digest(Store store, StoreClusterNames names)
+    {
+        var chart = paths.Chart(store.Spec.Engine.ChartDirectory);
+        var material = new StringBuilder(ValuesJson(store, names));
+        material.Append('|').Append(File.ReadAllText(Path.Combine(chart, "Chart.yaml")));
+        foreach (var file in paths.ValuesFiles(store.Spec.Engine.ChartDirectory))
+        {
+            material.Append('|').Append(File.Exists(file) ? File.ReadAllText(file) : file);
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(material.ToString())))[..16];
+    }
+
+    public async Task<HelmResult> UpgradeInstallAsync(Store store, StoreClusterNames names, string digest, CancellationToken cancellationToken)
+    {
+        using var values = helm.WriteValues(ValuesJson(store, names));
+        var chart = paths.Chart(store.Spec.Engine.ChartDirectory);
+        var args = new List<string> { "upgrade", "--install", names.Release, chart, "--namespace", names.Namespace };
+        foreach (var file in paths.ValuesFiles(store.Spec.Engine.ChartDirectory))
+        {
+            args.AddRange(["--values", file]);
+        }
+
+        args.AddRange([
+            "--values", values.Path,
+            "--history-max", "5",
+            "--timeout", Duration(options.Value.HelmTimeout),
+            "--labels", $"{StoreClusterNames.ValuesDigestLabel}={digest}",
+        ]);
+        return await helm.RunAsync(args, cancellationToken);
+    }
+
+    public Task<HelmResult> UninstallAsync(StoreClusterNames names, bool withoutHooks, CancellationToken cancellationToken)
+    {
+        var args = new List<string> { "uninstall", names.Release, "--namespace", names.Namespace, "--ignore-not-found", "--timeout", Duration(options.Value.HelmTimeout) };
+        if (withoutHooks)
+        {
+            args.Add("--no-hooks");
+        }
+
+        return helm.RunAsync(args, cancellationToken);
+    }
+
+    /// <summary>Rolls a pending-upgrade/rollback release back to its previous revision.</summary>
+    public Task<HelmResult> RollbackAsync(StoreClusterNames names, CancellationToken cancellationToken) =>
+        helm.RunAsync(["rollback", names.Release, "--namespace", names.Namespace, "--timeout", Duration(options.Value.HelmTimeout), "--history-max", "5"], cancellationToken);
+
+    /// <summary>
+    /// Terminal failures need a person (invalid values or chart, forbidden, a field the server refuses);
+    /// everything else — connection errors, 5xx, 429, quota conflicts, a concurrent operation — heals with time.
+    /// </summary>
+    public static bool IsTerminal(HelmResult result)
+    {
+        var text = result.Stderr;
+        return TerminalMarkers.Any(marker => text.Contains(marker, StringComparison.OrdinalIgnoreCase))
+            && !RetryableMarkers.Any(marker => text.Contains(marker, StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>helm's error in a few lines, for events (helm never prints Secret values: the engine gives it none).</summary>
+    public static string Summarize(HelmResult result)
+    {
+        var lines = (result.Stderr + "\n" + result.Stdout)
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(l => l.StartsWith("Error", StringComparison.Ordinal) || l.Contains("error", StringComparison.OrdinalIgnoreCase))
+            .TakeLast(3)
+            .ToList();
+        var text = lines.Count > 0 ? string.Join(" ", lines) : $"helm exited with code {result.ExitCode}";
+        return text.Length > 600 ? text[..600] + "…" : text;
+    }
+
+    private static readonly string[] TerminalMarkers =
+    [
+        "values don't meet the specifications", "parse error", "execution error at", "template:", "is forbidden",
+        "strict decoding error", "is invalid:", "field is immutable", "chart requires kubeVersion", "Chart.yaml file is missing",
+    ];
+
+    private static readonly string[] RetryableMarkers =
+    [
+        "connection refused", "i/o timeout", "the server is currently unable", "Too many requests", "TLS handshake timeout",
+        "Operation cannot be fulfilled", "another operation", "context deadline exceeded", "EOF", "Internal error", "being terminated",
+    ];
+
+    private static string Duration(TimeSpan span) => $"{(long)span.TotalSeconds}s";
+}

@@ -1,0 +1,51 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Storefleet.Engine.Helm;
+using Storefleet.Engine.Kubernetes;
+using Storefleet.Engine.Reconciling;
+
+namespace Storefleet.Engine.Hosting;
+
+public static class EngineServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the provisioning engine: cluster access, helm, the reconciler, and (unless
+    /// <c>Storefleet:Engine:Enabled</c> is false) its background services — workers, watches, resync.
+    /// </summary>
+    public static IServiceCollection AddStorefleetEngine(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<EngineOptions>().Bind(configuration.GetSection(EngineOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(sp => new EngineInstance(sp.GetRequiredService<IOptions<EngineOptions>>().Value.InstanceId
+            ?? $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}"));
+        services.AddSingleton<EnginePaths>();
+        services.AddSingleton<ClusterConnection>();
+        services.AddSingleton<StoreClusterActions>();
+        services.AddSingleton<HelmRunner>();
+        services.AddSingleton<StoreReleases>();
+        services.AddSingleton<EngineActivity>();
+        services.AddSingleton<StoreReconciler>();
+        services.AddSingleton<OrphanNamespaces>();
+        services.AddSingleton<StoreCredentialsReader>();
+
+        // Shutdown waits for helm: SIGTERM, then helm's own timeout and a margin, before the host gives up.
+        services.AddOptions<HostOptions>().Configure<IOptions<EngineOptions>>((host, engine) =>
+        {
+            var needed = engine.Value.HelmTimeout + TimeSpan.FromSeconds(15);
+            if (host.ShutdownTimeout < needed)
+            {
+                host.ShutdownTimeout = needed;
+            }
+        });
+
+        if (configuration.GetValue(EngineOptions.SectionName + ":Enabled", true))
+        {
+            services.AddHostedService<EngineWorker>();
+            services.AddHostedService<ClusterWatcher>();
+            services.AddHostedService<ResyncService>();
+        }
+
+        return services;
+    }
+}

@@ -1,0 +1,250 @@
+using k8s;
+using k8s.Models;
+using Storefleet.Core.Provisioning;
+using Storefleet.Core.Stores;
+
+namespace Storefleet.Engine.Kubernetes;
+
+/// <summary>
+/// Reads what the cluster says about one store — namespace, credentials Secret, Helm release (from helm's
+/// own release Secrets), workloads and pod problems, the bootstrap Job, the Ingress — into a
+/// <see cref="StoreObservation"/>. Only reads; only what the store's phase needs.
+/// </summary>
+public static class StoreObserver
+{
+    private static readonly HashSet<string> WaitingProblems =
+        ["ImagePullBackOff", "ErrImagePull", "CrashLoopBackOff", "CreateContainerConfigError", "CreateContainerError", "InvalidImageName", "RunContainerError"];
+
+    private static readonly HashSet<string> TerminationConditions =
+        ["NamespaceContentRemaining", "NamespaceFinalizersRemaining", "NamespaceDeletionContentFailure", "NamespaceDeletionDiscoveryFailure", "NamespaceDeletionGroupVersionParsingFailure"];
+
+    public static async Task<StoreObservation> ObserveAsync(IKubernetes client, Store store, StoreClusterNames names, CancellationToken cancellationToken)
+    {
+        var (state, termination) = await NamespaceAsync(client, store.Name, names.Namespace, cancellationToken);
+        if (state is NamespaceState.Absent or NamespaceState.Foreign)
+        {
+            return new StoreObservation(state, false, ReleaseState.Absent, WorkloadState.NotObserved, BootstrapJobState.Absent, null, termination);
+        }
+
+        var release = await ReleaseAsync(client, names, cancellationToken);
+        if (store.Phase == StorePhase.Deleting || state == NamespaceState.Terminating)
+        {
+            return new StoreObservation(state, false, release, WorkloadState.NotObserved, BootstrapJobState.Absent, null, termination);
+        }
+
+        var credentials = await ExistsAsync(() => client.CoreV1.ReadNamespacedSecretAsync(names.CredentialsSecret, names.Namespace, cancellationToken: cancellationToken));
+        var workloads = store.Phase == StorePhase.Provisioning ? await WorkloadsAsync(client, names, cancellationToken) : WorkloadState.NotObserved;
+        var job = store.Phase == StorePhase.Bootstrapping ? await BootstrapAsync(client, names, store.BootstrapGeneration, cancellationToken) : BootstrapJobState.Absent;
+        var urls = job.Status == BootstrapJobStatus.Succeeded ? await UrlsAsync(client, names, cancellationToken) : null;
+        return new StoreObservation(state, credentials, release, workloads, job, urls, termination);
+    }
+
+    /// <summary>The last lines of a pod's log (the bootstrap Job's, on failure).</summary>
+    public static async Task<IReadOnlyList<string>> LogTailAsync(IKubernetes client, string ns, string pod, int lines, CancellationToken cancellationToken)
+    {
+        await using var stream = await client.CoreV1.ReadNamespacedPodLogAsync(pod, ns, tailLines: lines, cancellationToken: cancellationToken);
+        using var reader = new StreamReader(stream);
+        var text = await reader.ReadToEndAsync(cancellationToken);
+        return [.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(lines)];
+    }
+
+    private static async Task<(NamespaceState, NamespaceTermination?)> NamespaceAsync(IKubernetes client, string store, string ns, CancellationToken cancellationToken)
+    {
+        V1Namespace found;
+        try
+        {
+            found = await client.CoreV1.ReadNamespaceAsync(ns, cancellationToken: cancellationToken);
+        }
+        catch (Exception e) when (KubeErrors.IsNotFound(e))
+        {
+            return (NamespaceState.Absent, null);
+        }
+
+        var labels = found.Metadata.Labels ?? new Dictionary<string, string>();
+        var ours = labels.TryGetValue(StoreClusterNames.ManagedByLabel, out var managedBy) && managedBy == StoreClusterNames.ManagedByValue
+            && labels.TryGetValue(StoreClusterNames.StoreLabel, out var owner) && owner == store;
+        if (found.Metadata.DeletionTimestamp is not null || found.Status?.Phase == "Terminating")
+        {
+            var conditions = (found.Status?.Conditions ?? [])
+                .Where(c => c.Status == "True" && TerminationConditions.Contains(c.Type))
+                .Select(c => $"{c.Type}: {c.Message}")
+                .ToList();
+            var since = found.Metadata.DeletionTimestamp is { } deleted ? new DateTimeOffset(DateTime.SpecifyKind(deleted, DateTimeKind.Utc)) : (DateTimeOffset?)null;
+            return (NamespaceState.Terminating, new NamespaceTermination(since, conditions));
+        }
+
+        return (ours ? NamespaceState.Ours : NamespaceState.Foreign, null);
+    }
+
+    private static async Task<ReleaseState> ReleaseAsync(IKubernetes client, StoreClusterNames names, CancellationToken cancellationToken)
+    {
+        var records = await client.CoreV1.ListNamespacedSecretAsync(names.Namespace, labelSelector: $"owner=helm,name={names.Release}", cancellationToken: cancellationToken);
+        var latest = records.Items
+            .Select(s => s.Metadata.Labels ?? new Dictionary<string, string>())
+            .Select(labels => (Version: int.TryParse(labels.TryGetValue("version", out var text) ? text : null, out var v) ? v : 0, Labels: labels))
+            .OrderByDescending(r => r.Version)
+            .FirstOrDefault();
+        if (latest.Labels is null)
+        {
+            return ReleaseState.Absent;
+        }
+
+        var status = (latest.Labels.TryGetValue("status", out var statusText) ? statusText : null) switch
+        {
+            "deployed" => ReleaseStatus.Deployed,
+            "pending-install" => ReleaseStatus.PendingInstall,
+            "pending-upgrade" => ReleaseStatus.PendingUpgrade,
+            "pending-rollback" => ReleaseStatus.PendingRollback,
+            "uninstalling" => ReleaseStatus.Uninstalling,
+            _ => ReleaseStatus.Failed,
+        };
+        return new ReleaseState(status, latest.Version, latest.Labels.TryGetValue(StoreClusterNames.ValuesDigestLabel, out var digest) ? digest : null);
+    }
+
+    private static async Task<WorkloadState> WorkloadsAsync(IKubernetes client, StoreClusterNames names, CancellationToken cancellationToken)
+    {
+        var selector = $"app.kubernetes.io/instance={names.Release}";
+        var deployments = client.AppsV1.ListNamespacedDeploymentAsync(names.Namespace, labelSelector: selector, cancellationToken: cancellationToken);
+        var statefulSets = client.AppsV1.ListNamespacedStatefulSetAsync(names.Namespace, labelSelector: selector, cancellationToken: cancellationToken);
+        var pods = client.CoreV1.ListNamespacedPodAsync(names.Namespace, cancellationToken: cancellationToken);
+        var claims = client.CoreV1.ListNamespacedPersistentVolumeClaimAsync(names.Namespace, cancellationToken: cancellationToken);
+        await Task.WhenAll(deployments, statefulSets, pods, claims);
+
+        var problems = new List<WorkloadProblem>();
+        foreach (var pod in (await pods).Items)
+        {
+            problems.AddRange(PodProblems(pod));
+        }
+
+        foreach (var deployment in (await deployments).Items)
+        {
+            foreach (var condition in deployment.Status?.Conditions ?? [])
+            {
+                if (condition.Type == "ReplicaFailure" && condition.Status == "True")
+                {
+                    problems.Add(new WorkloadProblem(condition.Reason ?? "FailedCreate", $"Deployment {deployment.Metadata.Name} cannot create pods: {condition.Message}"));
+                }
+            }
+        }
+
+        foreach (var claim in (await claims).Items.Where(c => c.Status?.Phase == "Pending"))
+        {
+            problems.Add(new WorkloadProblem("PersistentVolumeClaimPending", $"PersistentVolumeClaim {claim.Metadata.Name} is Pending (storage class {claim.Spec?.StorageClassName ?? "default"}): no volume is bound yet."));
+        }
+
+        var notReady = new List<string>();
+        var deploymentItems = (await deployments).Items;
+        var statefulSetItems = (await statefulSets).Items;
+        foreach (var d in deploymentItems)
+        {
+            var wanted = d.Spec?.Replicas ?? 1;
+            if ((d.Status?.ObservedGeneration ?? 0) < (d.Metadata.Generation ?? 0) || (d.Status?.ReadyReplicas ?? 0) < wanted || (d.Status?.UpdatedReplicas ?? 0) < wanted)
+            {
+                notReady.Add($"Deployment {d.Metadata.Name} {d.Status?.ReadyReplicas ?? 0}/{wanted} ready");
+            }
+        }
+
+        foreach (var s in statefulSetItems)
+        {
+            var wanted = s.Spec?.Replicas ?? 1;
+            if ((s.Status?.ObservedGeneration ?? 0) < (s.Metadata.Generation ?? 0) || (s.Status?.ReadyReplicas ?? 0) < wanted)
+            {
+                notReady.Add($"StatefulSet {s.Metadata.Name} {s.Status?.ReadyReplicas ?? 0}/{wanted} ready");
+            }
+        }
+
+        if (deploymentItems.Count == 0 || statefulSetItems.Count == 0)
+        {
+            notReady.Add("workloads not created yet");
+        }
+
+        var ready = notReady.Count == 0;
+        return new WorkloadState(ready, ready ? [] : problems, ready ? "all ready" : string.Join("; ", notReady));
+    }
+
+    /// <summary>What keeps one pod from running, naming the pod, the container and its image.</summary>
+    public static IEnumerable<WorkloadProblem> PodProblems(V1Pod pod)
+    {
+        var name = pod.Metadata.Name;
+        var scheduled = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "PodScheduled");
+        if (scheduled is { Status: "False" })
+        {
+            yield return new WorkloadProblem(scheduled.Reason ?? "Unschedulable", $"Pod {name} cannot be scheduled: {scheduled.Message}");
+        }
+
+        var images = (pod.Spec?.InitContainers ?? []).Concat(pod.Spec?.Containers ?? []).ToDictionary(c => c.Name, c => c.Image);
+        foreach (var status in (pod.Status?.InitContainerStatuses ?? []).Concat(pod.Status?.ContainerStatuses ?? []))
+        {
+            if (status.State?.Waiting is { } waiting && waiting.Reason is { } reason && WaitingProblems.Contains(reason))
+            {
+                var image = images.GetValueOrDefault(status.Name) ?? status.Image;
+                yield return new WorkloadProblem(reason, $"Pod {name} container {status.Name} (image {image}): {reason}{(string.IsNullOrEmpty(waiting.Message) ? "" : $" — {waiting.Message}")}.");
+            }
+        }
+    }
+
+    private static async Task<BootstrapJobState> BootstrapAsync(IKubernetes client, StoreClusterNames names, long generation, CancellationToken cancellationToken)
+    {
+        var jobs = await client.BatchV1.ListNamespacedJobAsync(
+            names.Namespace,
+            labelSelector: $"app.kubernetes.io/instance={names.Release},app.kubernetes.io/component=bootstrap,{StoreClusterNames.BootstrapGenerationLabel}={generation}",
+            cancellationToken: cancellationToken);
+        var job = jobs.Items.OrderByDescending(j => j.Metadata.CreationTimestamp).FirstOrDefault();
+        if (job is null)
+        {
+            return BootstrapJobState.Absent;
+        }
+
+        var conditions = job.Status?.Conditions ?? [];
+        if (conditions.Any(c => c.Type == "Complete" && c.Status == "True"))
+        {
+            return new BootstrapJobState(BootstrapJobStatus.Succeeded, job.Metadata.Name);
+        }
+
+        var failed = conditions.FirstOrDefault(c => c.Type == "Failed" && c.Status == "True");
+        if (failed is null)
+        {
+            return new BootstrapJobState(BootstrapJobStatus.Running, job.Metadata.Name);
+        }
+
+        var pods = await client.CoreV1.ListNamespacedPodAsync(names.Namespace, labelSelector: $"job-name={job.Metadata.Name}", cancellationToken: cancellationToken);
+        var lastPod = pods.Items.OrderByDescending(p => p.Metadata.CreationTimestamp).FirstOrDefault();
+        var lines = lastPod is null ? [] : await LogTailAsync(client, names.Namespace, lastPod.Metadata.Name, 15, cancellationToken);
+        return new BootstrapJobState(BootstrapJobStatus.Failed, job.Metadata.Name, $"{failed.Reason}: {failed.Message}", lines);
+    }
+
+    private static async Task<StoreUrls?> UrlsAsync(IKubernetes client, StoreClusterNames names, CancellationToken cancellationToken)
+    {
+        V1Ingress ingress;
+        try
+        {
+            ingress = await client.NetworkingV1.ReadNamespacedIngressAsync(names.Release, names.Namespace, cancellationToken: cancellationToken);
+        }
+        catch (Exception e) when (KubeErrors.IsNotFound(e))
+        {
+            return null;
+        }
+
+        var host = ingress.Spec?.Rules?.FirstOrDefault()?.Host;
+        if (host is null)
+        {
+            return null;
+        }
+
+        var scheme = ingress.Spec!.Tls?.Any(t => t.Hosts?.Contains(host) == true) == true ? "https" : "http";
+        return new StoreUrls($"{scheme}://{host}/", $"{scheme}://{host}/wp-admin/");
+    }
+
+    private static async Task<bool> ExistsAsync<T>(Func<Task<T>> read)
+    {
+        try
+        {
+            await read();
+            return true;
+        }
+        catch (Exception e) when (KubeErrors.IsNotFound(e))
+        {
+            return false;
+        }
+    }
+}

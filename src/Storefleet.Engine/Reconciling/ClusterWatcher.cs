@@ -1,0 +1,140 @@
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Storefleet.Core.Provisioning;
+using Storefleet.Engine.Kubernetes;
+
+namespace Storefleet.Engine.Reconciling;
+
+/// <summary>
+/// Watches (never polls) the store namespaces' Pods, Deployments, StatefulSets, Jobs and PVCs, and the
+/// namespaces themselves, across the cluster by label, and enqueues the store an event belongs to at
+/// once — so readiness and pod problems reach the API within a reconcile of happening. A dropped or
+/// expired watch is listed again and resumed.
+/// </summary>
+public sealed partial class ClusterWatcher(
+    ClusterConnection cluster,
+    IWorkQueue queue,
+    IOptions<EngineOptions> options,
+    TimeProvider clock,
+    ILogger<ClusterWatcher> logger) : BackgroundService
+{
+    private const string StoreObjects = "app.kubernetes.io/name=store";
+    private static readonly string StoreNamespaces = $"{StoreClusterNames.ManagedByLabel}={StoreClusterNames.ManagedByValue}";
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.WhenAll(
+        WatchLoopAsync<V1Pod, V1PodList>("pods", (c, rv, w, ct) => c.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(labelSelector: StoreObjects, resourceVersion: rv, watch: w, allowWatchBookmarks: w ? true : null, timeoutSeconds: w ? 600 : null, cancellationToken: ct), stoppingToken),
+        WatchLoopAsync<V1Deployment, V1DeploymentList>("deployments", (c, rv, w, ct) => c.AppsV1.ListDeploymentForAllNamespacesWithHttpMessagesAsync(labelSelector: StoreObjects, resourceVersion: rv, watch: w, allowWatchBookmarks: w ? true : null, timeoutSeconds: w ? 600 : null, cancellationToken: ct), stoppingToken),
+        WatchLoopAsync<V1StatefulSet, V1StatefulSetList>("statefulsets", (c, rv, w, ct) => c.AppsV1.ListStatefulSetForAllNamespacesWithHttpMessagesAsync(labelSelector: StoreObjects, resourceVersion: rv, watch: w, allowWatchBookmarks: w ? true : null, timeoutSeconds: w ? 600 : null, cancellationToken: ct), stoppingToken),
+        WatchLoopAsync<V1Job, V1JobList>("jobs", (c, rv, w, ct) => c.BatchV1.ListJobForAllNamespacesWithHttpMessagesAsync(labelSelector: StoreObjects, resourceVersion: rv, watch: w, allowWatchBookmarks: w ? true : null, timeoutSeconds: w ? 600 : null, cancellationToken: ct), stoppingToken),
+        WatchLoopAsync<V1PersistentVolumeClaim, V1PersistentVolumeClaimList>("persistentvolumeclaims", (c, rv, w, ct) => c.CoreV1.ListPersistentVolumeClaimForAllNamespacesWithHttpMessagesAsync(labelSelector: StoreObjects, resourceVersion: rv, watch: w, allowWatchBookmarks: w ? true : null, timeoutSeconds: w ? 600 : null, cancellationToken: ct), stoppingToken),
+        WatchLoopAsync<V1Namespace, V1NamespaceList>("namespaces", (c, rv, w, ct) => c.CoreV1.ListNamespaceWithHttpMessagesAsync(labelSelector: StoreNamespaces, resourceVersion: rv, watch: w, allowWatchBookmarks: w ? true : null, timeoutSeconds: w ? 600 : null, cancellationToken: ct), stoppingToken));
+
+    private delegate Task<HttpOperationResponse<TList>> ListCall<TList>(IKubernetes client, string? resourceVersion, bool watch, CancellationToken cancellationToken);
+
+    private async Task WatchLoopAsync<T, TList>(string resource, ListCall<TList> list, CancellationToken stoppingToken)
+        where T : IKubernetesObject<V1ObjectMeta>
+        where TList : IKubernetesObject<V1ListMeta>, IItems<T>
+    {
+        var delay = TimeSpan.FromMilliseconds(200);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var client = cluster.TryGetClient(out _);
+            if (client is null)
+            {
+                await Task.Delay(options.Value.ClusterRetryDelay, clock, stoppingToken);
+                continue;
+            }
+
+            try
+            {
+                // List first (enqueueing every store seen: events may have been missed), then watch from there.
+                using var listed = await list(client, null, false, stoppingToken);
+                foreach (var item in listed.Body.Items)
+                {
+                    await EnqueueAsync(item);
+                }
+
+                var resourceVersion = listed.Body.Metadata.ResourceVersion;
+                cluster.ReportReachable();
+                delay = TimeSpan.FromMilliseconds(200);
+                Exception? watchError = null;
+#pragma warning disable CS0618 // The replacement (per-resource WatchListAsync clients) has no all-namespaces form with our label selector for every kind.
+                var events = list(client, resourceVersion, true, stoppingToken).WatchAsync<T, TList>(e => watchError = e, stoppingToken);
+#pragma warning restore CS0618
+                await foreach (var (type, item) in events)
+                {
+                    if (type is WatchEventType.Added or WatchEventType.Modified or WatchEventType.Deleted)
+                    {
+                        await EnqueueAsync(item);
+                    }
+                }
+
+                if (watchError is not null)
+                {
+                    LogWatchEnded(logger, resource, watchError.Message);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                if (KubeErrors.IsUnreachable(e))
+                {
+                    cluster.ReportUnreachable(KubeErrors.Describe(e));
+                }
+
+                LogWatchFailed(logger, resource, KubeErrors.Describe(e), delay.TotalMilliseconds);
+                await Task.Delay(delay, clock, stoppingToken);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, options.Value.ClusterRetryDelay.TotalMilliseconds));
+            }
+        }
+    }
+
+    private async Task EnqueueAsync(IKubernetesObject<V1ObjectMeta> item)
+    {
+        var store = StoreOf(item);
+        if (store is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await queue.EnqueueAsync(store, clock.GetUtcNow());
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The periodic resync enqueues the store anyway.
+            LogEnqueueFailed(logger, store, e.Message);
+        }
+    }
+
+    private string? StoreOf(IKubernetesObject<V1ObjectMeta> item)
+    {
+        var labels = item.Metadata?.Labels ?? new Dictionary<string, string>();
+        if (item is V1Namespace)
+        {
+            return labels.TryGetValue(StoreClusterNames.StoreLabel, out var owner) ? owner : null;
+        }
+
+        var ns = item.Metadata?.NamespaceProperty;
+        var prefix = options.Value.NamespacePrefix;
+        return labels.TryGetValue("app.kubernetes.io/instance", out var instance) ? instance
+            : (ns is not null && ns.StartsWith(prefix, StringComparison.Ordinal) ? ns[prefix.Length..] : null);
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Watch of {Resource} ended ({Reason}); listing again.")]
+    private static partial void LogWatchEnded(ILogger logger, string resource, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Watch of {Resource} failed ({Reason}); retrying in {DelayMs} ms.")]
+    private static partial void LogWatchFailed(ILogger logger, string resource, string reason, double delayMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not enqueue store {Store} after a cluster event ({Reason}); the resync will.")]
+    private static partial void LogEnqueueFailed(ILogger logger, string store, string reason);
+}

@@ -1,0 +1,37 @@
+using System.Collections.Concurrent;
+
+namespace Storefleet.Engine.Reconciling;
+
+/// <summary>One completed step of the engine: which instance did what to which store under which lease.</summary>
+public sealed record EngineStep(DateTimeOffset Time, string Store, string Instance, long Fence, string Step, string Outcome, TimeSpan Duration);
+
+/// <summary>
+/// The engine's recent steps (a bounded in-memory ring) and live counters, for the dashboard's status
+/// bar, diagnostics and tests (e.g. proving one instance at a time acted on a store).
+/// </summary>
+public sealed class EngineActivity
+{
+    private const int Capacity = 20_000;
+    private readonly ConcurrentQueue<EngineStep> _steps = new();
+    private int _activeReconciles;
+
+    public int ActiveReconciles => Volatile.Read(ref _activeReconciles);
+
+    public IReadOnlyList<EngineStep> Steps => [.. _steps];
+
+    public event Action<EngineStep>? StepCompleted;
+
+    public void Record(EngineStep step)
+    {
+        _steps.Enqueue(step);
+        while (_steps.Count > Capacity && _steps.TryDequeue(out _))
+        {
+        }
+
+        StepCompleted?.Invoke(step);
+    }
+
+    internal void ReconcileStarted() => Interlocked.Increment(ref _activeReconciles);
+
+    internal void ReconcileFinished() => Interlocked.Decrement(ref _activeReconciles);
+}
