@@ -27,7 +27,7 @@ public sealed partial class ClusterConnection(IOptions<EngineOptions> options, I
             {
                 try
                 {
-                    _client = new k8s.Kubernetes(LoadConfiguration(options.Value.Kubeconfig));
+                    _client = new k8s.Kubernetes(LoadConfiguration(options.Value.Kubeconfig), new TransientRetryHandler());
                 }
                 catch (Exception e) when (e is k8s.Exceptions.KubeConfigException or FileNotFoundException or InvalidOperationException or DirectoryNotFoundException)
                 {

@@ -79,14 +79,23 @@ public sealed class FaultInjector
         Add(new FaultRule(method, pathPattern, FaultKind.Status, times, status, retryAfterSeconds: retryAfterSeconds));
 
     /// <summary>Fails a random share of matching requests, forever, with a seeded generator (reproducible).</summary>
-    public FaultRule FailRandomly(string method, string pathPattern, int status, double probability, int seed = 12345)
+    public FaultRule FailRandomly(string method, string pathPattern, int status, double probability, int seed = 12345, int retryAfterSeconds = 1)
     {
         lock (_gate)
         {
             _random = new Random(seed);
         }
 
-        return Add(new FaultRule(method, pathPattern, FaultKind.Status, -1, status, probability: probability));
+        return Add(new FaultRule(method, pathPattern, FaultKind.Status, -1, status, retryAfterSeconds: retryAfterSeconds, probability: probability));
+    }
+
+    /// <summary>Removes one rule (e.g. a random failure rate for the length of one test).</summary>
+    public void Remove(FaultRule rule)
+    {
+        lock (_gate)
+        {
+            _rules.Remove(rule);
+        }
     }
 
     public FaultRule AddLatency(string method, string pathPattern, TimeSpan latency, int times = -1) =>

@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using System.Text;
+using Storefleet.Core.Stores;
+using Storefleet.Testing;
+using Storefleet.Testing.KubeApi.Simulation;
+
+namespace Storefleet.Engine.Tests;
+
+/// <summary>Failures a person can act on, and failures the engine heals by itself.</summary>
+public sealed class RecoveryTests(EngineFixture fixture) : IClassFixture<EngineFixture>, IDisposable
+{
+    public void Dispose()
+    {
+        fixture.Api.Simulation.ClearFaults();
+        fixture.Api.Faults.Clear();
+    }
+
+    [Fact]
+    public async Task ImagePullBackOff_IsReportedWithinSeconds_FailsAtThePhaseTimeout_AndRetryAfterTheFixIsReady()
+    {
+        await using var plane = fixture.StartControlPlane(new Dictionary<string, string?> { ["Storefleet:Engine:PhaseTimeout"] = "00:00:04" });
+        var name = EngineFixture.NewStoreName("pull");
+        fixture.Api.Simulation.AddPodFault(PodFault.ImagePullBackOff, $"store-{name}", "wordpress:6.8");
+
+        var stopwatch = Stopwatch.StartNew();
+        await plane.CreateStoreAsync(name);
+        var reported = await Eventually.WaitForAsync(
+            async () => (await plane.Repository.GetAsync(name))?.Condition(ConditionTypes.WorkloadsReady) is { Reason: "ImagePullBackOff" } c ? c : null,
+            TimeSpan.FromSeconds(10), "the ImagePullBackOff condition");
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(3), $"reported after {stopwatch.Elapsed.TotalSeconds:0.0} s");
+        Assert.Contains("wordpress:6.8.3-php8.3-apache", reported.Message);
+        Assert.Contains($"{name}-wordpress-", reported.Message);
+
+        var failed = await plane.WaitForPhaseAsync(name, StorePhase.Failed, TimeSpan.FromSeconds(15));
+        Assert.Equal(StorePhase.Provisioning, failed.FailedPhase);
+        var reason = failed.Condition(ConditionTypes.Failed)!;
+        Assert.Equal("ImagePullBackOff", reason.Reason);
+        Assert.Contains("wordpress:6.8.3-php8.3-apache", reason.Message);
+        Assert.Contains((await plane.Repository.GetEventsAsync(name)), e => e.Type == StoreEventType.Warning && e.Message.Contains("ImagePullBackOff", StringComparison.Ordinal));
+
+        fixture.Api.Simulation.ClearFaults();
+        await plane.RetryStoreAsync(name);
+        await plane.WaitForPhaseAsync(name, StorePhase.Ready, TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public async Task ABootstrapFailure_FailsInBootstrapping_WithTheJobsLog_AndRetryRerunsOnlyTheJob()
+    {
+        await using var plane = fixture.StartControlPlane();
+        var name = EngineFixture.NewStoreName("boot");
+        var ns = $"store-{name}";
+        fixture.Api.Simulation.FailJobs(ns, "bootstrap", "bootstrap: waiting for database", "bootstrap: FAILED: gave up waiting for database after 600s");
+
+        await plane.CreateStoreAsync(name);
+        var failed = await plane.WaitForPhaseAsync(name, StorePhase.Failed, TimeSpan.FromSeconds(20));
+
+        Assert.Equal(StorePhase.Bootstrapping, failed.FailedPhase);
+        Assert.Contains("gave up waiting for database", failed.Condition(ConditionTypes.Failed)!.Message);
+        Assert.Equal([1], ReleaseRevisions(ns));
+        var deployment = Uid(ns, "Deployment", $"{name}-wordpress");
+        var statefulSet = Uid(ns, "StatefulSet", $"{name}-mysql");
+
+        fixture.Api.Simulation.ClearFaults();
+        await plane.RetryStoreAsync(name);
+        var ready = await plane.WaitForPhaseAsync(name, StorePhase.Ready, TimeSpan.FromSeconds(20));
+
+        Assert.Equal(2, ready.BootstrapGeneration);
+        Assert.Equal(deployment, Uid(ns, "Deployment", $"{name}-wordpress"));
+        Assert.Equal(statefulSet, Uid(ns, "StatefulSet", $"{name}-mysql"));
+        var jobs = Objects(ns, "Job").Select(j => j["metadata"]!["name"]!.GetValue<string>()).ToList();
+        Assert.Single(jobs);
+        Assert.StartsWith($"{name}-bootstrap-2-", jobs[0]);
+    }
+
+    [Fact]
+    public async Task AHelmKilledMidInstall_LeavesPendingInstall_WhichIsRecoveredToReady()
+    {
+        await using var plane = fixture.StartControlPlane();
+        var name = EngineFixture.NewStoreName("kill");
+        var ns = $"store-{name}";
+        var slow = fixture.Api.Faults.AddLatency("POST", $"/namespaces/{ns}/deployments", TimeSpan.FromSeconds(4), times: 1);
+
+        await plane.CreateStoreAsync(name);
+        await Eventually.WaitUntilAsync(() => Task.FromResult(ReleaseStatuses(ns).Contains("pending-install")), TimeSpan.FromSeconds(15), "helm to record pending-install");
+        var helm = await Eventually.WaitForAsync(() => Task.FromResult(HelmProcess(name)), TimeSpan.FromSeconds(5), "the helm process");
+        using (var kill = Process.Start("kill", ["-KILL", helm!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        await plane.WaitForPhaseAsync(name, StorePhase.Ready, TimeSpan.FromSeconds(30));
+        var events = await plane.Repository.GetEventsAsync(name);
+        Assert.Contains(events, e => e.Step == "helm-recover" && e.Message.Contains("pending-install", StringComparison.Ordinal));
+        Assert.Equal(["deployed"], ReleaseStatuses(ns));
+    }
+
+    [Fact]
+    public async Task WithOneInFiveApiRequestsFailing_EveryStoreStillBecomesReady_AndTheRetriesShowInEvents()
+    {
+        await using var plane = fixture.StartControlPlane(new Dictionary<string, string?> { ["Storefleet:Engine:MaxAttempts"] = "500" });
+        var before = fixture.Api.Requests.Entries.Count;
+        var rules = new[]
+        {
+            // About one request in five fails: 429 (with Retry-After), 500, and quota conflicts on creates.
+            fixture.Api.Faults.FailRandomly("*", "^/api", 429, 0.19, seed: 7, retryAfterSeconds: 0),
+            fixture.Api.Faults.FailRandomly("*", "^/api", 500, 0.05, seed: 7),
+            fixture.Api.Faults.FailRandomly("POST", "^/api", 409, 0.05, seed: 7),
+        };
+        var names = Enumerable.Range(0, 4).Select(i => EngineFixture.NewStoreName($"flaky{i}")).ToList();
+        try
+        {
+            foreach (var name in names)
+            {
+                await plane.CreateStoreAsync(name);
+            }
+
+            foreach (var name in names)
+            {
+                await plane.WaitForPhaseAsync(name, StorePhase.Ready, TimeSpan.FromSeconds(120));
+            }
+        }
+        finally
+        {
+            foreach (var rule in rules)
+            {
+                fixture.Api.Faults.Remove(rule);
+            }
+        }
+
+        var during = fixture.Api.Requests.Entries.Skip(before).ToList();
+        var share = during.Count(r => r.Status is 429 or 500 or 409) / (double)during.Count;
+        Assert.True(share is >= 0.18 and < 0.3, $"{share:P0} of {during.Count} requests failed");
+        Console.WriteLine($"API fault test: {share:P1} of {during.Count} requests failed");
+        var retried = 0;
+        foreach (var name in names)
+        {
+            retried += (await plane.Repository.GetEventsAsync(name)).Count(e => e.Type == StoreEventType.StepFailed && e.Message.Contains("retrying", StringComparison.Ordinal));
+        }
+
+        Assert.True(retried > 0, "no retry was recorded in any store's events");
+    }
+
+    private IReadOnlyList<int> ReleaseRevisions(string ns) =>
+        [.. Objects(ns, "Secret").Where(s => s["metadata"]!["labels"]?["owner"]?.GetValue<string>() == "helm")
+            .Select(s => int.Parse(s["metadata"]!["labels"]!["version"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture)).Order()];
+
+    private IReadOnlyList<string> ReleaseStatuses(string ns) =>
+        [.. Objects(ns, "Secret").Where(s => s["metadata"]!["labels"]?["owner"]?.GetValue<string>() == "helm")
+            .Select(s => s["metadata"]!["labels"]!["status"]!.GetValue<string>())];
+
+    private string Uid(string ns, string kind, string name) =>
+        Objects(ns, kind).Single(o => o["metadata"]!["name"]!.GetValue<string>() == name)["metadata"]!["uid"]!.GetValue<string>();
+
+    private IEnumerable<System.Text.Json.Nodes.JsonObject> Objects(string ns, string kind) =>
+        fixture.Api.Store.InNamespace(ns).Select(o => o.Object).Where(o => o["kind"]?.GetValue<string>() == kind);
+
+    /// <summary>The helm process installing this store, found by its command line.</summary>
+    private static int? HelmProcess(string release)
+    {
+        foreach (var dir in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var args = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
+                if (args.Length > 3 && args[0].EndsWith("helm", StringComparison.Ordinal) && args[1] == "upgrade" && args[2] == "--install" && args[3] == release)
+                {
+                    return pid;
+                }
+            }
+            catch (IOException)
+            {
+                // The process ended meanwhile.
+            }
+        }
+
+        return null;
+    }
+}
