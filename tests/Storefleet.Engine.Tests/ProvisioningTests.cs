@@ -7,6 +7,7 @@ using Storefleet.Testing;
 namespace Storefleet.Engine.Tests;
 
 /// <summary>The happy path through the real helm and the store chart, against the API test double.</summary>
+[Collection(TimingCollection.Name)]
 public sealed class ProvisioningTests(EngineFixture fixture) : IClassFixture<EngineFixture>
 {
     [Fact]
@@ -56,6 +57,7 @@ public sealed class ProvisioningTests(EngineFixture fixture) : IClassFixture<Eng
 
         var helm = (await plane.Repository.GetEventsAsync(name)).Where(e => e.Step == "helm-upgrade").Sum(e => e.Duration!.Value.TotalMilliseconds);
         var overhead = total.TotalMilliseconds - helm;
+        Console.WriteLine($"create → ready {total.TotalMilliseconds:0} ms: helm {helm:0} ms, engine overhead {overhead:0} ms");
         Assert.True(overhead <= 500, $"engine overhead {overhead:0} ms (total {total.TotalMilliseconds:0} ms, helm {helm:0} ms)\n{await plane.DescribeAsync(name)}");
     }
 
