@@ -119,7 +119,7 @@ public sealed class ReplicaTests(EngineFixture fixture) : IClassFixture<EngineFi
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         var health = JsonNode.Parse(await ready.Content.ReadAsStringAsync())!;
         Assert.Equal("Degraded", health["checks"]!["kubernetes"]!["status"]!.GetValue<string>());
-        Assert.Equal(StorePhase.Requested, (await plane.Repository.GetAsync(name))!.Phase);
+        Assert.Equal(StorePhase.Provisioning, (await plane.Repository.GetAsync(name))!.Phase);
 
         await using var cluster = await KubeApiTestServer.StartAsync(port, Path.Combine(Path.GetDirectoryName(kubeconfig)!, "double-config"));
         cluster.Simulation.ReadyDelay = TimeSpan.Zero;

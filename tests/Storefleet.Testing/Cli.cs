@@ -56,7 +56,7 @@ public static class Cli
 /// <summary>What a command-line tool printed and how it exited.</summary>
 public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 {
-    public CliResult EnsureSuccess() =>
+    public CliResult EnsureSuccessStatusCode() =>
         ExitCode == 0 ? this : throw new InvalidOperationException($"command failed: {this}");
 
     public override string ToString() => $"exit {ExitCode}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";

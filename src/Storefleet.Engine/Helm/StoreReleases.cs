@@ -15,6 +15,8 @@ namespace Storefleet.Engine.Helm;
 /// </summary>
 public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<EngineOptions> options)
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (DateTime Written, string Text)> _files = new();
+
     /// <summary>The values the chart gets for this store. Everything a user sent was validated against fixed sets.</summary>
     public static string ValuesJson(Store store, StoreClusterNames names) => new JsonObject
     {
@@ -28,13 +30,27 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
     {
         var chart = paths.Chart(store.Spec.Engine.ChartDirectory);
         var material = new StringBuilder(ValuesJson(store, names));
-        material.Append('|').Append(File.ReadAllText(Path.Combine(chart, "Chart.yaml")));
+        material.Append('|').Append(Read(Path.Combine(chart, "Chart.yaml")));
         foreach (var file in paths.ValuesFiles(store.Spec.Engine.ChartDirectory))
         {
-            material.Append('|').Append(File.Exists(file) ? File.ReadAllText(file) : file);
+            material.Append('|').Append(Read(file));
         }
 
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(material.ToString())))[..16];
+    }
+
+    /// <summary>A file's text, re-read only when it changed on disk (the digest is computed on every reconcile).</summary>
+    private string Read(string path)
+    {
+        var written = File.Exists(path) ? File.GetLastWriteTimeUtc(path) : DateTime.MinValue;
+        if (_files.TryGetValue(path, out var cached) && cached.Written == written)
+        {
+            return cached.Text;
+        }
+
+        var text = written == DateTime.MinValue ? path : File.ReadAllText(path);
+        _files[path] = (written, text);
+        return text;
     }
 
     public async Task<HelmResult> UpgradeInstallAsync(Store store, StoreClusterNames names, string digest, CancellationToken cancellationToken)

@@ -26,6 +26,7 @@ public sealed partial class ClusterWatcher(
     private static readonly string StoreNamespaces = $"{StoreClusterNames.ManagedByLabel}={StoreClusterNames.ManagedByValue}";
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.WhenAll(
+        FlushLoopAsync(stoppingToken),
         WatchLoopAsync<V1Pod, V1PodList>("pods", (c, rv, w, ct) => c.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(labelSelector: StoreObjects, resourceVersion: rv, watch: w, allowWatchBookmarks: w ? true : null, timeoutSeconds: w ? 600 : null, cancellationToken: ct), stoppingToken),
         WatchLoopAsync<V1Deployment, V1DeploymentList>("deployments", (c, rv, w, ct) => c.AppsV1.ListDeploymentForAllNamespacesWithHttpMessagesAsync(labelSelector: StoreObjects, resourceVersion: rv, watch: w, allowWatchBookmarks: w ? true : null, timeoutSeconds: w ? 600 : null, cancellationToken: ct), stoppingToken),
         WatchLoopAsync<V1StatefulSet, V1StatefulSetList>("statefulsets", (c, rv, w, ct) => c.AppsV1.ListStatefulSetForAllNamespacesWithHttpMessagesAsync(labelSelector: StoreObjects, resourceVersion: rv, watch: w, allowWatchBookmarks: w ? true : null, timeoutSeconds: w ? 600 : null, cancellationToken: ct), stoppingToken),
@@ -96,22 +97,41 @@ public sealed partial class ClusterWatcher(
         }
     }
 
-    private async Task EnqueueAsync(IKubernetesObject<V1ObjectMeta> item)
+    /// <summary>
+    /// Collects the store an event belongs to; a flusher enqueues each collected store once. A burst of
+    /// events for one store (a rollout touches pods, ReplicaSets, the Deployment...) becomes one enqueue.
+    /// </summary>
+    private Task EnqueueAsync(IKubernetesObject<V1ObjectMeta> item)
     {
-        var store = StoreOf(item);
-        if (store is null)
+        if (StoreOf(item) is { } store && _pending.TryAdd(store, 0))
         {
-            return;
+            _flush.Writer.TryWrite(true);
         }
 
-        try
+        return Task.CompletedTask;
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _pending = new();
+    private readonly System.Threading.Channels.Channel<bool> _flush = System.Threading.Channels.Channel.CreateBounded<bool>(
+        new System.Threading.Channels.BoundedChannelOptions(1) { FullMode = System.Threading.Channels.BoundedChannelFullMode.DropWrite });
+
+    private async Task FlushLoopAsync(CancellationToken stoppingToken)
+    {
+        await foreach (var signal in _flush.Reader.ReadAllAsync(stoppingToken))
         {
-            await queue.EnqueueAsync(store, clock.GetUtcNow());
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // The periodic resync enqueues the store anyway.
-            LogEnqueueFailed(logger, store, e.Message);
+            foreach (var store in _pending.Keys)
+            {
+                _pending.TryRemove(store, out _);
+                try
+                {
+                    await queue.EnqueueAsync(store, clock.GetUtcNow(), stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // The periodic resync enqueues the store anyway.
+                    LogEnqueueFailed(logger, store, e.Message);
+                }
+            }
         }
     }
 

@@ -41,6 +41,19 @@ public sealed partial class StoreReconciler(
             }
 
             var names = StoreClusterNames.For(store.Name, _options.NamespacePrefix);
+            if (store.Phase == StorePhase.Requested)
+            {
+                // The first move needs no observation: the record says where to start.
+                var started = await WriteAsync(new Context(store, names, null!, null!, lease), store.Take(StoreTrigger.StartProvisioning, Now),
+                    Event(StoreEventType.PhaseChanged, StorePhase.Provisioning, "Provisioning started.", "start"), cancellationToken);
+                if (!ReferenceEquals(started, StepOutcome.Continue))
+                {
+                    return started.NextDue;
+                }
+
+                continue;
+            }
+
             var client = cluster.TryGetClient(out var noCluster);
             if (client is null)
             {

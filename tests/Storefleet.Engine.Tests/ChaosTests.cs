@@ -1,0 +1,102 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Storefleet.Core.Stores;
+using Storefleet.Testing;
+
+namespace Storefleet.Engine.Tests;
+
+/// <summary>
+/// Crash safety: SIGKILL the control plane at random moments while stores provision, restart it, five
+/// times — every store ends Ready with exactly one release, at most two revisions, no orphan namespace,
+/// and no record lost or duplicated.
+/// </summary>
+public sealed class ChaosTests(EngineFixture fixture) : IClassFixture<EngineFixture>
+{
+    [Fact]
+    public async Task KillingTheControlPlaneFiveTimesWhileTenStoresProvision_LosesNothing()
+    {
+        var prefix = EngineFixture.NewPrefix();
+        var settings = new Dictionary<string, string>
+        {
+            ["ConnectionStrings:Redis"] = fixture.Redis.ConnectionString,
+            ["Storefleet:State:KeyPrefix"] = prefix,
+            ["Storefleet:Engine:Kubeconfig"] = fixture.Api.KubeconfigPath,
+            ["Storefleet:Engine:HelmPath"] = RepositoryPaths.Helm,
+            ["Storefleet:Engine:ChartsDirectory"] = Path.Combine(RepositoryPaths.Root, "charts"),
+            ["Storefleet:Engine:LeaseTtl"] = "00:00:02",
+            ["Storefleet:Engine:RetryBaseDelay"] = "00:00:00.100",
+            ["Storefleet:Engine:RetryMaxDelay"] = "00:00:01",
+            ["Storefleet:Engine:MaxConcurrentHelm"] = "3",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        // Slow the API a little so kills land in the middle of helm runs and steps.
+        var latency = fixture.Api.Faults.AddLatency("*", "^/api", TimeSpan.FromMilliseconds(15));
+        var names = Enumerable.Range(0, 10).Select(i => EngineFixture.NewStoreName($"chaos{i}")).ToList();
+        var random = new Random(20261126);
+        try
+        {
+            var plane = await ControlPlaneProcess.StartAsync(settings);
+            using (var http = new HttpClient { BaseAddress = plane.BaseAddress })
+            {
+                foreach (var name in names)
+                {
+                    (await http.PostAsJsonAsync("/api/v1/stores", new { name })).EnsureSuccessStatusCode();
+                }
+            }
+
+            var killedMidWork = 0;
+            for (var round = 0; round < 5; round++)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(random.Next(200, 1200)));
+                using (var http = new HttpClient { BaseAddress = plane.BaseAddress })
+                {
+                    var phases = JsonNode.Parse(await http.GetStringAsync("/api/v1/stores?limit=100"))!["items"]!.AsArray().Select(s => s!["phase"]!.GetValue<string>()).ToList();
+                    var inProgress = phases.Count(p => p != "ready");
+                    killedMidWork += inProgress > 0 ? 1 : 0;
+                    Console.WriteLine($"chaos round {round + 1}: SIGKILL with {inProgress} of {phases.Count} stores still in progress");
+                }
+
+                await plane.KillAsync();
+                await plane.DisposeAsync();
+                plane = await ControlPlaneProcess.StartAsync(settings);
+            }
+
+            Assert.True(killedMidWork >= 3, $"only {killedMidWork} of 5 kills hit stores in progress");
+            await using (plane)
+            {
+                using var http = new HttpClient { BaseAddress = plane.BaseAddress };
+                await Eventually.WaitUntilAsync(async () =>
+                {
+                    var stores = JsonNode.Parse(await http.GetStringAsync("/api/v1/stores?limit=100"))!["items"]!.AsArray();
+                    return stores.Count(s => s!["phase"]!.GetValue<string>() == "ready") == names.Count;
+                }, TimeSpan.FromSeconds(120), "all ten stores to be Ready after five crashes");
+
+                var listed = JsonNode.Parse(await http.GetStringAsync("/api/v1/stores?limit=100"))!["items"]!.AsArray()
+                    .Select(s => s!["name"]!.GetValue<string>()).Order().ToList();
+                Assert.Equal(names.Order(), listed);
+            }
+        }
+        finally
+        {
+            fixture.Api.Faults.Remove(latency);
+        }
+
+        foreach (var name in names)
+        {
+            var releases = fixture.Api.Store.InNamespace($"store-{name}").Select(o => o.Object)
+                .Where(o => o["kind"]?.GetValue<string>() == "Secret" && o["metadata"]!["labels"]?["owner"]?.GetValue<string>() == "helm")
+                .Select(o => (Name: o["metadata"]!["labels"]!["name"]!.GetValue<string>(), Status: o["metadata"]!["labels"]!["status"]!.GetValue<string>()))
+                .ToList();
+            Assert.Equal([name], releases.Select(r => r.Name).Distinct());
+            Assert.True(releases.Count <= 2, $"{name}: {releases.Count} revisions");
+            Assert.Contains(releases, r => r.Status == "deployed");
+        }
+
+        var ours = fixture.Api.Store.List(fixture.Api.State.Catalog.Find(string.Empty, "v1", "namespaces")!, null).Items
+            .Where(n => n["metadata"]!["labels"]?["app.kubernetes.io/managed-by"]?.GetValue<string>() == "storefleet")
+            .Select(n => n["metadata"]!["name"]!.GetValue<string>())
+            .Where(n => n.StartsWith("store-chaos", StringComparison.Ordinal))
+            .Order().ToList();
+        Assert.Equal(names.Select(n => $"store-{n}").Order(), ours);
+    }
+}

@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Text;
+using Storefleet.Testing;
+
+namespace Storefleet.Engine.Tests;
+
+/// <summary>
+/// The control plane as its own process (<c>dotnet Storefleet.Server.dll</c>), so a test can kill it
+/// with SIGKILL like a crash — its helm children are orphaned and live on, as they would in a cluster.
+/// </summary>
+internal sealed class ControlPlaneProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private ControlPlaneProcess(Process process, Uri baseAddress)
+    {
+        _process = process;
+        BaseAddress = baseAddress;
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public Uri BaseAddress { get; }
+
+    public int Pid => _process.Id;
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    public static string ServerDll => Path.Combine(RepositoryPaths.Root, "src", "Storefleet.Server", "bin", RepositoryPaths.Configuration, "net10.0", "Storefleet.Server.dll");
+
+    public static async Task<ControlPlaneProcess> StartAsync(IReadOnlyDictionary<string, string> settings)
+    {
+        var port = FreePort.Next();
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = RepositoryPaths.Root,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(ServerDll);
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add($"http://127.0.0.1:{port}");
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        var process = new ControlPlaneProcess(Process.Start(start) ?? throw new InvalidOperationException("the control plane did not start"), new Uri($"http://127.0.0.1:{port}"));
+        using var http = new HttpClient { BaseAddress = process.BaseAddress };
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            if (process._process.HasExited)
+            {
+                throw new InvalidOperationException($"the control plane exited: {process.Output}");
+            }
+
+            try
+            {
+                return (await http.GetAsync("/healthz")).IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(30), "the control plane to answer /healthz");
+        return process;
+    }
+
+    /// <summary>A crash: SIGKILL to the server only; nothing is flushed, helm children live on.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: false);
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>Peak resident memory (VmHWM) of the process so far, in bytes.</summary>
+    public long PeakResidentBytes()
+    {
+        var line = File.ReadAllLines($"/proc/{_process.Id}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+}
