@@ -13,6 +13,66 @@ namespace Storefleet.Engine.Tests;
 public sealed class ChaosTests(EngineFixture fixture) : IClassFixture<EngineFixture>
 {
     [Fact]
+    public async Task AGracefulStop_SendsSigtermToHelmAndWaits_AndTheNextStartFinishesTheStore()
+    {
+        var settings = Settings(EngineFixture.NewPrefix());
+        var name = EngineFixture.NewStoreName("term");
+        fixture.Api.Faults.AddLatency("POST", $"/namespaces/store-{name}/deployments", TimeSpan.FromSeconds(3), times: 1);
+        var plane = await ControlPlaneProcess.StartAsync(settings);
+        using (var http = new HttpClient { BaseAddress = plane.BaseAddress })
+        {
+            (await http.PostAsJsonAsync("/api/v1/stores", new { name })).EnsureSuccessStatusCode();
+        }
+
+        var helm = await Eventually.WaitForAsync(() => Task.FromResult(HelmChildOf(plane.Pid)), TimeSpan.FromSeconds(15), "helm to run");
+        await plane.TerminateAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(plane.HasExited);
+        Assert.False(Directory.Exists($"/proc/{helm}"), "helm outlived a graceful stop");
+        Assert.Contains("Application is shutting down", plane.Output);
+        await plane.DisposeAsync();
+
+        await using var next = await ControlPlaneProcess.StartAsync(settings);
+        using var client = new HttpClient { BaseAddress = next.BaseAddress };
+        await Eventually.WaitUntilAsync(async () => JsonNode.Parse(await client.GetStringAsync($"/api/v1/stores/{name}"))!["phase"]!.GetValue<string>() == "ready",
+            TimeSpan.FromSeconds(60), "the store to finish after the restart");
+    }
+
+    private Dictionary<string, string> Settings(string prefix) => new()
+    {
+        ["ConnectionStrings:Redis"] = fixture.Redis.ConnectionString,
+        ["Storefleet:State:KeyPrefix"] = prefix,
+        ["Storefleet:Engine:Kubeconfig"] = fixture.Api.KubeconfigPath,
+        ["Storefleet:Engine:HelmPath"] = RepositoryPaths.Helm,
+        ["Storefleet:Engine:ChartsDirectory"] = Path.Combine(RepositoryPaths.Root, "charts"),
+        ["Storefleet:Engine:LeaseTtl"] = "00:00:02",
+        ["Storefleet:Engine:RetryBaseDelay"] = "00:00:00.100",
+        ["Storefleet:Engine:RetryMaxDelay"] = "00:00:01",
+        ["Storefleet:Engine:HelmTimeout"] = "00:00:30",
+        ["Storefleet:Engine:MaxConcurrentHelm"] = "3",
+        ["Logging:LogLevel:Default"] = "Warning",
+        ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
+    };
+
+    private static int? HelmChildOf(int pid)
+    {
+        foreach (var task in Directory.Exists($"/proc/{pid}/task") ? Directory.GetDirectories($"/proc/{pid}/task") : [])
+        {
+            var path = Path.Combine(task, "children");
+            foreach (var child in File.Exists(path) ? File.ReadAllText(path).Split(' ', StringSplitOptions.RemoveEmptyEntries) : [])
+            {
+                var cmdline = $"/proc/{child}/cmdline";
+                if (File.Exists(cmdline) && File.ReadAllText(cmdline).Split('\0')[0].EndsWith("helm", StringComparison.Ordinal))
+                {
+                    return int.Parse(child, System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+        }
+
+        return null;
+    }
+
+    [Fact]
     public async Task KillingTheControlPlaneFiveTimesWhileTenStoresProvision_LosesNothing()
     {
         var prefix = EngineFixture.NewPrefix();

@@ -87,6 +87,20 @@ internal sealed class ControlPlaneProcess : IAsyncDisposable
         await _process.WaitForExitAsync();
     }
 
+    /// <summary>A graceful stop: SIGTERM, then wait for the process to exit by itself.</summary>
+    public async Task TerminateAsync(TimeSpan timeout)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill!.WaitForExitAsync();
+        }
+
+        using var deadline = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(deadline.Token);
+    }
+
+    public bool HasExited => _process.HasExited;
+
     /// <summary>Peak resident memory (VmHWM) of the process so far, in bytes.</summary>
     public long PeakResidentBytes()
     {

@@ -128,6 +128,23 @@ public sealed class ReplicaTests(EngineFixture fixture) : IClassFixture<EngineFi
         Assert.Null(store.Condition(ConditionTypes.ClusterReachable));
     }
 
+    [Fact]
+    public async Task WithNoClusterConfigured_StoresWaitAndSayWhatToConfigure()
+    {
+        await using var plane = fixture.StartControlPlane(new Dictionary<string, string?> { ["Storefleet:Engine:Kubeconfig"] = "/nonexistent/kubeconfig" });
+        var name = EngineFixture.NewStoreName("nocfg");
+
+        await plane.CreateStoreAsync(name);
+
+        var waiting = await Eventually.WaitForAsync(
+            async () => (await plane.Repository.GetAsync(name))?.Condition(ConditionTypes.ClusterReachable),
+            TimeSpan.FromSeconds(10), "the store to say no cluster is configured");
+        Assert.Contains("KUBECONFIG", waiting.Message);
+        Assert.Contains(await plane.Repository.GetEventsAsync(name), e => e.Type == StoreEventType.Warning && e.Message.Contains("Waiting for the Kubernetes cluster", StringComparison.Ordinal));
+        var health = JsonNode.Parse(await plane.CreateClient().GetStringAsync("/readyz"))!;
+        Assert.Equal("Degraded", health["checks"]!["kubernetes"]!["status"]!.GetValue<string>());
+    }
+
     private IReadOnlyList<string> ReleaseNames(string ns) =>
         [.. fixture.Api.Store.InNamespace(ns).Select(o => o.Object)
             .Where(o => o["kind"]?.GetValue<string>() == "Secret" && o["metadata"]!["labels"]?["owner"]?.GetValue<string>() == "helm")
