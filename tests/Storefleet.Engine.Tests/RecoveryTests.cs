@@ -140,6 +140,22 @@ public sealed class RecoveryTests(EngineFixture fixture) : IClassFixture<EngineF
         Assert.True(retried > 0, "no retry was recorded in any store's events");
     }
 
+    [Fact]
+    public async Task AForbiddenAnswer_IsTerminal_AndTheStoreFailsSayingWhatToCheck()
+    {
+        await using var plane = fixture.StartControlPlane();
+        var name = EngineFixture.NewStoreName("deny");
+        fixture.Api.Faults.FailNext("POST", $"^/api/v1/namespaces/store-{name}/secrets", 403, times: 10);
+
+        await plane.CreateStoreAsync(name);
+        var failed = await plane.WaitForPhaseAsync(name, StorePhase.Failed, TimeSpan.FromSeconds(15));
+
+        var reason = failed.Condition(ConditionTypes.Failed)!;
+        Assert.Equal("KubernetesRefused", reason.Reason);
+        Assert.Contains("permissions", reason.Message);
+        Assert.Equal(0, (await plane.Repository.GetEventsAsync(name)).Count(e => e.Message.Contains("retrying", StringComparison.Ordinal)));
+    }
+
     private IReadOnlyList<int> ReleaseRevisions(string ns) =>
         [.. Objects(ns, "Secret").Where(s => s["metadata"]!["labels"]?["owner"]?.GetValue<string>() == "helm")
             .Select(s => int.Parse(s["metadata"]!["labels"]!["version"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture)).Order()];
