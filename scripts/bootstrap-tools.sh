@@ -60,7 +60,8 @@ command -v redis-server >/dev/null || die "redis-server is not on PATH after ins
 
 # --- helm and kubectl ------------------------------------------------------------------
 helm_ok() { [ -x "$bin_dir/helm" ] && [ "$("$bin_dir/helm" version --template '{{.Version}}' 2>/dev/null)" = "$helm_version" ]; }
-kubectl_ok() { [ -x "$bin_dir/kubectl" ] && "$bin_dir/kubectl" version --client 2>/dev/null | grep -qx "Client Version: $kubectl_version"; }
+# The output is captured first: `kubectl ... | grep -q` under pipefail fails when grep exits early (SIGPIPE).
+kubectl_ok() { [ -x "$bin_dir/kubectl" ] && [[ "$("$bin_dir/kubectl" version --client 2>/dev/null)" == *"Client Version: $kubectl_version"* ]]; }
 
 if helm_ok && kubectl_ok; then
   log "helm $helm_version and kubectl $kubectl_version present in $bin_dir"
