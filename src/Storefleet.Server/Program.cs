@@ -1,3 +1,4 @@
+using Storefleet.Server.Access;
 using Storefleet.Server.Api;
 using Storefleet.Server.Hosting;
 
@@ -10,6 +11,8 @@ var app = builder.Build();
 app.UseStorefleetPipeline();
 app.MapHealthEndpoints();
 app.MapStoresApi();
+app.MapAccessApi();
+app.MapSignIn();
 app.MapApiDocumentation();
 
 app.Run();

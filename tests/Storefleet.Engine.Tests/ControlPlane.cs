@@ -38,6 +38,8 @@ public sealed class ControlPlane : WebApplicationFactory<Program>
             ["Storefleet:Engine:HelmTimeout"] = "00:01:00",
             ["Storefleet:Engine:PhaseTimeout"] = "00:01:00",
             ["Logging:LogLevel:Default"] = "Warning",
+            ["Storefleet:Access:RateLimits:AnonymousRequestsPerMinute"] = "1000000",
+            ["Storefleet:Access:RateLimits:CreatesPerMinute"] = "100000",
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {

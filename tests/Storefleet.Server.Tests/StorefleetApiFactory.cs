@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using Storefleet.Core.Stores;
 using Storefleet.Infrastructure.Redis;
@@ -15,12 +16,20 @@ namespace Storefleet.Server.Tests;
 public sealed class StorefleetApiFactory : WebApplicationFactory<Program>
 {
     private readonly string? _redisConnectionString;
+    private readonly IReadOnlyDictionary<string, string?> _settings;
     private readonly string _dataDirectory = Directory.CreateTempSubdirectory("storefleet-api-").FullName;
 
-    public StorefleetApiFactory(string? redisConnectionString)
+    public StorefleetApiFactory(string? redisConnectionString, IReadOnlyDictionary<string, string?>? settings = null)
     {
         _redisConnectionString = redisConnectionString;
+        _settings = settings ?? new Dictionary<string, string?>();
     }
+
+    /// <summary>Every log line the server wrote, for tests that prove no secret is ever logged.</summary>
+    public CapturedLogs Logs { get; } = new();
+
+    /// <summary>The client address requests appear to come from (TestServer has none of its own).</summary>
+    public System.Net.IPAddress RemoteAddress { get; set; } = System.Net.IPAddress.Parse("192.0.2.10");
 
     public string KeyPrefix { get; } = $"api{Guid.NewGuid():N}:";
 
@@ -50,10 +59,22 @@ public sealed class StorefleetApiFactory : WebApplicationFactory<Program>
         builder.UseSetting("Storefleet:DataDirectory", _dataDirectory);
         // The API's own tests: no provisioning engine acts on the stores they create.
         builder.UseSetting("Storefleet:Engine:Enabled", "false");
+        // The API contract tests fire bursts of requests from one client; rate limits have their own tests.
+        builder.UseSetting("Storefleet:Access:RateLimits:RequestsPerMinute", "1000000");
+        builder.UseSetting("Storefleet:Access:RateLimits:AnonymousRequestsPerMinute", "1000000");
+        builder.UseSetting("Storefleet:Access:RateLimits:CreatesPerMinute", "100000");
         if (_redisConnectionString is not null)
         {
             builder.UseSetting("ConnectionStrings:Redis", _redisConnectionString);
         }
+
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureLogging(logging => logging.AddProvider(Logs));
+        builder.ConfigureServices(services => services.AddSingleton<Microsoft.AspNetCore.Hosting.IStartupFilter>(new RemoteAddressFilter(() => RemoteAddress)));
     }
 
     public override async ValueTask DisposeAsync()
@@ -116,4 +137,43 @@ public sealed class GarnetApiFixture : ApiFixture
     public override string Backend => "garnet";
 
     protected override Task<string?> StartRedisAsync() => Task.FromResult<string?>(null);
+}
+
+/// <summary>Sets the connection's remote address before anything else runs, as a real socket would.</summary>
+internal sealed class RemoteAddressFilter(Func<System.Net.IPAddress> address) : Microsoft.AspNetCore.Hosting.IStartupFilter
+{
+    public Action<Microsoft.AspNetCore.Builder.IApplicationBuilder> Configure(Action<Microsoft.AspNetCore.Builder.IApplicationBuilder> next) => app =>
+    {
+        app.Use(nextMiddleware => context =>
+        {
+            context.Connection.RemoteIpAddress ??= address();
+            return nextMiddleware(context);
+        });
+        next(app);
+    };
+}
+
+/// <summary>An in-memory logger provider keeping every formatted line (and exception) the server logs.</summary>
+public sealed class CapturedLogs : ILoggerProvider
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
+
+    public IReadOnlyList<string> Lines => [.. _lines];
+
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _lines);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(string category, System.Collections.Concurrent.ConcurrentQueue<string> lines) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
+    }
 }

@@ -15,6 +15,12 @@ public interface IStoreRepository
     /// </summary>
     Task<CreateStoreResult> CreateAsync(Store store, StoreEvent created, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Like <see cref="CreateAsync(Store, StoreEvent, CancellationToken)"/>, refusing (atomically, in the
+    /// same step as the insert) when the owner or the platform is at one of <paramref name="limits"/>.
+    /// </summary>
+    Task<CreateStoreResult> CreateAsync(Store store, StoreEvent created, CreateLimits limits, CancellationToken cancellationToken = default);
+
     Task<Store?> GetAsync(string name, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -54,6 +60,19 @@ public abstract record CreateStoreResult
     public sealed record Created(Store Store) : CreateStoreResult;
 
     public sealed record AlreadyExists(Store Existing) : CreateStoreResult;
+
+    /// <summary>Refused: <paramref name="Limit"/> (e.g. stores-per-owner) is at <paramref name="Value"/>.</summary>
+    public sealed record LimitReached(string Limit, long Value) : CreateStoreResult;
+}
+
+/// <summary>Blast-radius limits checked atomically with a create. Zero means no limit.</summary>
+public sealed record CreateLimits(int MaxStoresPerOwner, int MaxStoresTotal, int MaxInProgressPerOwner)
+{
+    public const string StoresPerOwner = "stores-per-owner";
+    public const string StoresTotal = "stores-total";
+    public const string InProgressPerOwner = "provisioning-per-owner";
+
+    public static CreateLimits None { get; } = new(0, 0, 0);
 }
 
 public abstract record UpdateStoreResult

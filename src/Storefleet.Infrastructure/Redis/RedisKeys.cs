@@ -48,6 +48,15 @@ public sealed class RedisKeys(string prefix)
     /// <summary>Pub/sub channel: a store became due now (wakes idle workers on every instance).</summary>
     public RedisChannel QueueChannel => RedisChannel.Literal($"{Prefix}queue");
 
+    /// <summary>String: an API token's record (JSON), keyed by the SHA-256 of the token; the token itself is never stored.</summary>
+    public RedisKey Token(string tokenHash) => $"{Prefix}token:{tokenHash}";
+
+    /// <summary>Hash: token id → token hash, for listing and revoking by id.</summary>
+    public RedisKey Tokens => $"{Prefix}tokens";
+
+    /// <summary>Capped list of audit entries (JSON), oldest first.</summary>
+    public RedisKey Audit => $"{Prefix}audit";
+
     /// <summary>Stored first response for an <c>Idempotency-Key</c>.</summary>
     public RedisKey Idempotency(string scope, string key) => $"{Prefix}idem:{scope}:{key}";
 }

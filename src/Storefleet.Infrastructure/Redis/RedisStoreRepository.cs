@@ -31,21 +31,28 @@ public sealed class RedisStoreRepository : IStoreRepository, IDisposable
 
     private IDatabase Db => redis.GetDatabase();
 
-    public async Task<CreateStoreResult> CreateAsync(Store store, StoreEvent created, CancellationToken cancellationToken = default)
+    public Task<CreateStoreResult> CreateAsync(Store store, StoreEvent created, CancellationToken cancellationToken = default) =>
+        CreateAsync(store, created, CreateLimits.None, cancellationToken);
+
+    public async Task<CreateStoreResult> CreateAsync(Store store, StoreEvent created, CreateLimits limits, CancellationToken cancellationToken = default)
     {
         var document = Serialize(StoreDocument.From(store));
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(
             StoreScripts.Create,
-            [keys.Store(store.Name), keys.AllStores, keys.StoresByOwner(store.Owner), keys.StoresByPhase(store.Phase.ToWire()), keys.Events(store.Name)],
-            [document, store.Name, Score(store), Serialize(created), _options.MaxEventsPerStore]).ConfigureAwait(false))!;
+            [keys.Store(store.Name), keys.AllStores, keys.StoresByOwner(store.Owner), keys.StoresByPhase(store.Phase.ToWire()), keys.Events(store.Name),
+             keys.StoresByPhase(StorePhase.Requested.ToWire()), keys.StoresByPhase(StorePhase.Provisioning.ToWire()), keys.StoresByPhase(StorePhase.Bootstrapping.ToWire())],
+            [document, store.Name, Score(store), Serialize(created), _options.MaxEventsPerStore, limits.MaxStoresPerOwner, limits.MaxStoresTotal, limits.MaxInProgressPerOwner]).ConfigureAwait(false))!;
 
-        if ((int)result[0] == 1)
+        switch ((int)result[0])
         {
-            await PublishChangeAsync(store.Name).ConfigureAwait(false);
-            return new CreateStoreResult.Created(store with { Version = 1 });
+            case 1:
+                await PublishChangeAsync(store.Name).ConfigureAwait(false);
+                return new CreateStoreResult.Created(store with { Version = 1 });
+            case 2:
+                return new CreateStoreResult.LimitReached((string)result[1]!, (long)result[2]);
+            default:
+                return new CreateStoreResult.AlreadyExists(ReadDocument((string)result[1]!).ToStore((long)result[2]));
         }
-
-        return new CreateStoreResult.AlreadyExists(ReadDocument((string)result[1]!).ToStore((long)result[2]));
     }
 
     public async Task<Store?> GetAsync(string name, CancellationToken cancellationToken = default)

@@ -7,14 +7,37 @@ namespace Storefleet.Infrastructure.Redis;
 internal static class StoreScripts
 {
     /// <summary>
-    /// KEYS: store, all-stores index, owner index, phase index, events.
-    /// ARGV: json, name, score (ms), event json, max events.
-    /// Returns {1} when created, {0, existing json, existing version} when the name is taken.
+    /// KEYS: store, all-stores index, owner index, phase index, events, then the requested, provisioning and
+    /// bootstrapping phase indexes (for the in-progress limit).
+    /// ARGV: json, name, score (ms), event json, max events, max stores per owner, max stores in total,
+    /// max in-progress stores per owner (0: no limit).
+    /// Returns {1} when created, {0, existing json, existing version} when the name is taken, or
+    /// {2, limit, value} when a limit refuses it.
     /// </summary>
     public const string Create = """
         local existing = redis.call('HGET', KEYS[1], 'data')
         if existing then
           return {0, existing, redis.call('HGET', KEYS[1], 'version')}
+        end
+        local perOwner = tonumber(ARGV[6])
+        if perOwner > 0 and redis.call('ZCARD', KEYS[3]) >= perOwner then
+          return {2, 'stores-per-owner', perOwner}
+        end
+        local total = tonumber(ARGV[7])
+        if total > 0 and redis.call('ZCARD', KEYS[2]) >= total then
+          return {2, 'stores-total', total}
+        end
+        local inProgress = tonumber(ARGV[8])
+        if inProgress > 0 then
+          local count = 0
+          for _, name in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+            if redis.call('ZSCORE', KEYS[6], name) or redis.call('ZSCORE', KEYS[7], name) or redis.call('ZSCORE', KEYS[8], name) then
+              count = count + 1
+            end
+          end
+          if count >= inProgress then
+            return {2, 'provisioning-per-owner', inProgress}
+          end
         end
         redis.call('HSET', KEYS[1], 'data', ARGV[1], 'version', '1')
         redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])

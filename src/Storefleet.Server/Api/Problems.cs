@@ -40,6 +40,49 @@ internal static class Problems
             detail: $"{detail} Try again when the cluster is reachable (GET /readyz shows its state).",
             type: TypeBase + "cluster-unavailable");
 
+    public static IResult Unauthenticated() =>
+        TypedResults.Problem(
+            statusCode: StatusCodes.Status401Unauthorized,
+            title: "Authentication required.",
+            detail: "Send 'Authorization: Bearer <token>' with an API token (an admin creates one with POST /api/v1/tokens), or sign in to the dashboard.",
+            type: TypeBase + "unauthenticated");
+
+    public static IResult Forbidden(string role) =>
+        TypedResults.Problem(
+            statusCode: StatusCodes.Status403Forbidden,
+            title: "Your role does not allow this.",
+            detail: $"Role '{role}' cannot do this. Viewers read their stores; members also create, retry and delete them; admins manage everything. Ask an admin for a token with the role you need.",
+            type: TypeBase + "forbidden");
+
+    public static IResult LimitReached(string limit, long value) => limit switch
+    {
+        "stores-total" => TypedResults.Problem(
+            statusCode: StatusCodes.Status409Conflict,
+            title: "The platform is at its store limit.",
+            detail: $"Storefleet runs at most {value} stores (Storefleet:Access:MaxStoresTotal). Delete unused stores or ask an operator to raise the limit.",
+            type: TypeBase + "stores-total",
+            extensions: new Dictionary<string, object?> { ["limit"] = limit, ["value"] = value }),
+        "provisioning-per-owner" => TypedResults.Problem(
+            statusCode: StatusCodes.Status409Conflict,
+            title: "Too many of your stores are being provisioned.",
+            detail: $"At most {value} of your stores may be provisioning at once. Wait until some are ready (or failed), then create again.",
+            type: TypeBase + "provisioning-per-owner",
+            extensions: new Dictionary<string, object?> { ["limit"] = limit, ["value"] = value }),
+        _ => TypedResults.Problem(
+            statusCode: StatusCodes.Status403Forbidden,
+            title: "You are at your store quota.",
+            detail: $"You may have at most {value} stores. Delete one you no longer need, or ask an admin for a higher quota.",
+            type: TypeBase + "stores-per-owner",
+            extensions: new Dictionary<string, object?> { ["limit"] = limit, ["value"] = value }),
+    };
+
+    public static IResult RateLimited(TimeSpan retryAfter) =>
+        TypedResults.Problem(
+            statusCode: StatusCodes.Status429TooManyRequests,
+            title: "Too many requests.",
+            detail: $"Slow down: try again in {Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds))} s (see Retry-After).",
+            type: TypeBase + "rate-limited");
+
     public static IResult Conflict(string title, string detail, string slug) =>
         TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: title, detail: detail, type: TypeBase + slug);
 

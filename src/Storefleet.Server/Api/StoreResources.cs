@@ -74,6 +74,7 @@ public sealed record StoreEventListResource(IReadOnlyList<StoreEventResource> It
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(CreateStoreRequest))]
+[JsonSerializable(typeof(CreateTokenRequest))]
 [JsonSerializable(typeof(StoreResource))]
 [JsonSerializable(typeof(StoreListResource))]
 [JsonSerializable(typeof(StoreEventListResource))]

@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using Storefleet.Core.Stores;
+using Storefleet.Server.Access;
 using Storefleet.Engine.Kubernetes;
 using Storefleet.Engine.Reconciling;
 using Storefleet.Server.Api.Idempotency;
@@ -14,7 +16,7 @@ public static class StoresApi
 
     public static IEndpointRouteBuilder MapStoresApi(this IEndpointRouteBuilder app)
     {
-        var stores = app.MapGroup("/api/v1/stores").WithTags("Stores");
+        var stores = app.MapGroup("/api/v1/stores").WithTags("Stores").RequireAuthorization(AccessPolicies.Read);
 
         stores.MapPost("/", CreateStore)
             .WithName("CreateStore")
@@ -27,7 +29,9 @@ public static class StoresApi
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .WithMetadata(new IdempotentEndpoint());
+            .WithMetadata(new IdempotentEndpoint())
+            .RequireAuthorization(AccessPolicies.Write)
+            .RequireRateLimiting(AccessServiceCollectionExtensions.CreatePolicy);
 
         stores.MapGet("/", ListStores)
             .WithName("ListStores")
@@ -44,26 +48,31 @@ public static class StoresApi
         stores.MapDelete("/{name}", DeleteStore)
             .WithName("DeleteStore")
             .WithSummary("Request deletion of a store")
-            .WithDescription("Marks the store for deletion and returns 202 at once; repeating it while deletion is in progress returns 202 again.");
+            .WithDescription("Marks the store for deletion and returns 202 at once; repeating it while deletion is in progress returns 202 again.")
+            .RequireAuthorization(AccessPolicies.Write);
 
         stores.MapPost("/{name}/retry", RetryStore)
             .WithName("RetryStore")
-            .WithSummary("Retry a failed store from the step that failed");
+            .WithSummary("Retry a failed store from the step that failed")
+            .RequireAuthorization(AccessPolicies.Write);
 
         stores.MapGet("/{name}/credentials", GetCredentials)
             .WithName("GetStoreCredentials")
             .WithSummary("Read the store's WordPress administrator login from its Secret")
-            .WithDescription("Read on demand from the cluster; never stored in Redis, never logged, never cached (Cache-Control: no-store).");
+            .WithDescription("Read on demand from the cluster; never stored in Redis, never logged, never cached (Cache-Control: no-store).")
+            .RequireAuthorization(AccessPolicies.Write);
 
         app.MapGet("/api/v1/orphans", ListOrphans)
             .WithTags("Administration")
             .WithName("ListOrphanNamespaces")
-            .WithSummary("Namespaces labelled as Storefleet stores that have no store record (reported, never deleted automatically)");
+            .WithSummary("Namespaces labelled as Storefleet stores that have no store record (reported, never deleted automatically)")
+            .RequireAuthorization(AccessPolicies.Administer);
 
         return app;
     }
 
-    internal static async Task<IResult> CreateStore(HttpContext http, IStoreRepository repository, IActorAccessor actors, StoreWork work, TimeProvider clock, CancellationToken cancellationToken)
+    internal static async Task<IResult> CreateStore(
+        HttpContext http, IStoreRepository repository, IActorAccessor actors, StoreWork work, AuditTrail audit, IOptions<AccessOptions> access, TimeProvider clock, CancellationToken cancellationToken)
     {
         var (request, problem) = await JsonRequestBody.ReadAsync<CreateStoreRequest>(http.Request, cancellationToken);
         if (problem is not null)
@@ -95,19 +104,33 @@ public static class StoresApi
         }
 
         var actor = actors.Current(http);
+        var quota = access.Value;
+        var limits = new CreateLimits(
+            MaxStoresPerOwner: actor.IsAdmin ? 0 : actor.MaxStores ?? quota.MaxStoresPerOwner,
+            MaxStoresTotal: quota.MaxStoresTotal,
+            MaxInProgressPerOwner: actor.IsAdmin ? 0 : quota.MaxConcurrentProvisioningPerOwner);
         var now = clock.GetUtcNow();
         var spec = new StoreSpec(engine!, plan!);
         var store = Store.Request(request.Name!, spec, actor.Subject, now);
         var created = new StoreEvent(now, StoreEventType.Created, StorePhase.Requested, $"Store requested by {actor.Subject}: {engine!.DisplayName}, plan {plan!.Id}.");
 
-        var result = await repository.CreateAsync(store, created, cancellationToken);
+        var result = await repository.CreateAsync(store, created, limits, cancellationToken);
         if (result is CreateStoreResult.Created)
         {
             await work.NotifyAsync(store.Name);
         }
 
+        await audit.RecordAsync(http, AuditActions.StoreCreate, $"store/{store.Name}", result switch
+        {
+            CreateStoreResult.Created => "ok",
+            CreateStoreResult.LimitReached l => $"refused: {l.Limit} {l.Value}",
+            CreateStoreResult.AlreadyExists { Existing: var e } when e.Owner == actor.Subject && e.SpecHash == spec.Hash && e.Phase != StorePhase.Deleting => "ok: exists",
+            _ => "refused: conflict",
+        });
+
         return result switch
         {
+            CreateStoreResult.LimitReached l => Problems.LimitReached(l.Limit, l.Value),
             CreateStoreResult.Created c => TypedResults.Created($"/api/v1/stores/{c.Store.Name}", work.View(c.Store)),
             CreateStoreResult.AlreadyExists { Existing: var existing } when existing.Owner != actor.Subject =>
                 Problems.Conflict("Store name is taken.", $"A store named '{store.Name}' already exists. Choose another name.", "name-taken"),
@@ -125,7 +148,7 @@ public static class StoresApi
     }
 
     internal static async Task<IResult> ListStores(
-        IStoreRepository repository, StoreWork work, int? limit, string? @continue, string? phase, string? owner, CancellationToken cancellationToken)
+        HttpContext http, IStoreRepository repository, IActorAccessor actors, StoreWork work, int? limit, string? @continue, string? phase, string? owner, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         if (limit is < 1 or > StoreQuery.MaxLimit)
@@ -158,7 +181,10 @@ public static class StoresApi
 
         try
         {
-            var page = await repository.ListAsync(new StoreQuery(limit ?? StoreQuery.DefaultLimit, @continue, phaseFilter, owner), cancellationToken);
+            // Everyone but admins sees only their own stores, whatever owner they ask for.
+            var actor = actors.Current(http);
+            var ownerFilter = actor.IsAdmin ? owner : actor.Subject;
+            var page = await repository.ListAsync(new StoreQuery(limit ?? StoreQuery.DefaultLimit, @continue, phaseFilter, ownerFilter), cancellationToken);
             return TypedResults.Ok(new StoreListResource(page.Items.Select(work.View).ToArray(), page.Continue));
         }
         catch (InvalidContinueTokenException e)
@@ -167,7 +193,7 @@ public static class StoresApi
         }
     }
 
-    internal static async Task<IResult> GetStore(string name, IStoreRepository repository, StoreWork work, CancellationToken cancellationToken)
+    internal static async Task<IResult> GetStore(string name, HttpContext http, IStoreRepository repository, IActorAccessor actors, StoreWork work, CancellationToken cancellationToken)
     {
         if (InvalidName(name) is { } invalid)
         {
@@ -175,18 +201,26 @@ public static class StoresApi
         }
 
         var store = await repository.GetAsync(name, cancellationToken);
-        return store is null ? Problems.StoreNotFound(name) : TypedResults.Ok(work.View(store));
+        return store is null || !actors.Current(http).CanSee(store.Owner) ? Problems.StoreNotFound(name) : TypedResults.Ok(work.View(store));
     }
 
-    internal static async Task<IResult> GetStoreEvents(string name, IStoreRepository repository, CancellationToken cancellationToken)
+    internal static async Task<IResult> GetStoreEvents(string name, HttpContext http, IStoreRepository repository, IActorAccessor actors, CancellationToken cancellationToken)
     {
         if (InvalidName(name) is { } invalid)
         {
             return invalid;
         }
 
+        // Only the owner (or an admin) reads a timeline; a deleted store's tombstone timeline is admin-only.
+        var store = await repository.GetAsync(name, cancellationToken);
+        var actor = actors.Current(http);
+        if (store is null ? !actor.IsAdmin : !actor.CanSee(store.Owner))
+        {
+            return Problems.StoreNotFound(name);
+        }
+
         var events = await repository.GetEventsAsync(name, cancellationToken);
-        if (events.Count == 0 && await repository.GetAsync(name, cancellationToken) is null)
+        if (events.Count == 0 && store is null)
         {
             return Problems.StoreNotFound(name);
         }
@@ -194,8 +228,9 @@ public static class StoresApi
         return TypedResults.Ok(new StoreEventListResource(events.Select(StoreEventResource.From).ToArray()));
     }
 
-    internal static Task<IResult> DeleteStore(string name, IStoreRepository repository, StoreWork work, TimeProvider clock, CancellationToken cancellationToken) =>
+    internal static Task<IResult> DeleteStore(string name, HttpContext http, IStoreRepository repository, StoreWork work, AuditTrail audit, IActorAccessor actors, TimeProvider clock, CancellationToken cancellationToken) =>
         ApplyTriggerAsync(
+            new TriggerRequest(http, actors.Current(http), audit, AuditActions.StoreDelete),
             name,
             StoreTrigger.RequestDelete,
             refuse: store => store.Phase == StorePhase.Deleting ? Accepted(work.View(store)) : null,
@@ -205,8 +240,9 @@ public static class StoresApi
             clock,
             cancellationToken);
 
-    internal static Task<IResult> RetryStore(string name, IStoreRepository repository, StoreWork work, TimeProvider clock, CancellationToken cancellationToken) =>
+    internal static Task<IResult> RetryStore(string name, HttpContext http, IStoreRepository repository, StoreWork work, AuditTrail audit, IActorAccessor actors, TimeProvider clock, CancellationToken cancellationToken) =>
         ApplyTriggerAsync(
+            new TriggerRequest(http, actors.Current(http), audit, AuditActions.StoreRetry),
             name,
             StoreTrigger.Retry,
             refuse: store => store.CanTake(StoreTrigger.Retry)
@@ -218,7 +254,8 @@ public static class StoresApi
             clock,
             cancellationToken);
 
-    internal static async Task<IResult> GetCredentials(string name, HttpContext http, IStoreRepository repository, StoreCredentialsReader reader, CancellationToken cancellationToken)
+    internal static async Task<IResult> GetCredentials(
+        string name, HttpContext http, IStoreRepository repository, StoreCredentialsReader reader, IActorAccessor actors, AuditTrail audit, CancellationToken cancellationToken)
     {
         if (InvalidName(name) is { } invalid)
         {
@@ -226,13 +263,15 @@ public static class StoresApi
         }
 
         var store = await repository.GetAsync(name, cancellationToken);
-        if (store is null)
+        if (store is null || !actors.Current(http).CanSee(store.Owner))
         {
+            await audit.RecordAsync(http, AuditActions.StoreCredentials, $"store/{name}", "refused: not found");
             return Problems.StoreNotFound(name);
         }
 
         http.Response.Headers.CacheControl = "no-store";
         var (credentials, unavailable, detail) = await reader.ReadAsync(name, cancellationToken);
+        await audit.RecordAsync(http, AuditActions.StoreCredentials, $"store/{name}", unavailable is null ? "ok" : $"refused: {unavailable}");
         return unavailable switch
         {
             CredentialsUnavailable.NoCluster => Problems.ClusterUnavailable(detail),
@@ -249,6 +288,7 @@ public static class StoresApi
     /// <paramref name="refuse"/> answers instead of moving (e.g. already deleting, not failed).
     /// </summary>
     private static async Task<IResult> ApplyTriggerAsync(
+        TriggerRequest request,
         string name,
         StoreTrigger trigger,
         Func<Store, IResult?> refuse,
@@ -266,13 +306,15 @@ public static class StoresApi
         for (var attempt = 0; attempt < MaxWriteAttempts; attempt++)
         {
             var store = await repository.GetAsync(name, cancellationToken);
-            if (store is null)
+            if (store is null || !request.Actor.CanSee(store.Owner))
             {
+                await request.AuditAsync(name, "refused: not found");
                 return Problems.StoreNotFound(name);
             }
 
             if (refuse(store) is { } answer)
             {
+                await request.AuditAsync(name, answer is IStatusCodeHttpResult { StatusCode: 202 } ? "ok: already" : "refused: conflict");
                 return answer;
             }
 
@@ -282,6 +324,7 @@ public static class StoresApi
             {
                 case UpdateStoreResult.Updated updated:
                     await work.NotifyAsync(name);
+                    await request.AuditAsync(name, "ok");
                     return Accepted(work.View(updated.Store));
                 case UpdateStoreResult.NotFound:
                     return Problems.StoreNotFound(name);
@@ -289,6 +332,12 @@ public static class StoresApi
         }
 
         return BusyConflict(name);
+    }
+
+    /// <summary>Who asked for a delete or retry, for the owner check and the audit trail.</summary>
+    private sealed record TriggerRequest(HttpContext Http, Actor Actor, AuditTrail Audit, string Action)
+    {
+        public Task AuditAsync(string store, string result) => Audit.RecordAsync(Http, Action, $"store/{store}", result);
     }
 
     private static Accepted<StoreResource> Accepted(StoreResource store) =>

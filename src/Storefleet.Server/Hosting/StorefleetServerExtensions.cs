@@ -3,7 +3,7 @@ using Scalar.AspNetCore;
 using Storefleet.Engine.Hosting;
 using Storefleet.Infrastructure;
 using Storefleet.Server.Api.Idempotency;
-using Storefleet.Server.Identity;
+using Storefleet.Server.Access;
 
 namespace Storefleet.Server.Hosting;
 
@@ -16,7 +16,7 @@ public static class StorefleetServerExtensions
         builder.Services.AddStorefleetState(builder.Configuration);
         builder.Services.AddStorefleetEngine(builder.Configuration);
         builder.Services.AddHostedService<StateStartupLogger>();
-        builder.Services.AddSingleton<IActorAccessor, LocalAdminActorAccessor>();
+        builder.AddStorefleetAccess();
         builder.Services.AddSingleton<Api.StoreWork>();
 
         builder.Services.AddProblemDetails();
@@ -30,9 +30,12 @@ public static class StorefleetServerExtensions
 
     public static WebApplication UseStorefleetPipeline(this WebApplication app)
     {
+        app.UseMiddleware<SecurityHeaders>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRouting();
+        app.UseStorefleetAccess();
+        app.UseAntiforgery();
         app.UseMiddleware<IdempotencyMiddleware>();
         return app;
     }
@@ -43,21 +46,21 @@ public static class StorefleetServerExtensions
     /// </summary>
     public static WebApplication MapHealthEndpoints(this WebApplication app)
     {
-        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false }).ExcludeFromDescription();
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false }).ExcludeFromDescription().AllowAnonymous().DisableRateLimiting();
         app.MapHealthChecks("/readyz", new HealthCheckOptions
         {
             Predicate = check => check.Tags.Contains("ready"),
             ResponseWriter = HealthResponseWriter.WriteAsync,
-        }).ExcludeFromDescription();
+        }).ExcludeFromDescription().AllowAnonymous().DisableRateLimiting();
         return app;
     }
 
     /// <summary>The OpenAPI document at <c>/openapi/v1.json</c> and a browsable reference at <c>/scalar/v1</c>.</summary>
     public static WebApplication MapApiDocumentation(this WebApplication app)
     {
-        app.MapOpenApi();
-        app.MapScalarApiReference(options => options.WithTitle("Storefleet API"));
-        app.MapGet("/api", () => Results.Redirect("/scalar/v1")).ExcludeFromDescription();
+        app.MapOpenApi().AllowAnonymous();
+        app.MapScalarApiReference(options => options.WithTitle("Storefleet API")).AllowAnonymous();
+        app.MapGet("/api", () => Results.Redirect("/scalar/v1")).ExcludeFromDescription().AllowAnonymous();
         return app;
     }
 }
