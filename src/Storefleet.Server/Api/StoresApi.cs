@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 using Storefleet.Core.Stores;
 using Storefleet.Server.Access;
 using Storefleet.Engine.Kubernetes;
@@ -12,8 +10,6 @@ namespace Storefleet.Server.Api;
 /// <summary>The stores REST API under <c>/api/v1/stores</c>. Handlers record intent in Redis and return; they never wait for the cluster.</summary>
 public static class StoresApi
 {
-    private const int MaxWriteAttempts = 5;
-
     public static IEndpointRouteBuilder MapStoresApi(this IEndpointRouteBuilder app)
     {
         var stores = app.MapGroup("/api/v1/stores").WithTags("Stores").RequireAuthorization(AccessPolicies.Read);
@@ -71,80 +67,10 @@ public static class StoresApi
         return app;
     }
 
-    internal static async Task<IResult> CreateStore(
-        HttpContext http, IStoreRepository repository, IActorAccessor actors, StoreWork work, AuditTrail audit, IOptions<AccessOptions> access, TimeProvider clock, CancellationToken cancellationToken)
+    internal static async Task<IResult> CreateStore(HttpContext http, StoreCommands commands, IActorAccessor actors, CancellationToken cancellationToken)
     {
         var (request, problem) = await JsonRequestBody.ReadAsync<CreateStoreRequest>(http.Request, cancellationToken);
-        if (problem is not null)
-        {
-            return problem;
-        }
-
-        var errors = new Dictionary<string, string[]>();
-        if (StoreName.Validate(request!.Name) is { } nameError)
-        {
-            errors["name"] = [nameError];
-        }
-
-        var engine = request.Engine is null ? StoreEngine.WooCommerce : StoreEngine.Find(request.Engine);
-        if (engine is null)
-        {
-            errors["engine"] = [$"Engine '{request.Engine}' is not available. Accepted engines: {StoreEngine.AcceptedIds}."];
-        }
-
-        var plan = request.Plan is null ? StorePlan.Small : StorePlan.Find(request.Plan);
-        if (plan is null)
-        {
-            errors["plan"] = [$"Plan '{request.Plan}' does not exist. Accepted plans: {StorePlan.AcceptedIds}."];
-        }
-
-        if (errors.Count > 0)
-        {
-            return Problems.Validation(errors);
-        }
-
-        var actor = actors.Current(http);
-        var quota = access.Value;
-        var limits = new CreateLimits(
-            MaxStoresPerOwner: actor.IsAdmin ? 0 : actor.MaxStores ?? quota.MaxStoresPerOwner,
-            MaxStoresTotal: quota.MaxStoresTotal,
-            MaxInProgressPerOwner: actor.IsAdmin ? 0 : quota.MaxConcurrentProvisioningPerOwner);
-        var now = clock.GetUtcNow();
-        var spec = new StoreSpec(engine!, plan!);
-        var store = Store.Request(request.Name!, spec, actor.Subject, now);
-        var created = new StoreEvent(now, StoreEventType.Created, StorePhase.Requested, $"Store requested by {actor.Subject}: {engine!.DisplayName}, plan {plan!.Id}.");
-
-        var result = await repository.CreateAsync(store, created, limits, cancellationToken);
-        if (result is CreateStoreResult.Created)
-        {
-            await work.NotifyAsync(store.Name);
-        }
-
-        await audit.RecordAsync(http, AuditActions.StoreCreate, $"store/{store.Name}", result switch
-        {
-            CreateStoreResult.Created => "ok",
-            CreateStoreResult.LimitReached l => $"refused: {l.Limit} {l.Value}",
-            CreateStoreResult.AlreadyExists { Existing: var e } when e.Owner == actor.Subject && e.SpecHash == spec.Hash && e.Phase != StorePhase.Deleting => "ok: exists",
-            _ => "refused: conflict",
-        });
-
-        return result switch
-        {
-            CreateStoreResult.LimitReached l => Problems.LimitReached(l.Limit, l.Value),
-            CreateStoreResult.Created c => TypedResults.Created($"/api/v1/stores/{c.Store.Name}", work.View(c.Store)),
-            CreateStoreResult.AlreadyExists { Existing: var existing } when existing.Owner != actor.Subject =>
-                Problems.Conflict("Store name is taken.", $"A store named '{store.Name}' already exists. Choose another name.", "name-taken"),
-            CreateStoreResult.AlreadyExists { Existing: var existing } when existing.Phase == StorePhase.Deleting =>
-                Problems.Conflict("Store is being deleted.", $"A store named '{store.Name}' is being deleted. The name can be used again once its deletion completes.", "store-deleting"),
-            CreateStoreResult.AlreadyExists { Existing: var existing } when existing.SpecHash == spec.Hash =>
-                TypedResults.Ok(work.View(existing)),
-            CreateStoreResult.AlreadyExists { Existing: var existing } =>
-                Problems.Conflict(
-                    "A store with this name exists with another spec.",
-                    $"Store '{store.Name}' already exists with engine '{existing.Spec.Engine.Id}' and plan '{existing.Spec.Plan.Id}'. Choose another name, or delete the existing store first.",
-                    "spec-conflict"),
-            _ => throw new InvalidOperationException("Unexpected create result."),
-        };
+        return problem ?? (await commands.CreateAsync(actors.Current(http), AuditTrail.ClientAddress(http), request!, cancellationToken)).Result;
     }
 
     internal static async Task<IResult> ListStores(
@@ -228,31 +154,11 @@ public static class StoresApi
         return TypedResults.Ok(new StoreEventListResource(events.Select(StoreEventResource.From).ToArray()));
     }
 
-    internal static Task<IResult> DeleteStore(string name, HttpContext http, IStoreRepository repository, StoreWork work, AuditTrail audit, IActorAccessor actors, TimeProvider clock, CancellationToken cancellationToken) =>
-        ApplyTriggerAsync(
-            new TriggerRequest(http, actors.Current(http), audit, AuditActions.StoreDelete),
-            name,
-            StoreTrigger.RequestDelete,
-            refuse: store => store.Phase == StorePhase.Deleting ? Accepted(work.View(store)) : null,
-            describe: (before, _, now) => new StoreEvent(now, StoreEventType.DeleteRequested, StorePhase.Deleting, $"Deletion requested (was {before.Phase.ToWire()})."),
-            repository,
-            work,
-            clock,
-            cancellationToken);
+    internal static async Task<IResult> DeleteStore(string name, HttpContext http, StoreCommands commands, IActorAccessor actors, CancellationToken cancellationToken) =>
+        (await commands.DeleteAsync(actors.Current(http), AuditTrail.ClientAddress(http), name, cancellationToken)).Result;
 
-    internal static Task<IResult> RetryStore(string name, HttpContext http, IStoreRepository repository, StoreWork work, AuditTrail audit, IActorAccessor actors, TimeProvider clock, CancellationToken cancellationToken) =>
-        ApplyTriggerAsync(
-            new TriggerRequest(http, actors.Current(http), audit, AuditActions.StoreRetry),
-            name,
-            StoreTrigger.Retry,
-            refuse: store => store.CanTake(StoreTrigger.Retry)
-                ? null
-                : Problems.Conflict("Only failed stores can be retried.", $"Store '{name}' is {store.Phase.ToWire()}, not failed; there is nothing to retry.", "not-failed"),
-            describe: (_, after, now) => new StoreEvent(now, StoreEventType.RetryRequested, after.Phase, $"Retry requested; resuming at {after.Phase.ToWire()}."),
-            repository,
-            work,
-            clock,
-            cancellationToken);
+    internal static async Task<IResult> RetryStore(string name, HttpContext http, StoreCommands commands, IActorAccessor actors, CancellationToken cancellationToken) =>
+        (await commands.RetryAsync(actors.Current(http), AuditTrail.ClientAddress(http), name, cancellationToken)).Result;
 
     internal static async Task<IResult> GetCredentials(
         string name, HttpContext http, IStoreRepository repository, StoreCredentialsReader reader, IActorAccessor actors, AuditTrail audit, CancellationToken cancellationToken)
@@ -283,69 +189,6 @@ public static class StoresApi
     internal static async Task<IResult> ListOrphans(OrphanNamespaces orphans) =>
         TypedResults.Ok(new OrphanListResource([.. (await orphans.ListAsync()).Select(o => new OrphanResource(o.Namespace, o.Store, o.FirstSeen, o.Message))]));
 
-    /// <summary>
-    /// Read, check, move, write with the record's version; on a concurrent change, read again (a few times).
-    /// <paramref name="refuse"/> answers instead of moving (e.g. already deleting, not failed).
-    /// </summary>
-    private static async Task<IResult> ApplyTriggerAsync(
-        TriggerRequest request,
-        string name,
-        StoreTrigger trigger,
-        Func<Store, IResult?> refuse,
-        Func<Store, Store, DateTimeOffset, StoreEvent> describe,
-        IStoreRepository repository,
-        StoreWork work,
-        TimeProvider clock,
-        CancellationToken cancellationToken)
-    {
-        if (InvalidName(name) is { } invalid)
-        {
-            return invalid;
-        }
-
-        for (var attempt = 0; attempt < MaxWriteAttempts; attempt++)
-        {
-            var store = await repository.GetAsync(name, cancellationToken);
-            if (store is null || !request.Actor.CanSee(store.Owner))
-            {
-                await request.AuditAsync(name, "refused: not found");
-                return Problems.StoreNotFound(name);
-            }
-
-            if (refuse(store) is { } answer)
-            {
-                await request.AuditAsync(name, answer is IStatusCodeHttpResult { StatusCode: 202 } ? "ok: already" : "refused: conflict");
-                return answer;
-            }
-
-            var now = clock.GetUtcNow();
-            var next = store.Take(trigger, now);
-            switch (await repository.UpdateAsync(next, [describe(store, next, now)], cancellationToken: cancellationToken))
-            {
-                case UpdateStoreResult.Updated updated:
-                    await work.NotifyAsync(name);
-                    await request.AuditAsync(name, "ok");
-                    return Accepted(work.View(updated.Store));
-                case UpdateStoreResult.NotFound:
-                    return Problems.StoreNotFound(name);
-            }
-        }
-
-        return BusyConflict(name);
-    }
-
-    /// <summary>Who asked for a delete or retry, for the owner check and the audit trail.</summary>
-    private sealed record TriggerRequest(HttpContext Http, Actor Actor, AuditTrail Audit, string Action)
-    {
-        public Task AuditAsync(string store, string result) => Audit.RecordAsync(Http, Action, $"store/{store}", result);
-    }
-
-    private static Accepted<StoreResource> Accepted(StoreResource store) =>
-        TypedResults.Accepted($"/api/v1/stores/{store.Name}", store);
-
-    private static IResult BusyConflict(string name) =>
-        Problems.Conflict("The store is changing.", $"Store '{name}' changed several times while this request was applied; send the request again.", "busy");
-
-    private static IResult? InvalidName(string name) =>
+    internal static IResult? InvalidName(string name) =>
         StoreName.Validate(name) is { } error ? Problems.Validation("name", error) : null;
 }

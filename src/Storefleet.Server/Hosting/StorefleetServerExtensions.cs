@@ -18,6 +18,7 @@ public static class StorefleetServerExtensions
         builder.Services.AddHostedService<StateStartupLogger>();
         builder.AddStorefleetAccess();
         builder.Services.AddSingleton<Api.StoreWork>();
+        builder.Services.AddSingleton<Api.StoreCommands>();
 
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();

@@ -1,0 +1,171 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Storefleet.Core.Stores;
+using Storefleet.Server.Access;
+using Storefleet.Server.Identity;
+
+namespace Storefleet.Server.Api;
+
+/// <summary>What a command did: the HTTP answer (also read by the dashboard) and the store it produced, if any.</summary>
+public sealed record CommandResult(IResult Result, Store? Store)
+{
+    public int Status => (Result as IStatusCodeHttpResult)?.StatusCode ?? 200;
+
+    public bool Succeeded => Status < 400;
+
+    /// <summary>The problem a person sees when the command was refused (title, detail and field errors).</summary>
+    public Microsoft.AspNetCore.Mvc.ProblemDetails? Problem => Result switch
+    {
+        ProblemHttpResult p => p.ProblemDetails,
+        ValidationProblem v => v.ProblemDetails,
+        _ => null,
+    };
+}
+
+/// <summary>
+/// Create, delete and retry — the same rules for the API and the dashboard: validation at the edge,
+/// limits checked atomically with the create, owner isolation (another owner's store is not found),
+/// intent recorded in Redis and handed to the engine, every outcome in the audit trail.
+/// </summary>
+public sealed class StoreCommands(IStoreRepository repository, StoreWork work, AuditTrail audit, IOptions<AccessOptions> access, TimeProvider clock)
+{
+    private const int MaxWriteAttempts = 5;
+
+    public async Task<CommandResult> CreateAsync(Actor actor, string client, CreateStoreRequest request, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (StoreName.Validate(request.Name) is { } nameError)
+        {
+            errors["name"] = [nameError];
+        }
+
+        var engine = request.Engine is null ? StoreEngine.WooCommerce : StoreEngine.Find(request.Engine);
+        if (engine is null)
+        {
+            errors["engine"] = [$"Engine '{request.Engine}' is not available. Accepted engines: {StoreEngine.AcceptedIds}."];
+        }
+
+        var plan = request.Plan is null ? StorePlan.Small : StorePlan.Find(request.Plan);
+        if (plan is null)
+        {
+            errors["plan"] = [$"Plan '{request.Plan}' does not exist. Accepted plans: {StorePlan.AcceptedIds}."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return new CommandResult(Problems.Validation(errors), null);
+        }
+
+        var quota = access.Value;
+        var limits = new CreateLimits(
+            MaxStoresPerOwner: actor.IsAdmin ? 0 : actor.MaxStores ?? quota.MaxStoresPerOwner,
+            MaxStoresTotal: quota.MaxStoresTotal,
+            MaxInProgressPerOwner: actor.IsAdmin ? 0 : quota.MaxConcurrentProvisioningPerOwner);
+        var now = clock.GetUtcNow();
+        var spec = new StoreSpec(engine!, plan!);
+        var store = Store.Request(request.Name!, spec, actor.Subject, now);
+        var created = new StoreEvent(now, StoreEventType.Created, StorePhase.Requested, $"Store requested by {actor.Subject}: {engine!.DisplayName}, plan {plan!.Id}.");
+
+        var result = await repository.CreateAsync(store, created, limits, cancellationToken);
+        if (result is CreateStoreResult.Created)
+        {
+            await work.NotifyAsync(store.Name);
+        }
+
+        await Audit(actor, client, AuditActions.StoreCreate, store.Name, result switch
+        {
+            CreateStoreResult.Created => "ok",
+            CreateStoreResult.LimitReached l => $"refused: {l.Limit} {l.Value}",
+            CreateStoreResult.AlreadyExists { Existing: var e } when e.Owner == actor.Subject && e.SpecHash == spec.Hash && e.Phase != StorePhase.Deleting => "ok: exists",
+            _ => "refused: conflict",
+        });
+
+        return result switch
+        {
+            CreateStoreResult.LimitReached l => new(Problems.LimitReached(l.Limit, l.Value), null),
+            CreateStoreResult.Created c => new(TypedResults.Created($"/api/v1/stores/{c.Store.Name}", work.View(c.Store)), c.Store),
+            CreateStoreResult.AlreadyExists { Existing: var existing } when existing.Owner != actor.Subject => new(
+                Problems.Conflict("Store name is taken.", $"A store named '{store.Name}' already exists. Choose another name.", "name-taken"), null),
+            CreateStoreResult.AlreadyExists { Existing: var existing } when existing.Phase == StorePhase.Deleting => new(
+                Problems.Conflict("Store is being deleted.", $"A store named '{store.Name}' is being deleted. The name can be used again once its deletion completes.", "store-deleting"), null),
+            CreateStoreResult.AlreadyExists { Existing: var existing } when existing.SpecHash == spec.Hash => new(TypedResults.Ok(work.View(existing)), existing),
+            CreateStoreResult.AlreadyExists { Existing: var existing } => new(Problems.Conflict(
+                "A store with this name exists with another spec.",
+                $"Store '{store.Name}' already exists with engine '{existing.Spec.Engine.Id}' and plan '{existing.Spec.Plan.Id}'. Choose another name, or delete the existing store first.",
+                "spec-conflict"), null),
+            _ => throw new InvalidOperationException("Unexpected create result."),
+        };
+    }
+
+    public Task<CommandResult> DeleteAsync(Actor actor, string client, string name, CancellationToken cancellationToken) =>
+        ApplyTriggerAsync(
+            actor, client, AuditActions.StoreDelete, name, StoreTrigger.RequestDelete,
+            refuse: store => store.Phase == StorePhase.Deleting ? Accepted(work.View(store)) : null,
+            describe: (before, _, now) => new StoreEvent(now, StoreEventType.DeleteRequested, StorePhase.Deleting, $"Deletion requested by {actor.Subject} (was {before.Phase.ToWire()})."),
+            cancellationToken);
+
+    public Task<CommandResult> RetryAsync(Actor actor, string client, string name, CancellationToken cancellationToken) =>
+        ApplyTriggerAsync(
+            actor, client, AuditActions.StoreRetry, name, StoreTrigger.Retry,
+            refuse: store => store.CanTake(StoreTrigger.Retry)
+                ? null
+                : Problems.Conflict("Only failed stores can be retried.", $"Store '{name}' is {store.Phase.ToWire()}, not failed; there is nothing to retry.", "not-failed"),
+            describe: (_, after, now) => new StoreEvent(now, StoreEventType.RetryRequested, after.Phase, $"Retry requested by {actor.Subject}; resuming at {after.Phase.ToWire()}."),
+            cancellationToken);
+
+    /// <summary>
+    /// Read, check, move, write with the record's version; on a concurrent change, read again (a few times).
+    /// <paramref name="refuse"/> answers instead of moving (e.g. already deleting, not failed).
+    /// </summary>
+    private async Task<CommandResult> ApplyTriggerAsync(
+        Actor actor,
+        string client,
+        string action,
+        string name,
+        StoreTrigger trigger,
+        Func<Store, IResult?> refuse,
+        Func<Store, Store, DateTimeOffset, StoreEvent> describe,
+        CancellationToken cancellationToken)
+    {
+        if (StoresApi.InvalidName(name) is { } invalid)
+        {
+            return new(invalid, null);
+        }
+
+        for (var attempt = 0; attempt < MaxWriteAttempts; attempt++)
+        {
+            var store = await repository.GetAsync(name, cancellationToken);
+            if (store is null || !actor.CanSee(store.Owner))
+            {
+                await Audit(actor, client, action, name, "refused: not found");
+                return new(Problems.StoreNotFound(name), null);
+            }
+
+            if (refuse(store) is { } answer)
+            {
+                await Audit(actor, client, action, name, answer is IStatusCodeHttpResult { StatusCode: 202 } ? "ok: already" : "refused: conflict");
+                return new(answer, store);
+            }
+
+            var now = clock.GetUtcNow();
+            var next = store.Take(trigger, now);
+            switch (await repository.UpdateAsync(next, [describe(store, next, now)], cancellationToken: cancellationToken))
+            {
+                case UpdateStoreResult.Updated updated:
+                    await work.NotifyAsync(name);
+                    await Audit(actor, client, action, name, "ok");
+                    return new(Accepted(work.View(updated.Store)), updated.Store);
+                case UpdateStoreResult.NotFound:
+                    return new(Problems.StoreNotFound(name), null);
+            }
+        }
+
+        return new(Problems.Conflict("The store is changing.", $"Store '{name}' changed several times while this request was applied; send the request again.", "busy"), null);
+    }
+
+    private Task Audit(Actor actor, string client, string action, string store, string result) =>
+        audit.RecordAsync(new AuditEntry(clock.GetUtcNow(), actor.Subject, actor.Role, client, action, $"store/{store}", result));
+
+    private static Accepted<StoreResource> Accepted(StoreResource store) =>
+        TypedResults.Accepted($"/api/v1/stores/{store.Name}", store);
+}
