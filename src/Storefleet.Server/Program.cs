@@ -13,6 +13,7 @@ app.MapHealthEndpoints();
 app.MapStoresApi();
 app.MapAccessApi();
 app.MapSignIn();
+app.MapDashboard();
 app.MapApiDocumentation();
 
 app.Run();

@@ -49,6 +49,9 @@ public interface IStoreRepository
     Task<IReadOnlyList<StoreEvent>> GetEventsAsync(string name, CancellationToken cancellationToken = default);
 
     Task AppendEventAsync(string name, StoreEvent storeEvent, CancellationToken cancellationToken = default);
+
+    /// <summary>The latest event of each store (null where there is none), in one round trip.</summary>
+    Task<IReadOnlyList<StoreEvent?>> GetLatestEventsAsync(IReadOnlyList<string> names, CancellationToken cancellationToken = default);
 }
 
 public abstract record CreateStoreResult
@@ -91,8 +94,11 @@ public abstract record UpdateStoreResult
     public sealed record LeaseLost : UpdateStoreResult;
 }
 
-/// <summary>A page request. <paramref name="Continue"/> is the opaque token of the previous page.</summary>
-public sealed record StoreQuery(int Limit, string? Continue = null, StorePhase? Phase = null, string? Owner = null)
+/// <summary>
+/// A page request. <paramref name="Continue"/> is the opaque token of the previous page;
+/// <paramref name="NameContains"/> keeps stores whose name contains the text.
+/// </summary>
+public sealed record StoreQuery(int Limit, string? Continue = null, StorePhase? Phase = null, string? Owner = null, string? NameContains = null)
 {
     public const int DefaultLimit = 50;
     public const int MaxLimit = 500;

@@ -198,6 +198,15 @@ public sealed class RedisStoreRepository : IStoreRepository, IDisposable
         return values.Select(v => JsonSerializer.Deserialize((string)v!, StateJsonContext.Default.StoreEvent)!).ToArray();
     }
 
+    public async Task<IReadOnlyList<StoreEvent?>> GetLatestEventsAsync(IReadOnlyList<string> names, CancellationToken cancellationToken = default)
+    {
+        var batch = Db.CreateBatch();
+        var reads = names.Select(n => batch.ListGetByIndexAsync(keys.Events(n), -1)).ToArray();
+        batch.Execute();
+        var values = await Task.WhenAll(reads).ConfigureAwait(false);
+        return [.. values.Select(v => v.IsNull ? null : JsonSerializer.Deserialize((string)v!, StateJsonContext.Default.StoreEvent))];
+    }
+
     public async Task AppendEventAsync(string name, StoreEvent storeEvent, CancellationToken cancellationToken = default) =>
         await Db.ScriptEvaluateAsync(
             StoreScripts.AppendEvent,
@@ -205,7 +214,8 @@ public sealed class RedisStoreRepository : IStoreRepository, IDisposable
             [Serialize(storeEvent), _options.MaxEventsPerStore]).ConfigureAwait(false);
 
     private static bool Matches(Store store, StoreQuery query) =>
-        (query.Phase is null || store.Phase == query.Phase) && (query.Owner is null || store.Owner == query.Owner);
+        (query.Phase is null || store.Phase == query.Phase) && (query.Owner is null || store.Owner == query.Owner)
+        && (string.IsNullOrEmpty(query.NameContains) || store.Name.Contains(query.NameContains, StringComparison.Ordinal));
 
     private static double Score(Store store) => store.CreatedAt.ToUnixTimeMilliseconds();
 

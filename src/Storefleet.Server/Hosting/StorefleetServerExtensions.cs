@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.FluentUI.AspNetCore.Components;
 using Scalar.AspNetCore;
 using Storefleet.Engine.Hosting;
 using Storefleet.Infrastructure;
@@ -19,6 +20,14 @@ public static class StorefleetServerExtensions
         builder.AddStorefleetAccess();
         builder.Services.AddSingleton<Api.StoreWork>();
         builder.Services.AddSingleton<Api.StoreCommands>();
+        // Serve the framework's and packages' static files from the build output in every environment
+        // (dotnet run, tests); a published app has them in wwwroot and this is a no-op.
+        builder.WebHost.UseStaticWebAssets();
+        builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+        builder.Services.AddFluentUIComponents();
+        builder.Services.AddCascadingAuthenticationState();
+        builder.Services.AddSingleton<Dashboard.StoreFeed>();
+        builder.Services.AddSingleton<Dashboard.PlatformStatus>();
 
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
@@ -53,6 +62,16 @@ public static class StorefleetServerExtensions
             Predicate = check => check.Tags.Contains("ready"),
             ResponseWriter = HealthResponseWriter.WriteAsync,
         }).ExcludeFromDescription().AllowAnonymous().DisableRateLimiting();
+        return app;
+    }
+
+    /// <summary>The dashboard (Blazor Server, interactive) at <c>/</c>, behind the same access rules as the API.</summary>
+    public static WebApplication MapDashboard(this WebApplication app)
+    {
+        app.MapStaticAssets().AllowAnonymous();
+        app.MapRazorComponents<Dashboard.App>()
+            .AddInteractiveServerRenderMode()
+            .RequireAuthorization(AccessPolicies.Read);
         return app;
     }
 
