@@ -1,0 +1,173 @@
+using System.Security.Claims;
+using Bunit;
+using Storefleet.Core.Stores;
+using Storefleet.Server.Access;
+using Storefleet.Server.Dashboard.Layout;
+using Storefleet.Server.Dashboard.Pages;
+using Storefleet.Server.Dashboard.Shared;
+
+namespace Storefleet.Dashboard.Tests;
+
+/// <summary>bUnit: every state of the dashboard's pages, rendered against the real services on redis-server.</summary>
+public sealed class ComponentTests(ComponentFixture fixture) : IClassFixture<ComponentFixture>, IDisposable
+{
+    private readonly BunitContext _context = new();
+
+    public void Dispose() => _context.Dispose();
+
+    [Fact]
+    public void TheStoresPage_WithNoStores_ExplainsWhatToDo()
+    {
+        SignIn($"empty{Guid.NewGuid():N}", Roles.Member);
+
+        var page = _context.Render<Stores>();
+
+        page.WaitForAssertion(() => Assert.Contains("No stores yet", page.Find("[data-testid=empty]").TextContent));
+        Assert.Contains("Create your first store", page.Markup);
+        Assert.NotNull(page.Find("#create-store"));
+    }
+
+    [Fact]
+    public void TheStoresPage_ForAViewerWithNoStores_DoesNotOfferToCreate()
+    {
+        SignIn($"viewer{Guid.NewGuid():N}", Roles.Viewer);
+
+        var page = _context.Render<Stores>();
+
+        page.WaitForAssertion(() => Assert.Contains("Ask a member", page.Find("[data-testid=empty]").TextContent));
+        Assert.Empty(page.FindAll("#create-store"));
+    }
+
+    [Fact]
+    public async Task TheStoresPage_ShowsMixedPhases_WithLinksOnlyWhenReady_AndTheLatestEvent()
+    {
+        var owner = $"mix{Guid.NewGuid():N}";
+        var prefix = $"m{Guid.NewGuid():N}"[..8];
+        await fixture.Host.SeedAsync($"{prefix}-req", owner, StorePhase.Requested, "requested");
+        await fixture.Host.SeedAsync($"{prefix}-prov", owner, StorePhase.Provisioning, "Namespace created.");
+        await fixture.Host.SeedAsync($"{prefix}-live", owner, StorePhase.Ready, "Store is ready.", urls: new StoreUrls("http://live.localtest.me/", "http://live.localtest.me/wp-admin/"));
+        await fixture.Host.SeedAsync($"{prefix}-bad", owner, StorePhase.Failed, "ImagePullBackOff", new StoreCondition(ConditionTypes.Failed, true, "ImagePullBackOff", "Pod p cannot pull image x.", DateTimeOffset.UtcNow));
+        await fixture.Host.SeedAsync($"{prefix}-other", "someone-else", StorePhase.Ready, "not yours");
+        SignIn(owner, Roles.Member);
+
+        var page = _context.Render<Stores>();
+
+        page.WaitForAssertion(() => Assert.Equal(4, page.FindAll("tbody tr").Count));
+        Assert.Equal("requested", page.Find($"tr[data-store={prefix}-req] [data-phase]").GetAttribute("data-phase"));
+        Assert.Contains("busy", page.Find($"tr[data-store={prefix}-prov] .phase").ClassName);
+        Assert.DoesNotContain("busy", page.Find($"tr[data-store={prefix}-live] .phase").ClassName);
+        Assert.Single(page.FindAll($"tr[data-store={prefix}-live] a[href='http://live.localtest.me/']"));
+        Assert.Empty(page.FindAll($"tr[data-store={prefix}-prov] a[target=_blank]"));
+        Assert.Contains("Namespace created.", page.Find($"tr[data-store={prefix}-prov] .latest").TextContent);
+        Assert.Contains("3 min ago", page.Find($"tr[data-store={prefix}-req] time").TextContent);
+        Assert.NotNull(page.Find($"tr[data-store={prefix}-req] time").GetAttribute("title"));
+        Assert.Empty(page.FindAll($"tr[data-store={prefix}-other]"));
+    }
+
+    [Fact]
+    public async Task TheStoresPage_UpdatesARowLive_WhenTheStoreChanges()
+    {
+        var owner = $"live{Guid.NewGuid():N}";
+        var name = $"l{Guid.NewGuid():N}"[..10];
+        var store = await fixture.Host.SeedAsync(name, owner, StorePhase.Provisioning, "Namespace created.");
+        SignIn(owner, Roles.Member);
+        var page = _context.Render<Stores>();
+        page.WaitForAssertion(() => Assert.Equal("provisioning", page.Find($"tr[data-store={name}] [data-phase]").GetAttribute("data-phase")));
+
+        await fixture.Host.Repository.UpdateAsync(store.Take(StoreTrigger.InfrastructureReady, DateTimeOffset.UtcNow),
+            [new StoreEvent(DateTimeOffset.UtcNow, StoreEventType.PhaseChanged, StorePhase.Bootstrapping, "Infrastructure ready.")]);
+
+        page.WaitForAssertion(() => Assert.Equal("bootstrapping", page.Find($"tr[data-store={name}] [data-phase]").GetAttribute("data-phase")), TimeSpan.FromSeconds(5));
+        Assert.Contains("Infrastructure ready.", page.Find($"tr[data-store={name}] .latest").TextContent);
+    }
+
+    [Fact]
+    public void TheCreateDialog_ValidatesTheNameAsThePersonTypes_WithTheApisRules()
+    {
+        SignIn("alice", Roles.Member);
+        var dialog = _context.Render<CreateStoreDialog>(p => p.Add(d => d.Actor, new Storefleet.Server.Identity.Actor("alice", Roles.Member)));
+
+        dialog.Find("#create-name").Input("Bad_Name");
+        Assert.Equal(StoreName.Validate("Bad_Name"), dialog.Find("[data-testid=name-help]").TextContent.Trim());
+        Assert.Equal("true", dialog.Find("#create-name").GetAttribute("aria-invalid"));
+
+        dialog.Find("#create-name").Input("good-name");
+        Assert.Contains("good-name.<base domain>", dialog.Find("[data-testid=name-help]").TextContent);
+        Assert.Equal(["small", "medium", "large"], dialog.FindAll("#create-plan option").Select(o => o.GetAttribute("value")));
+        Assert.Equal(["woocommerce"], dialog.FindAll("#create-engine option").Select(o => o.GetAttribute("value")));
+    }
+
+    [Fact]
+    public async Task TheStorePage_ForAFailedStore_SaysWhyAndOffersRetry()
+    {
+        var owner = $"fail{Guid.NewGuid():N}";
+        var name = $"f{Guid.NewGuid():N}"[..10];
+        await fixture.Host.SeedAsync(name, owner, StorePhase.Failed, "failed",
+            new StoreCondition(ConditionTypes.Failed, true, "ImagePullBackOff", "Pod shop-wordpress-1 container wordpress (image wordpress:6.8.3): ImagePullBackOff. Fix the cause, then retry.", DateTimeOffset.UtcNow));
+        SignIn(owner, Roles.Member);
+
+        var page = _context.Render<StoreDetails>(p => p.Add(s => s.Name, name));
+
+        page.WaitForAssertion(() => Assert.Contains("ImagePullBackOff", page.Find("[data-testid=failure]").TextContent));
+        Assert.Contains("Fix the cause, then retry.", page.Find("[data-testid=failure]").TextContent);
+        Assert.Contains("Retry from provisioning", page.Find("#retry").TextContent);
+        Assert.Contains($"store-{name}", page.Markup);
+        Assert.NotNull(page.Find("#show-credentials"));
+        Assert.True(page.Find("#delete").HasAttribute("disabled"));
+    }
+
+    [Fact]
+    public async Task TheStorePage_WhileDeleting_ShowsProgress_AndThenThatTheStoreIsGone()
+    {
+        var owner = $"del{Guid.NewGuid():N}";
+        var name = $"d{Guid.NewGuid():N}"[..10];
+        var store = await fixture.Host.SeedAsync(name, owner, StorePhase.Deleting, "Deletion requested.");
+        SignIn(owner, Roles.Member);
+
+        var page = _context.Render<StoreDetails>(p => p.Add(s => s.Name, name));
+
+        page.WaitForAssertion(() => Assert.NotNull(page.Find("[data-testid=deleting]")));
+        Assert.Empty(page.FindAll("#delete"));
+        await fixture.Host.Repository.RemoveAsync(store, new StoreEvent(DateTimeOffset.UtcNow, StoreEventType.Deleted, StorePhase.Deleting, "gone"));
+        page.WaitForAssertion(() => Assert.Contains($"Store {name} is gone", page.Find("[data-testid=gone]").TextContent), TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task AnotherOwnersStore_IsNotShown()
+    {
+        var name = $"o{Guid.NewGuid():N}"[..10];
+        await fixture.Host.SeedAsync(name, "bob", StorePhase.Ready, "ready");
+        SignIn("alice", Roles.Member);
+
+        var page = _context.Render<StoreDetails>(p => p.Add(s => s.Name, name));
+
+        page.WaitForAssertion(() => Assert.Contains($"No store named {name}", page.Markup));
+    }
+
+    [Fact]
+    public async Task WithRedisDown_ThePagesSaySo()
+    {
+        await using var dead = new ServerHost($"127.0.0.1:{Storefleet.Testing.FreePort.Next()},abortConnect=false,connectTimeout=200,syncTimeout=500,asyncTimeout=500");
+        using var context = new BunitContext();
+        context.Services.AddFallbackServiceProvider(dead.Services);
+        context.JSInterop.Mode = JSRuntimeMode.Loose;
+        var auth = context.AddAuthorization();
+        auth.SetAuthorized("alice");
+        auth.SetClaims(new Claim(AccessClaims.Subject, "alice"), new Claim(AccessClaims.Role, Roles.Member));
+
+        var stores = context.Render<Stores>();
+        var status = context.Render<StatusBar>();
+
+        stores.WaitForAssertion(() => Assert.Contains("Redis is unreachable", stores.Find("[role=alert]").TextContent), TimeSpan.FromSeconds(10));
+        status.WaitForAssertion(() => Assert.Contains("Redis is unreachable", status.Find("[data-testid=redis-down]").TextContent), TimeSpan.FromSeconds(10));
+    }
+
+    private void SignIn(string subject, string role)
+    {
+        _context.Services.AddFallbackServiceProvider(fixture.Host.Services);
+        _context.JSInterop.Mode = JSRuntimeMode.Loose;
+        var auth = _context.AddAuthorization();
+        auth.SetAuthorized(subject);
+        auth.SetClaims(new Claim(AccessClaims.Subject, subject), new Claim(AccessClaims.Role, role));
+    }
+}
