@@ -22,6 +22,9 @@ public sealed class SimulationSettings
     /// <summary>Time from a workload change until its pods are ready (and Jobs complete, PVCs bind).</summary>
     public TimeSpan ReadyDelay { get; set; } = TimeSpan.Zero;
 
+    /// <summary>Extra time a Job takes to finish, on top of <see cref="ReadyDelay"/> (e.g. to watch a bootstrap run).</summary>
+    public TimeSpan JobDuration { get; set; } = TimeSpan.Zero;
+
     /// <summary>Time a deleted namespace stays Terminating before its contents and itself are removed.</summary>
     public TimeSpan NamespaceDeletionDelay { get; set; } = TimeSpan.FromMilliseconds(50);
 

@@ -79,7 +79,7 @@ public sealed class WorkloadSimulator
     {
         var ns = obj["metadata"]!["namespace"]!.GetValue<string>();
         var name = obj["metadata"]!["name"]!.GetValue<string>();
-        var delay = _settings.ReadyDelay;
+        var delay = _settings.ReadyDelay + (resource.GroupResource == "jobs.batch" ? _settings.JobDuration : TimeSpan.Zero);
         _ = Task.Run(async () =>
         {
             try

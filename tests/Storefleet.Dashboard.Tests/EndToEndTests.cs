@@ -1,0 +1,216 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Microsoft.Playwright;
+using Storefleet.Core.Stores;
+using Storefleet.Testing;
+
+namespace Storefleet.Dashboard.Tests;
+
+/// <summary>
+/// The dashboard in Chromium, signed in as a member, against the real control plane, Redis, helm and
+/// the Kubernetes API test double: create, watch it go live without reloading, read the timeline,
+/// reveal credentials, delete — while a second browser sees every change live.
+/// </summary>
+public sealed class EndToEndTests(BrowserFixture fixture) : IClassFixture<BrowserFixture>
+{
+    private const string RecordPhases = """
+        (name) => {
+          window.__phases = [];
+          window.__loadedOnce = 'yes';
+          const record = () => {
+            const badge = document.querySelector(`tr[data-store="${name}"] [data-phase]`);
+            const phase = badge && badge.getAttribute('data-phase');
+            if (phase && window.__phases[window.__phases.length - 1] !== phase) window.__phases.push(phase);
+          };
+          new MutationObserver(record).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+          record();
+        }
+        """;
+
+    [Fact]
+    public async Task AMember_CreatesAStore_AndWatchesItGoLive_WhileASecondBrowserSeesItToo_ThenDeletesIt()
+    {
+        var bobs = await fixture.CreateStoreAsync(fixture.BobToken, $"bob-{Guid.NewGuid():N}"[..12]);
+        var name = $"e2e-{Guid.NewGuid():N}"[..12];
+        var page = await fixture.SignedInPageAsync(fixture.AliceToken);
+        var second = await fixture.SignedInPageAsync(fixture.AliceToken);
+        await page.EvaluateAsync(RecordPhases, name);
+        await second.EvaluateAsync(RecordPhases, name);
+
+        await page.ClickAsync("#create-store");
+        await page.FillAsync("#create-name", name);
+        await page.SelectOptionAsync("#create-plan", "small");
+        await page.ClickAsync("#create-submit");
+
+        try
+        {
+            await page.WaitForSelectorAsync($"tr[data-store='{name}'] [data-phase='ready']", new PageWaitForSelectorOptions { Timeout = 30000 });
+        }
+        catch (TimeoutException e)
+        {
+            var record = await fixture.Repository.GetAsync(name);
+            throw new TimeoutException($"{e.Message}\nstore record: {record?.Phase}\npage: {await page.InnerTextAsync("main")}\nphases: {string.Join(",", await page.EvaluateAsync<string[]>("() => window.__phases"))}\nserver: {fixture.ServerOutput}", e);
+        }
+
+        await second.WaitForSelectorAsync($"tr[data-store='{name}'] [data-phase='ready']", new PageWaitForSelectorOptions { Timeout = 30000 });
+        var phases = await page.EvaluateAsync<string[]>("() => window.__phases");
+        var seenBySecond = await second.EvaluateAsync<string[]>("() => window.__phases");
+        Assert.Equal("yes", await page.EvaluateAsync<string>("() => window.__loadedOnce"));
+        Assert.Contains(phases[0], new[] { "requested", "provisioning" });
+        AssertInOrder(phases, "provisioning", "bootstrapping", "ready");
+        AssertInOrder(seenBySecond, "provisioning", "bootstrapping", "ready");
+        Assert.Equal(0, await page.Locator($"tr[data-store='{bobs}']").CountAsync());
+        Assert.Contains("storefront", await page.InnerTextAsync($"tr[data-store='{name}']"));
+
+        // The store page: timeline, credentials (masked until revealed), then delete with confirmation.
+        await page.ClickAsync($"tr[data-store='{name}'] a[href='/stores/{name}']");
+        await page.WaitForSelectorAsync("h1:has-text('" + name + "')");
+        await BrowserFixture.WaitForCircuitAsync(page);
+        Assert.True(await page.Locator("table.timeline tbody tr").CountAsync() >= 5);
+        Assert.Contains("helm-upgrade", await page.InnerTextAsync("table.timeline"));
+        await page.ClickAsync("#show-credentials");
+        string masked;
+        try
+        {
+            masked = await page.Locator("[data-testid=admin-password]").InnerTextAsync(new LocatorInnerTextOptions { Timeout = 10000 });
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}\npage: {await page.InnerTextAsync("main")}\nserver: {fixture.ServerOutput}", e);
+        }
+
+        Assert.Matches("^•+$", masked);
+        await page.ClickAsync("#reveal-password");
+        var expected = JsonNode.Parse(await fixture.Client(fixture.AliceToken).GetStringAsync($"/api/v1/stores/{name}/credentials"))!["adminPassword"]!.GetValue<string>();
+        await Assertions.Expect(page.Locator("[data-testid=admin-password]")).ToHaveTextAsync(expected);
+
+        Assert.NotNull(await page.Locator("#delete").GetAttributeAsync("disabled")); // enabled only once the name is typed
+        await page.FillAsync("#confirm-name", name);
+        await page.ClickAsync("#delete");
+        await page.WaitForSelectorAsync("[data-testid=gone]", new PageWaitForSelectorOptions { Timeout = 30000 });
+        await second.WaitForSelectorAsync($"tr[data-store='{name}']", new PageWaitForSelectorOptions { State = WaitForSelectorState.Detached, Timeout = 30000 });
+        Assert.Equal("yes", await second.EvaluateAsync<string>("() => window.__loadedOnce"));
+    }
+
+    [Fact]
+    public async Task TheAdminAuditPage_ListsActionsAndRefusals()
+    {
+        var name = await fixture.CreateStoreAsync(fixture.AliceToken, $"aud-{Guid.NewGuid():N}"[..12]);
+        await fixture.Client(fixture.BobToken).DeleteAsync($"/api/v1/stores/{name}");
+        var page = await fixture.SignedInPageAsync(fixture.AdminToken);
+
+        await page.ClickAsync("nav >> text=Audit");
+        await page.WaitForSelectorAsync("h1:has-text('Audit trail')");
+        await page.FillAsync("#audit-store", name);
+        await page.PressAsync("#audit-store", "Enter");
+
+        await Assertions.Expect(page.Locator("table.audit")).ToContainTextAsync("store.create");
+        await Assertions.Expect(page.Locator("table.audit tr.refused")).ToContainTextAsync("bob");
+        var member = await fixture.SignedInPageAsync(fixture.AliceToken);
+        Assert.Equal(0, await member.Locator("nav >> text=Audit").CountAsync());
+    }
+
+    [Fact]
+    public async Task LiveUpdates_ReachThePage_WithinASecond_At95thPercentile()
+    {
+        var name = await fixture.CreateStoreAsync(fixture.AliceToken, $"lat-{Guid.NewGuid():N}"[..12]);
+        await Eventually.WaitUntilAsync(async () => (await fixture.Repository.GetAsync(name))?.Phase == StorePhase.Ready, TimeSpan.FromSeconds(30), "the store to be ready");
+        var page = await fixture.SignedInPageAsync(fixture.AliceToken);
+        await page.WaitForSelectorAsync($"tr[data-store='{name}']");
+        await page.EvaluateAsync("""
+            (name) => {
+              window.__seen = {};
+              const cell = () => document.querySelector(`tr[data-store="${name}"] .latest`);
+              new MutationObserver(() => { const c = cell(); if (c && !window.__seen[c.textContent]) window.__seen[c.textContent] = Date.now(); })
+                .observe(document.body, { subtree: true, childList: true, characterData: true });
+            }
+            """, name);
+
+        var latencies = new List<double>();
+        for (var i = 0; i < 20; i++)
+        {
+            var message = $"engine event {i} {Guid.NewGuid():N}";
+            var sent = DateTimeOffset.UtcNow;
+            var store = (await fixture.Repository.GetAsync(name))!;
+            await fixture.Repository.UpdateAsync(store with { UpdatedAt = sent }, [new StoreEvent(sent, StoreEventType.Warning, store.Phase, message)]);
+            var shown = await Eventually.WaitForAsync(
+                async () => await page.EvaluateAsync<double?>("(m) => window.__seen[m] ?? null", message),
+                TimeSpan.FromSeconds(10), $"event {i} on the page");
+            latencies.Add(shown!.Value - sent.ToUnixTimeMilliseconds());
+        }
+
+        latencies.Sort();
+        var p95 = latencies[(int)Math.Ceiling(latencies.Count * 0.95) - 1];
+        Console.WriteLine($"live update latency: median {latencies[latencies.Count / 2]:0} ms, p95 {p95:0} ms");
+        Assert.True(p95 < 1000, $"p95 {p95:0} ms: [{string.Join(", ", latencies.Select(l => l.ToString("0")))}]");
+    }
+
+    [Fact]
+    public async Task WithAThousandStores_TheFirstPageRendersWithinASecond()
+    {
+        var owner = $"bulk{Guid.NewGuid():N}"[..12];
+        var now = DateTimeOffset.UtcNow;
+        for (var i = 0; i < 1000; i++)
+        {
+            var store = Store.Request($"bulk{i:0000}-{owner}"[..Math.Min(40, 9 + owner.Length)], new StoreSpec(StoreEngine.WooCommerce, StorePlan.Small), owner, now.AddSeconds(-i));
+            await fixture.Repository.CreateAsync(store, new StoreEvent(now, StoreEventType.Created, StorePhase.Requested, "seeded"));
+        }
+
+        using var http = fixture.Client(fixture.AdminToken);
+        (await http.GetAsync("/")).EnsureSuccessStatusCode(); // warm
+        var timings = new List<double>();
+        for (var i = 0; i < 5; i++)
+        {
+            var stopwatch = Stopwatch.StartNew();
+            var html = await http.GetStringAsync("/");
+            timings.Add(stopwatch.Elapsed.TotalMilliseconds);
+            Assert.Equal(50, System.Text.RegularExpressions.Regex.Count(html, "data-store="));
+        }
+
+        var best = timings.Min();
+        Console.WriteLine($"first page with 1000+ stores: {string.Join(", ", timings.Select(t => t.ToString("0")))} ms");
+        Assert.True(timings.Order().ElementAt(2) < 1000, $"median render {timings.Order().ElementAt(2):0} ms");
+        Assert.True(best < 1000);
+    }
+
+    [Fact]
+    public async Task Screenshots_OfTheStoresAndStorePages_ComeFromARealRun()
+    {
+        foreach (var shop in new[] { "coffee-roasters", "vinyl-corner", "trail-gear" })
+        {
+            var name = $"{shop}-{Guid.NewGuid():N}"[..(shop.Length + 3)];
+            await fixture.CreateStoreAsync(fixture.AliceToken, name);
+        }
+
+        var page = await fixture.SignedInPageAsync(fixture.AliceToken);
+        await page.WaitForSelectorAsync("[data-phase='ready']", new PageWaitForSelectorOptions { Timeout = 30000 });
+        var directory = Environment.GetEnvironmentVariable("STOREFLEET_SCREENSHOTS") is { Length: > 0 } target ? target : Directory.CreateTempSubdirectory("screens-").FullName;
+        Directory.CreateDirectory(directory);
+        var dashboard = Path.Combine(directory, "dashboard.png");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = dashboard, FullPage = true });
+        var first = await page.Locator("tr[data-store] a").First.GetAttributeAsync("href");
+        await page.GotoAsync(first!);
+        await page.WaitForSelectorAsync("table.timeline");
+        var store = Path.Combine(directory, "store.png");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = store, FullPage = true });
+        var phone = await fixture.SignedInPageAsync(fixture.AliceToken, 390, 844);
+        var mobile = Path.Combine(directory, "dashboard-phone.png");
+        await phone.ScreenshotAsync(new PageScreenshotOptions { Path = mobile, FullPage = true });
+
+        Assert.All(new[] { dashboard, store, mobile }, f => Assert.True(new FileInfo(f).Length > 10_000, f));
+    }
+
+    private static void AssertInOrder(IReadOnlyList<string> seen, params string[] expected)
+    {
+        var position = 0;
+        foreach (var phase in seen)
+        {
+            if (position < expected.Length && phase == expected[position])
+            {
+                position++;
+            }
+        }
+
+        Assert.True(position == expected.Length, $"expected {string.Join(" → ", expected)} in order, saw {string.Join(" → ", seen)}");
+    }
+}
