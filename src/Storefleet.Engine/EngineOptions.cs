@@ -24,8 +24,11 @@ public sealed class EngineOptions
     /// <summary>Directory holding the engine charts (<c>store/</c>); default: <c>charts</c> found above the working directory.</summary>
     public string? ChartsDirectory { get; set; }
 
-    /// <summary>Values files applied before the engine's own values, relative to the chart directory or absolute.</summary>
-    public List<string> ValuesFiles { get; set; } = ["values-local.yaml"];
+    /// <summary>
+    /// Values files applied before the engine's own values, relative to the chart directory or absolute.
+    /// Empty (the default) means the chart's <c>values-local.yaml</c>.
+    /// </summary>
+    public List<string> ValuesFiles { get; set; } = [];
 
     /// <summary>The helm 4 binary; default: <c>.tools/bin/helm</c> found above the working directory, else <c>helm</c> on PATH.</summary>
     public string? HelmPath { get; set; }

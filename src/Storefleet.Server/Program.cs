@@ -2,6 +2,20 @@ using Storefleet.Server.Access;
 using Storefleet.Server.Api;
 using Storefleet.Server.Hosting;
 
+// `Storefleet.Server healthcheck [url]`: the container image's HEALTHCHECK (the runtime image has no curl or shell).
+if (args is ["healthcheck", ..])
+{
+    using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+    try
+    {
+        return (await http.GetAsync(args.Length > 1 ? args[1] : "http://127.0.0.1:8080/healthz")).IsSuccessStatusCode ? 0 : 1;
+    }
+    catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+    {
+        return 1;
+    }
+}
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddStorefleetServer();
@@ -16,7 +30,8 @@ app.MapSignIn();
 app.MapDashboard();
 app.MapApiDocumentation();
 
-app.Run();
+await app.RunAsync();
+return 0;
 
 /// <summary>Entry point; public so integration tests can host it with WebApplicationFactory.</summary>
 public partial class Program;

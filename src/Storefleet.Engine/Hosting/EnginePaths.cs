@@ -20,7 +20,8 @@ public sealed class EnginePaths(IOptions<EngineOptions> options)
 
     /// <summary>The values files for a chart, in order: absolute, or relative to the chart's directory.</summary>
     public IReadOnlyList<string> ValuesFiles(string chartDirectory) =>
-        [.. options.Value.ValuesFiles.Select(f => Path.IsPathRooted(f) ? f : Path.Combine(Chart(chartDirectory), f))];
+        [.. (options.Value.ValuesFiles.Count > 0 ? options.Value.ValuesFiles : ["values-local.yaml"])
+            .Select(f => Path.IsPathRooted(f) ? f : Path.Combine(Chart(chartDirectory), f))];
 
     private static string ResolveCharts(string? configured)
     {

