@@ -62,6 +62,9 @@ start.Environment["Storefleet__Engine__HelmPath"] = RepositoryPaths.Helm;
 start.Environment["Storefleet__Engine__ChartsDirectory"] = Path.Combine(RepositoryPaths.Root, "charts");
 start.Environment["Storefleet__Engine__MaxConcurrentHelm"] = concurrency.ToString(CultureInfo.InvariantCulture);
 start.Environment["Logging__LogLevel__Default"] = "Warning";
+// The benchmark is one client creating stores as fast as it can: lift the per-client rate limits.
+start.Environment["Storefleet__Access__RateLimits__AnonymousRequestsPerMinute"] = "1000000";
+start.Environment["Storefleet__Access__RateLimits__CreatesPerMinute"] = "1000000";
 using var server = Process.Start(start)!;
 server.OutputDataReceived += (_, _) => { };
 server.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine($"  [control plane] {e.Data}"); } };

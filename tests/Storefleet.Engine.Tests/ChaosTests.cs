@@ -52,6 +52,7 @@ public sealed class ChaosTests(EngineFixture fixture) : IClassFixture<EngineFixt
         ["Storefleet:Engine:MaxConcurrentHelm"] = "3",
         ["Logging:LogLevel:Default"] = "Warning",
         ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
+        ["Storefleet:Access:RateLimits:AnonymousRequestsPerMinute"] = "1000000",
     };
 
     private static int? HelmChildOf(int pid)
@@ -88,6 +89,7 @@ public sealed class ChaosTests(EngineFixture fixture) : IClassFixture<EngineFixt
             ["Storefleet:Engine:RetryMaxDelay"] = "00:00:01",
             ["Storefleet:Engine:MaxConcurrentHelm"] = "3",
             ["Logging:LogLevel:Default"] = "Warning",
+            ["Storefleet:Access:RateLimits:AnonymousRequestsPerMinute"] = "1000000",
         };
         // Slow the API a little so kills land in the middle of helm runs and steps.
         var latency = fixture.Api.Faults.AddLatency("*", "^/api", TimeSpan.FromMilliseconds(15));
