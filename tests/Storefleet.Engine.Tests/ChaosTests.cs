@@ -76,21 +76,8 @@ public sealed class ChaosTests(EngineFixture fixture) : IClassFixture<EngineFixt
     [Fact]
     public async Task KillingTheControlPlaneFiveTimesWhileTenStoresProvision_LosesNothing()
     {
-        var prefix = EngineFixture.NewPrefix();
-        var settings = new Dictionary<string, string>
-        {
-            ["ConnectionStrings:Redis"] = fixture.Redis.ConnectionString,
-            ["Storefleet:State:KeyPrefix"] = prefix,
-            ["Storefleet:Engine:Kubeconfig"] = fixture.Api.KubeconfigPath,
-            ["Storefleet:Engine:HelmPath"] = RepositoryPaths.Helm,
-            ["Storefleet:Engine:ChartsDirectory"] = Path.Combine(RepositoryPaths.Root, "charts"),
-            ["Storefleet:Engine:LeaseTtl"] = "00:00:02",
-            ["Storefleet:Engine:RetryBaseDelay"] = "00:00:00.100",
-            ["Storefleet:Engine:RetryMaxDelay"] = "00:00:01",
-            ["Storefleet:Engine:MaxConcurrentHelm"] = "3",
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Storefleet:Access:RateLimits:AnonymousRequestsPerMinute"] = "1000000",
-        };
+        var settings = Settings(EngineFixture.NewPrefix());
+        settings["Storefleet:Engine:HelmTimeout"] = "00:01:00";
         // Slow the API a little so kills land in the middle of helm runs and steps.
         var latency = fixture.Api.Faults.AddLatency("*", "^/api", TimeSpan.FromMilliseconds(15));
         var names = Enumerable.Range(0, 10).Select(i => EngineFixture.NewStoreName($"chaos{i}")).ToList();
