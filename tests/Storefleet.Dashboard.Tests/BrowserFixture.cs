@@ -71,6 +71,8 @@ public sealed class BrowserFixture : IAsyncLifetime
             ["Storefleet__State__KeyPrefix"] = KeyPrefix,
             ["Storefleet__Access__BootstrapAdminToken"] = AdminToken,
             ["Storefleet__Access__MaxStoresPerOwner"] = "50",
+            // The tests of this class share alice and run in any order: do not let one test's stores block another's.
+            ["Storefleet__Access__MaxConcurrentProvisioningPerOwner"] = "50",
             ["Storefleet__Access__RateLimits__RequestsPerMinute"] = "100000",
             ["Storefleet__Access__RateLimits__CreatesPerMinute"] = "10000",
             ["Storefleet__Engine__Kubeconfig"] = Api.KubeconfigPath,

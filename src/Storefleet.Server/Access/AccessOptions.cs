@@ -48,6 +48,15 @@ public sealed class OidcOptions
 
     /// <summary>The claim holding admin, member or viewer.</summary>
     public string RoleClaim { get; set; } = "storefleet_role";
+
+    /// <summary>The dashboard's OIDC client (authorization code flow with PKCE); dashboard OIDC sign-in is on when set.</summary>
+    public string? ClientId { get; set; }
+
+    /// <summary>The client secret, for confidential clients (from a Secret via the environment, never a values file).</summary>
+    public string? ClientSecret { get; set; }
+
+    /// <summary>Scopes asked for besides openid and profile (e.g. the one that releases the role claim).</summary>
+    public List<string> Scopes { get; set; } = [];
 }
 
 /// <summary>Requests per minute (token buckets refilled continuously), per token or, without one, per client address.</summary>

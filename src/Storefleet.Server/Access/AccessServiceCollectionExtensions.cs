@@ -15,6 +15,8 @@ public static class AccessServiceCollectionExtensions
 {
     public const string CreatePolicy = "create";
     public const string SignInPolicy = "sign-in";
+    public const string OidcScheme = "oidc";
+    private static readonly string[] BaseScopes = ["openid", "profile"];
     private const string Selector = "Storefleet";
 
     /// <summary>Authentication (mode none, API tokens, cookie sessions, optional JWT), roles, rate limits, audit.</summary>
@@ -68,10 +70,53 @@ public static class AccessServiceCollectionExtensions
             {
                 options.Authority = access.Oidc.Authority;
                 options.Audience = access.Oidc.Audience;
+                options.RequireHttpsMetadata = access.Oidc.Authority.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
                 options.MapInboundClaims = false;
                 options.TokenValidationParameters.NameClaimType = access.Oidc.SubjectClaim;
                 options.TokenValidationParameters.RoleClaimType = access.Oidc.RoleClaim;
                 options.Events = new JwtBearerEvents { OnTokenValidated = context => MapOidcClaims(context, access.Oidc) };
+            });
+        }
+
+        if (!string.IsNullOrWhiteSpace(access.Oidc.Authority) && !string.IsNullOrWhiteSpace(access.Oidc.ClientId))
+        {
+            // Dashboard sign-in with the identity provider: authorization code + PKCE, into the same cookie session.
+            authentication.AddOpenIdConnect(OidcScheme, options =>
+            {
+                options.Authority = access.Oidc.Authority;
+                options.ClientId = access.Oidc.ClientId;
+                options.ClientSecret = access.Oidc.ClientSecret;
+                options.ResponseType = "code";
+                options.UsePkce = true;
+                options.SaveTokens = false;
+                options.MapInboundClaims = false;
+                options.CallbackPath = "/auth/oidc/callback";
+                options.SignInScheme = CookieAuthenticationDefaults.AuthenticationScheme;
+                options.RequireHttpsMetadata = access.Oidc.Authority.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+                options.Scope.Clear();
+                foreach (var scope in BaseScopes.Concat(access.Oidc.Scopes))
+                {
+                    options.Scope.Add(scope);
+                }
+
+                options.Events = new Microsoft.AspNetCore.Authentication.OpenIdConnect.OpenIdConnectEvents
+                {
+                    OnTokenValidated = async context =>
+                    {
+                        var mapped = OidcPrincipal(context.Principal!, access.Oidc);
+                        var audit = context.HttpContext.RequestServices.GetRequiredService<AuditTrail>();
+                        if (mapped is null)
+                        {
+                            await audit.RecordAsync(new AuditEntry(DateTimeOffset.UtcNow, "anonymous", "none", AuditTrail.ClientAddress(context.HttpContext), AuditActions.SignIn, "dashboard (oidc)", "refused", "missing subject or role claim"));
+                            context.Fail($"The identity provider's token needs a '{access.Oidc.SubjectClaim}' claim and a '{access.Oidc.RoleClaim}' claim of admin, member or viewer.");
+                            return;
+                        }
+
+                        context.Principal = mapped;
+                        await audit.RecordAsync(new AuditEntry(DateTimeOffset.UtcNow, mapped.FindFirst(AccessClaims.Subject)!.Value, mapped.FindFirst(AccessClaims.Role)!.Value,
+                            AuditTrail.ClientAddress(context.HttpContext), AuditActions.SignIn, "dashboard (oidc)", "ok"));
+                    },
+                };
             });
         }
 
@@ -201,16 +246,23 @@ public static class AccessServiceCollectionExtensions
 
     private static Task MapOidcClaims(TokenValidatedContext context, OidcOptions oidc)
     {
-        var principal = context.Principal!;
-        var subject = principal.FindFirst(oidc.SubjectClaim)?.Value;
-        var role = principal.FindFirst(oidc.RoleClaim)?.Value;
-        if (subject is null || !Roles.IsKnown(role))
+        if (OidcPrincipal(context.Principal!, oidc, JwtBearerDefaults.AuthenticationScheme) is { } mapped)
+        {
+            context.Principal = mapped;
+        }
+        else
         {
             context.Fail($"The token needs a '{oidc.SubjectClaim}' claim and a '{oidc.RoleClaim}' claim of admin, member or viewer.");
-            return Task.CompletedTask;
         }
 
-        context.Principal = TokenAuthenticationHandler.Principal(subject, role!, null, "oidc", JwtBearerDefaults.AuthenticationScheme);
         return Task.CompletedTask;
+    }
+
+    /// <summary>An identity provider's principal as Storefleet's (subject and role from the configured claims), or null when it lacks them.</summary>
+    public static System.Security.Claims.ClaimsPrincipal? OidcPrincipal(System.Security.Claims.ClaimsPrincipal principal, OidcOptions oidc, string scheme = CookieAuthenticationDefaults.AuthenticationScheme)
+    {
+        var subject = principal.FindFirst(oidc.SubjectClaim)?.Value;
+        var role = principal.FindFirst(oidc.RoleClaim)?.Value;
+        return subject is null || !Roles.IsKnown(role) ? null : TokenAuthenticationHandler.Principal(subject, role!, null, "oidc", scheme);
     }
 }

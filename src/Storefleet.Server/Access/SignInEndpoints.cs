@@ -17,15 +17,25 @@ public static class SignInEndpoints
         app.MapGet("/sign-in", SignInPage).ExcludeFromDescription().AllowAnonymous();
         app.MapPost("/auth/sign-in", SignInAsync).ExcludeFromDescription().AllowAnonymous().RequireRateLimiting(AccessServiceCollectionExtensions.SignInPolicy);
         app.MapPost("/auth/sign-out", SignOutAsync).ExcludeFromDescription().AllowAnonymous();
+        app.MapGet("/auth/sign-in/oidc", SignInWithProvider).ExcludeFromDescription().AllowAnonymous().RequireRateLimiting(AccessServiceCollectionExtensions.SignInPolicy);
         return app;
     }
 
-    private static IResult SignInPage(HttpContext http, IAntiforgery antiforgery, AccessMode mode, string? returnUrl, string? error)
+    /// <summary>Starts the identity provider's sign-in (404 when OIDC sign-in is not configured).</summary>
+    private static async Task<IResult> SignInWithProvider(HttpContext http, IAuthenticationSchemeProvider schemes, string? returnUrl) =>
+        await schemes.GetSchemeAsync(AccessServiceCollectionExtensions.OidcScheme) is null
+            ? Results.NotFound()
+            : Results.Challenge(new AuthenticationProperties { RedirectUri = SafeReturnUrl(returnUrl) }, [AccessServiceCollectionExtensions.OidcScheme]);
+
+    private static async Task<IResult> SignInPage(HttpContext http, IAntiforgery antiforgery, AccessMode mode, IAuthenticationSchemeProvider schemes, string? returnUrl, string? error)
     {
         var tokens = antiforgery.GetAndStoreTokens(http);
+        var oidc = await schemes.GetSchemeAsync(AccessServiceCollectionExtensions.OidcScheme) is null
+            ? ""
+            : $"<p><a href=\"/auth/sign-in/oidc?returnUrl={Uri.EscapeDataString(SafeReturnUrl(returnUrl))}\">Sign in with your identity provider</a></p><p>or with an API token:</p>";
         var message = error is null ? "" : $"<p role=\"alert\" class=\"error\">{WebUtility.HtmlEncode(error)}</p>";
         var body = mode.RequiresCredentials
-            ? $"""
+            ? oidc + $"""
                 <form method="post" action="/auth/sign-in">
                   <input type="hidden" name="{tokens.FormFieldName}" value="{tokens.RequestToken}">
                   <input type="hidden" name="returnUrl" value="{WebUtility.HtmlEncode(SafeReturnUrl(returnUrl))}">
