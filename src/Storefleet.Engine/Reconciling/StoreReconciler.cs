@@ -44,7 +44,7 @@ public sealed partial class StoreReconciler(
             if (store.Phase == StorePhase.Requested)
             {
                 // The first move needs no observation: the record says where to start.
-                var started = await WriteAsync(new Context(store, names, null!, null!, lease), store.Take(StoreTrigger.StartProvisioning, Now),
+                var started = await WriteAsync(lease, store.Take(StoreTrigger.StartProvisioning, Now),
                     Event(StoreEventType.PhaseChanged, StorePhase.Provisioning, "Provisioning started.", "start"), cancellationToken);
                 if (!ReferenceEquals(started, StepOutcome.Continue))
                 {
@@ -314,9 +314,12 @@ public sealed partial class StoreReconciler(
         return written is UpdateStoreResult.LeaseLost ? StepOutcome.LeaseLost : StepOutcome.Done(Now + delay);
     }
 
-    private async Task<StepOutcome> WriteAsync(Context c, Store next, StoreEvent storeEvent, CancellationToken ct, bool done = false)
+    private Task<StepOutcome> WriteAsync(Context c, Store next, StoreEvent storeEvent, CancellationToken ct, bool done = false) =>
+        WriteAsync(c.Lease, next, storeEvent, ct, done);
+
+    private async Task<StepOutcome> WriteAsync(Lease lease, Store next, StoreEvent storeEvent, CancellationToken ct, bool done = false)
     {
-        var result = await repository.UpdateAsync(next with { UpdatedAt = Now }, [storeEvent], c.Lease, ct);
+        var result = await repository.UpdateAsync(next with { UpdatedAt = Now }, [storeEvent], lease, ct);
         return result switch
         {
             UpdateStoreResult.Updated => done ? StepOutcome.Done(null) : StepOutcome.Continue,
