@@ -200,6 +200,32 @@ public sealed class EndToEndTests(BrowserFixture fixture) : IClassFixture<Browse
         Assert.All(new[] { dashboard, store, mobile }, f => Assert.True(new FileInfo(f).Length > 10_000, f));
     }
 
+    [Fact]
+    public async Task EveryControl_IsLabelled_ReachableByKeyboard_AndThePageFitsAPhone()
+    {
+        var name = await fixture.CreateStoreAsync(fixture.AliceToken, $"a11y-{Guid.NewGuid():N}"[..12]);
+        var page = await fixture.SignedInPageAsync(fixture.AliceToken);
+        const string Unlabelled = """
+            () => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+              .filter(e => !e.getAttribute('aria-label') && !(e.id && document.querySelector(`label[for="${e.id}"]`)))
+              .map(e => e.outerHTML)
+            """;
+
+        // Keyboard: focus the create button and open the dialog with Enter; the name field is labelled.
+        await page.FocusAsync("#create-store");
+        await page.Keyboard.PressAsync("Enter");
+        await page.WaitForSelectorAsync("#create-name");
+        Assert.Empty(await page.EvaluateAsync<string[]>(Unlabelled));
+
+        await page.GotoAsync($"/stores/{name}");
+        await BrowserFixture.WaitForCircuitAsync(page);
+        Assert.Empty(await page.EvaluateAsync<string[]>(Unlabelled));
+
+        var phone = await fixture.SignedInPageAsync(fixture.AliceToken, 390, 844);
+        await phone.WaitForSelectorAsync($"tr[data-store='{name}']");
+        Assert.True(await phone.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth + 1"), "the stores page scrolls sideways on a phone");
+    }
+
     private static void AssertInOrder(IReadOnlyList<string> seen, params string[] expected)
     {
         var position = 0;

@@ -23,32 +23,29 @@ public sealed class EmbeddedGarnetServer : IDisposable
         System.IO.Directory.CreateDirectory(Directory);
         _lock = AcquireLock(Directory);
 
-        Port = settings.Port == 0 ? FreeLoopbackPort() : settings.Port;
-        string[] args =
-        [
-            "--bind", IPAddress.Loopback.ToString(),
-            "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--lua",
-            "--storage-tier",
-            "--device-type", "RandomAccess",
-            "--logdir", Directory,
-            "--checkpointdir", Directory,
-            "--aof",
-            "--aof-commit-freq", "0",
-            "--recover",
-            "--memory", settings.Memory,
-            "--index", settings.IndexSize,
-        ];
-
-        try
+        // A port picked as free can be taken by another process before Garnet binds it: with an automatic
+        // port, try a few fresh ones; a configured port fails at once with Garnet's message.
+        for (var attempt = 1; ; attempt++)
         {
-            _server = new global::Garnet.GarnetServer(args, loggerFactory, false, null);
-            _server.Start();
-        }
-        catch
-        {
-            _lock.Dispose();
-            throw;
+            Port = settings.Port == 0 ? FreeLoopbackPort() : settings.Port;
+            global::Garnet.GarnetServer? server = null;
+            try
+            {
+                server = new global::Garnet.GarnetServer(Arguments(Port, Directory, settings), loggerFactory, false, null);
+                server.Start();
+                _server = server;
+                break;
+            }
+            catch (Exception e) when (settings.Port == 0 && attempt < 5 && IsAddressInUse(e))
+            {
+                server?.Dispose();
+            }
+            catch
+            {
+                server?.Dispose();
+                _lock.Dispose();
+                throw;
+            }
         }
     }
 
@@ -77,6 +74,25 @@ public sealed class EmbeddedGarnetServer : IDisposable
                 $"Another Storefleet process is using the data directory '{directory}'. Stop it, or give this one its own directory with Storefleet__DataDirectory, or point both at one Redis with ConnectionStrings__Redis.", e);
         }
     }
+
+    private static string[] Arguments(int port, string directory, EmbeddedGarnetOptions settings) =>
+    [
+        "--bind", IPAddress.Loopback.ToString(),
+        "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--lua",
+        "--storage-tier",
+        "--device-type", "RandomAccess",
+        "--logdir", directory,
+        "--checkpointdir", directory,
+        "--aof",
+        "--aof-commit-freq", "0",
+        "--recover",
+        "--memory", settings.Memory,
+        "--index", settings.IndexSize,
+    ];
+
+    private static bool IsAddressInUse(Exception e) =>
+        e is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } || (e.InnerException is { } inner && IsAddressInUse(inner));
 
     private static int FreeLoopbackPort()
     {
