@@ -125,6 +125,26 @@ public abstract class StoresApiContract(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task List_SearchesByName_PagingWithinTheSearch()
+    {
+        var stem = UniqueName("find")[..12];
+        var names = Enumerable.Range(0, 5).Select(i => $"{stem}-{i}").ToArray();
+        foreach (var n in names)
+        {
+            await _client.PostAsync("/api/v1/stores", Json.Store(n));
+        }
+
+        await _client.PostAsync("/api/v1/stores", Json.Store(UniqueName("other")));
+        var first = await (await _client.GetAsync($"/api/v1/stores?name={stem}&limit=3")).ReadAsync();
+        var rest = await (await _client.GetAsync($"/api/v1/stores?name={stem}&limit=3&continue={first.GetProperty("continue").GetString()}")).ReadAsync();
+        var bad = await _client.GetAsync("/api/v1/stores?name=Bad_Name");
+
+        var found = first.GetProperty("items").EnumerateArray().Concat(rest.GetProperty("items").EnumerateArray()).Select(s => s.GetProperty("name").GetString()).Order();
+        Assert.Equal(names.Order(), found);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+
+    [Fact]
     public async Task List_FiltersByPhaseAndOwner()
     {
         var name = UniqueName("filt");

@@ -31,7 +31,8 @@ public static class StoresApi
 
         stores.MapGet("/", ListStores)
             .WithName("ListStores")
-            .WithSummary("List stores, newest first, a page at a time");
+            .WithSummary("List stores, newest first, a page at a time")
+            .WithDescription("Filters: ?phase=, ?owner= (admins), ?name= (stores whose name contains the text). Pass ?continue= from the previous page.");
 
         stores.MapGet("/{name}", GetStore)
             .WithName("GetStore")
@@ -74,7 +75,7 @@ public static class StoresApi
     }
 
     internal static async Task<IResult> ListStores(
-        HttpContext http, IStoreRepository repository, IActorAccessor actors, StoreWork work, int? limit, string? @continue, string? phase, string? owner, CancellationToken cancellationToken)
+        HttpContext http, IStoreRepository repository, IActorAccessor actors, StoreWork work, int? limit, string? @continue, string? phase, string? owner, string? name, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         if (limit is < 1 or > StoreQuery.MaxLimit)
@@ -100,6 +101,11 @@ public static class StoresApi
             errors["owner"] = ["owner must be 1 to 256 characters."];
         }
 
+        if (name is { Length: 0 or > 40 } || (name is not null && !name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-')))
+        {
+            errors["name"] = ["name (a search: stores whose name contains it) must be 1 to 40 lowercase letters, digits or hyphens."];
+        }
+
         if (errors.Count > 0)
         {
             return Problems.Validation(errors);
@@ -110,7 +116,7 @@ public static class StoresApi
             // Everyone but admins sees only their own stores, whatever owner they ask for.
             var actor = actors.Current(http);
             var ownerFilter = actor.IsAdmin ? owner : actor.Subject;
-            var page = await repository.ListAsync(new StoreQuery(limit ?? StoreQuery.DefaultLimit, @continue, phaseFilter, ownerFilter), cancellationToken);
+            var page = await repository.ListAsync(new StoreQuery(limit ?? StoreQuery.DefaultLimit, @continue, phaseFilter, ownerFilter, name), cancellationToken);
             return TypedResults.Ok(new StoreListResource(page.Items.Select(work.View).ToArray(), page.Continue));
         }
         catch (InvalidContinueTokenException e)
