@@ -14,8 +14,12 @@ public sealed class AccessMode
         var access = options.Value;
         BootstrapAdminToken = ReadBootstrapToken(access);
         OidcEnabled = !string.IsNullOrWhiteSpace(access.Oidc.Authority);
-        RequiresCredentials = BootstrapAdminToken is not null || OidcEnabled;
+        RequiresCredentials = CredentialsConfigured(access);
     }
+
+    /// <summary>Whether configuration names any credentials (decides the mode, also when schemes are registered).</summary>
+    public static bool CredentialsConfigured(AccessOptions access) =>
+        !string.IsNullOrWhiteSpace(access.BootstrapAdminToken) || !string.IsNullOrWhiteSpace(access.BootstrapAdminTokenFile) || !string.IsNullOrWhiteSpace(access.Oidc.Authority);
 
     /// <summary>True when requests must carry credentials; false in mode <c>none</c>.</summary>
     public bool RequiresCredentials { get; }

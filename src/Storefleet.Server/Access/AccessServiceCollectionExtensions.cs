@@ -26,6 +26,7 @@ public static class AccessServiceCollectionExtensions
         services.AddOptions<AccessOptions>().Bind(builder.Configuration.GetSection(AccessOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<AccessMode>();
         services.AddSingleton<ApiTokenStore>();
+        services.AddSingleton<TokenVerifier>();
         services.AddSingleton<AuditTrail>();
         services.AddSingleton<FailedSignInThrottle>();
         services.AddSingleton<IActorAccessor, ClaimsActorAccessor>();
@@ -34,7 +35,7 @@ public static class AccessServiceCollectionExtensions
         services.AddAntiforgery(options => options.Cookie.Name = "storefleet.antiforgery");
 
         var access = builder.Configuration.GetSection(AccessOptions.SectionName).Get<AccessOptions>() ?? new AccessOptions();
-        var secured = !string.IsNullOrWhiteSpace(access.BootstrapAdminToken) || !string.IsNullOrWhiteSpace(access.BootstrapAdminTokenFile) || !string.IsNullOrWhiteSpace(access.Oidc.Authority);
+        var secured = AccessMode.CredentialsConfigured(access);
         var authentication = services.AddAuthentication(options =>
         {
             options.DefaultScheme = secured ? Selector : LocalAdminAuthenticationHandler.SchemeName;

@@ -6,9 +6,11 @@ namespace Storefleet.Server.Access;
 /// <summary>The <see cref="Actor"/> of a request, from its authenticated principal (the local admin in mode none).</summary>
 internal sealed class ClaimsActorAccessor : IActorAccessor
 {
-    public Actor Current(HttpContext context)
+    public Actor Current(HttpContext context) => From(context.User);
+
+    /// <summary>The actor a principal stands for (the API and the dashboard use the same rules).</summary>
+    public static Actor From(System.Security.Claims.ClaimsPrincipal user)
     {
-        var user = context.User;
         var subject = user.FindFirst(AccessClaims.Subject)?.Value;
         if (subject is null)
         {

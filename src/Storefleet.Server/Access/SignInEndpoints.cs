@@ -56,7 +56,7 @@ public static class SignInEndpoints
         return Results.Content(html, "text/html; charset=utf-8");
     }
 
-    private static async Task<IResult> SignInAsync(HttpContext http, [FromForm] string? token, [FromForm] string? returnUrl, ApiTokenStore tokens, AccessMode mode, AuditTrail audit, FailedSignInThrottle throttle)
+    private static async Task<IResult> SignInAsync(HttpContext http, [FromForm] string? token, [FromForm] string? returnUrl, TokenVerifier verifier, AuditTrail audit, FailedSignInThrottle throttle)
     {
         var target = SafeReturnUrl(returnUrl);
         if (string.IsNullOrWhiteSpace(token))
@@ -64,16 +64,7 @@ public static class SignInEndpoints
             return Results.Redirect($"/sign-in?error={Uri.EscapeDataString("Enter an API token.")}&returnUrl={Uri.EscapeDataString(target)}");
         }
 
-        System.Security.Claims.ClaimsPrincipal? principal = null;
-        if (mode.BootstrapAdminToken is { } bootstrap && string.Equals(token.Trim(), bootstrap, StringComparison.Ordinal))
-        {
-            principal = TokenAuthenticationHandler.Principal("admin", Roles.Admin, null, "bootstrap", CookieAuthenticationDefaults.AuthenticationScheme);
-        }
-        else if (ApiTokenStore.LooksLikeToken(token.Trim()) && await tokens.FindAsync(token.Trim()) is { } record)
-        {
-            principal = TokenAuthenticationHandler.Principal(record.Subject, record.Role, record.MaxStores, record.Id, CookieAuthenticationDefaults.AuthenticationScheme);
-        }
-
+        var principal = await verifier.VerifyAsync(token.Trim(), CookieAuthenticationDefaults.AuthenticationScheme);
         if (principal is null)
         {
             throttle.RecordFailure(http);

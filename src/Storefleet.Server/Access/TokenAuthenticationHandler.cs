@@ -1,6 +1,4 @@
 using System.Security.Claims;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
@@ -16,8 +14,7 @@ public sealed class TokenAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    ApiTokenStore tokens,
-    AccessMode mode,
+    TokenVerifier verifier,
     FailedSignInThrottle throttle,
     AuditTrail audit,
     TimeProvider clock) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
@@ -32,21 +29,15 @@ public sealed class TokenAuthenticationHandler(
             return AuthenticateResult.NoResult();
         }
 
-        var token = header["Bearer ".Length..].Trim();
-        if (mode.BootstrapAdminToken is { } bootstrap && FixedTimeEquals(token, bootstrap))
-        {
-            return Success(Principal("admin", Roles.Admin, null, "bootstrap"));
-        }
-
-        var record = ApiTokenStore.LooksLikeToken(token) ? await tokens.FindAsync(token) : null;
-        if (record is null)
+        var principal = await verifier.VerifyAsync(header["Bearer ".Length..].Trim(), Scheme.Name);
+        if (principal is null)
         {
             throttle.RecordFailure(Context);
             await audit.RecordAsync(new AuditEntry(clock.GetUtcNow(), "anonymous", "none", AuditTrail.ClientAddress(Context), AuditActions.Authenticate, Request.Path, "refused", "invalid or revoked token"));
             return AuthenticateResult.Fail("The token is invalid or revoked.");
         }
 
-        return Success(Principal(record.Subject, record.Role, record.MaxStores, record.Id));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
@@ -66,10 +57,6 @@ public sealed class TokenAuthenticationHandler(
         return new ClaimsPrincipal(new ClaimsIdentity(claims, scheme, AccessClaims.Subject, AccessClaims.Role));
     }
 
-    private AuthenticateResult Success(ClaimsPrincipal principal) => AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name));
-
-    private static bool FixedTimeEquals(string a, string b) =>
-        CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(a)), SHA256.HashData(Encoding.UTF8.GetBytes(b)));
 }
 
 /// <summary>Auth mode <c>none</c>: every request is the local admin (the server refuses to start like this beyond loopback).</summary>

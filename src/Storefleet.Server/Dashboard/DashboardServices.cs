@@ -63,18 +63,7 @@ public sealed class PlatformStatus(IConnectionMultiplexer redis, ClusterConnecti
 public static class DashboardActors
 {
     /// <summary>The actor of a dashboard session (the same rules as the API).</summary>
-    public static Actor From(ClaimsPrincipal user)
-    {
-        var subject = user.FindFirst(AccessClaims.Subject)?.Value;
-        if (subject is null)
-        {
-            return Actor.Anonymous;
-        }
-
-        var role = user.FindFirst(AccessClaims.Role)?.Value;
-        var max = user.FindFirst(AccessClaims.MaxStores)?.Value is { } m ? int.Parse(m, System.Globalization.CultureInfo.InvariantCulture) : (int?)null;
-        return new Actor(subject, Roles.IsKnown(role) ? role! : Roles.Viewer, max);
-    }
+    public static Actor From(ClaimsPrincipal user) => ClaimsActorAccessor.From(user);
 
     public static bool CanWrite(this Actor actor) => actor.Role is Roles.Admin or Roles.Member;
 }
