@@ -12,7 +12,6 @@ using Storefleet.Testing.KubeApi;
 //   dotnet run -c Release --project bench/Storefleet.Bench -- [--stores 100] [--concurrency 4]
 var stores = Argument("--stores", 100);
 var concurrency = Argument("--concurrency", 4);
-var configuration = RepositoryPaths.Configuration;
 
 await using var redis = await RedisServerProcess.StartAsync();
 await using var api = await KubeApiTestServer.StartAsync();
@@ -50,38 +49,20 @@ baseline.Stop();
 Console.WriteLine($"plain helm script:  {baseline.Elapsed.TotalSeconds,8:0.00} s");
 
 // The control plane as its own process, on redis-server, creating the same number of stores through its API.
-var port = FreePort.Next();
-var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepositoryPaths.Root };
-start.ArgumentList.Add(Path.Combine(RepositoryPaths.Root, "src", "Storefleet.Server", "bin", configuration, "net10.0", "Storefleet.Server.dll"));
-start.ArgumentList.Add("--urls");
-start.ArgumentList.Add($"http://127.0.0.1:{port}");
-start.Environment["ConnectionStrings__Redis"] = redis.ConnectionString;
-start.Environment["Storefleet__State__KeyPrefix"] = $"bench{Guid.NewGuid():N}:";
-start.Environment["Storefleet__Engine__Kubeconfig"] = api.KubeconfigPath;
-start.Environment["Storefleet__Engine__HelmPath"] = RepositoryPaths.Helm;
-start.Environment["Storefleet__Engine__ChartsDirectory"] = Path.Combine(RepositoryPaths.Root, "charts");
-start.Environment["Storefleet__Engine__MaxConcurrentHelm"] = concurrency.ToString(CultureInfo.InvariantCulture);
-start.Environment["Logging__LogLevel__Default"] = "Warning";
-// The benchmark is one client creating stores as fast as it can: lift the per-client rate limits.
-start.Environment["Storefleet__Access__RateLimits__AnonymousRequestsPerMinute"] = "1000000";
-start.Environment["Storefleet__Access__RateLimits__CreatesPerMinute"] = "1000000";
-using var server = Process.Start(start)!;
-server.OutputDataReceived += (_, _) => { };
-server.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine($"  [control plane] {e.Data}"); } };
-server.BeginOutputReadLine();
-server.BeginErrorReadLine();
-using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-await Eventually.WaitUntilAsync(async () =>
+await using var server = await ControlPlaneProcess.StartAsync(new Dictionary<string, string>
 {
-    try
-    {
-        return (await http.GetAsync("/healthz")).IsSuccessStatusCode;
-    }
-    catch (HttpRequestException)
-    {
-        return false;
-    }
-}, TimeSpan.FromSeconds(30), "the control plane");
+    ["ConnectionStrings__Redis"] = redis.ConnectionString,
+    ["Storefleet__State__KeyPrefix"] = $"bench{Guid.NewGuid():N}:",
+    ["Storefleet__Engine__Kubeconfig"] = api.KubeconfigPath,
+    ["Storefleet__Engine__HelmPath"] = RepositoryPaths.Helm,
+    ["Storefleet__Engine__ChartsDirectory"] = Path.Combine(RepositoryPaths.Root, "charts"),
+    ["Storefleet__Engine__MaxConcurrentHelm"] = concurrency.ToString(CultureInfo.InvariantCulture),
+    ["Logging__LogLevel__Default"] = "Warning",
+    // The benchmark is one client creating stores as fast as it can: lift the per-client rate limits.
+    ["Storefleet__Access__RateLimits__AnonymousRequestsPerMinute"] = "1000000",
+    ["Storefleet__Access__RateLimits__CreatesPerMinute"] = "1000000",
+});
+using var http = new HttpClient { BaseAddress = server.BaseAddress };
 
 // Warm-up (not timed): one store through every step, as a long-running control plane would have done.
 (await http.PostAsJsonAsync("/api/v1/stores", new { name = "warmup" })).EnsureSuccessStatusCode();
@@ -112,10 +93,8 @@ while (ready < stores)
 }
 
 controlPlane.Stop();
-var rss = PeakResidentMegabytes(server.Id);
-var cpu = CpuSeconds(server.Id);
-server.Kill(entireProcessTree: true);
-await server.WaitForExitAsync();
+var rss = server.PeakResidentBytes() / (1024.0 * 1024.0);
+var cpu = CpuSeconds(server.Pid);
 
 var ratio = controlPlane.Elapsed / baseline.Elapsed;
 Console.WriteLine($"control plane:      {controlPlane.Elapsed.TotalSeconds,8:0.00} s   (create → all Ready, through the API)");
@@ -129,12 +108,6 @@ static double CpuSeconds(int pid)
     // /proc/<pid>/stat fields 14 and 15: user and system time in clock ticks (100 per second).
     var fields = File.ReadAllText($"/proc/{pid}/stat").Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
     return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
-}
-
-static double PeakResidentMegabytes(int pid)
-{
-    var line = File.ReadAllLines($"/proc/{pid}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
 }
 
 int Argument(string name, int fallback)

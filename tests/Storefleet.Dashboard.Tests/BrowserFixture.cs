@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Microsoft.Playwright;
@@ -19,8 +17,7 @@ namespace Storefleet.Dashboard.Tests;
 /// </summary>
 public sealed class BrowserFixture : IAsyncLifetime
 {
-    private Process? _server;
-    private readonly StringBuilder _output = new();
+    private ControlPlaneProcess? _server;
 
     public RedisServerProcess Redis { get; private set; } = null!;
 
@@ -42,16 +39,7 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     public RedisStoreRepository Repository { get; private set; } = null!;
 
-    public string ServerOutput
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
+    public string ServerOutput => _server?.Output ?? string.Empty;
 
     public async Task InitializeAsync()
     {
@@ -59,13 +47,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         Api = await KubeApiTestServer.StartAsync();
         Api.Simulation.ReadyDelay = TimeSpan.FromMilliseconds(800);
         Api.Simulation.JobDuration = TimeSpan.FromMilliseconds(1200);
-        var port = FreePort.Next();
-        BaseAddress = new Uri($"http://127.0.0.1:{port}");
-        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepositoryPaths.Root };
-        start.ArgumentList.Add(Path.Combine(RepositoryPaths.Root, "src", "Storefleet.Server", "bin", RepositoryPaths.Configuration, "net10.0", "Storefleet.Server.dll"));
-        start.ArgumentList.Add("--urls");
-        start.ArgumentList.Add(BaseAddress.ToString());
-        foreach (var (key, value) in new Dictionary<string, string>
+        _server = await ControlPlaneProcess.StartAsync(new Dictionary<string, string>
         {
             ["ConnectionStrings__Redis"] = Redis.ConnectionString,
             ["Storefleet__State__KeyPrefix"] = KeyPrefix,
@@ -79,31 +61,8 @@ public sealed class BrowserFixture : IAsyncLifetime
             ["Storefleet__Engine__HelmPath"] = RepositoryPaths.Helm,
             ["Storefleet__Engine__ChartsDirectory"] = Path.Combine(RepositoryPaths.Root, "charts"),
             ["Logging__LogLevel__Default"] = "Warning",
-        })
-        {
-            start.Environment[key] = value;
-        }
-
-        _server = Process.Start(start)!;
-        _server.OutputDataReceived += (_, e) => Append(e.Data);
-        _server.ErrorDataReceived += (_, e) => Append(e.Data);
-        _server.BeginOutputReadLine();
-        _server.BeginErrorReadLine();
-        using (var http = new HttpClient { BaseAddress = BaseAddress })
-        {
-            await Eventually.WaitUntilAsync(async () =>
-            {
-                try
-                {
-                    return (await http.GetAsync("/healthz")).IsSuccessStatusCode;
-                }
-                catch (HttpRequestException)
-                {
-                    return false;
-                }
-            }, TimeSpan.FromSeconds(60), $"the control plane to start: {ServerOutput}");
-        }
-
+        });
+        BaseAddress = _server.BaseAddress;
         AliceToken = await CreateTokenAsync("alice", "member");
         BobToken = await CreateTokenAsync("bob", "member");
         var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(Redis.ConnectionString);
@@ -122,10 +81,9 @@ public sealed class BrowserFixture : IAsyncLifetime
     {
         await Browser.DisposeAsync();
         Playwright.Dispose();
-        if (_server is { HasExited: false })
+        if (_server is not null)
         {
-            _server.Kill(entireProcessTree: true);
-            await _server.WaitForExitAsync();
+            await _server.DisposeAsync();
         }
 
         await Api.DisposeAsync();
@@ -169,13 +127,5 @@ public sealed class BrowserFixture : IAsyncLifetime
         var response = await Client(AdminToken).PostAsJsonAsync("/api/v1/tokens", new { subject, role });
         response.EnsureSuccessStatusCode();
         return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["secret"]!.GetValue<string>();
-    }
-
-    private void Append(string? line)
-    {
-        lock (_output)
-        {
-            _output.AppendLine(line);
-        }
     }
 }

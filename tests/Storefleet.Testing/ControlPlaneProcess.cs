@@ -1,14 +1,13 @@
 using System.Diagnostics;
 using System.Text;
-using Storefleet.Testing;
 
-namespace Storefleet.Engine.Tests;
+namespace Storefleet.Testing;
 
 /// <summary>
 /// The control plane as its own process (<c>dotnet Storefleet.Server.dll</c>), so a test can kill it
 /// with SIGKILL like a crash — its helm children are orphaned and live on, as they would in a cluster.
 /// </summary>
-internal sealed class ControlPlaneProcess : IAsyncDisposable
+public sealed class ControlPlaneProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
@@ -40,9 +39,18 @@ internal sealed class ControlPlaneProcess : IAsyncDisposable
 
     public static string ServerDll => Path.Combine(RepositoryPaths.Root, "src", "Storefleet.Server", "bin", RepositoryPaths.Configuration, "net10.0", "Storefleet.Server.dll");
 
+    /// <summary>Starts the server with <paramref name="settings"/> (configuration keys; ':' or '__') and waits until /healthz answers.</summary>
     public static async Task<ControlPlaneProcess> StartAsync(IReadOnlyDictionary<string, string> settings)
     {
-        var port = FreePort.Next();
+        var process = Start(settings);
+        await process.WaitForHealthyAsync(TimeSpan.FromSeconds(60));
+        return process;
+    }
+
+    /// <summary>Starts the server on a free loopback port (or <paramref name="urls"/>) without waiting for it.</summary>
+    public static ControlPlaneProcess Start(IReadOnlyDictionary<string, string> settings, string? urls = null)
+    {
+        var address = urls ?? $"http://127.0.0.1:{FreePort.Next()}";
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = RepositoryPaths.Root,
@@ -52,20 +60,26 @@ internal sealed class ControlPlaneProcess : IAsyncDisposable
         };
         start.ArgumentList.Add(ServerDll);
         start.ArgumentList.Add("--urls");
-        start.ArgumentList.Add($"http://127.0.0.1:{port}");
+        start.ArgumentList.Add(address);
+        start.Environment.Remove("ConnectionStrings__Redis");
         foreach (var (key, value) in settings)
         {
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
 
         start.Environment["DOTNET_NOLOGO"] = "1";
-        var process = new ControlPlaneProcess(Process.Start(start) ?? throw new InvalidOperationException("the control plane did not start"), new Uri($"http://127.0.0.1:{port}"));
-        using var http = new HttpClient { BaseAddress = process.BaseAddress };
+        var reachable = new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
+        return new ControlPlaneProcess(Process.Start(start) ?? throw new InvalidOperationException("the control plane did not start"), reachable);
+    }
+
+    public async Task WaitForHealthyAsync(TimeSpan timeout)
+    {
+        using var http = new HttpClient { BaseAddress = BaseAddress };
         await Eventually.WaitUntilAsync(async () =>
         {
-            if (process._process.HasExited)
+            if (_process.HasExited)
             {
-                throw new InvalidOperationException($"the control plane exited: {process.Output}");
+                throw new InvalidOperationException($"the control plane exited: {Output}");
             }
 
             try
@@ -76,8 +90,15 @@ internal sealed class ControlPlaneProcess : IAsyncDisposable
             {
                 return false;
             }
-        }, TimeSpan.FromSeconds(30), "the control plane to answer /healthz");
-        return process;
+        }, timeout, "the control plane to answer /healthz");
+    }
+
+    /// <summary>Waits for the process to end by itself and returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(deadline.Token);
+        return _process.ExitCode;
     }
 
     /// <summary>A crash: SIGKILL to the server only; nothing is flushed, helm children live on.</summary>
