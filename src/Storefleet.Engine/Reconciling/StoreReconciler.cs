@@ -43,9 +43,11 @@ public sealed partial class StoreReconciler(
             var names = StoreClusterNames.For(store.Name, _options.NamespacePrefix);
             if (store.Phase == StorePhase.Requested)
             {
-                // The first move needs no observation: the record says where to start.
+                // The decider's first rule (requested → start) needs no observation: it is taken here, before any cluster call.
+                var start = new ReconcileAction.StartProvisioning().Step;
                 var started = await WriteAsync(lease, store.Take(StoreTrigger.StartProvisioning, Now),
-                    Event(StoreEventType.PhaseChanged, StorePhase.Provisioning, "Provisioning started.", "start"), cancellationToken);
+                    Event(StoreEventType.PhaseChanged, StorePhase.Provisioning, "Provisioning started.", start), cancellationToken);
+                activity.Record(new EngineStep(Now, store.Name, lease.Holder, lease.Fence, start, started.ToString(), TimeSpan.Zero));
                 if (!ReferenceEquals(started, StepOutcome.Continue))
                 {
                     return started.NextDue;
@@ -99,10 +101,6 @@ public sealed partial class StoreReconciler(
             {
                 case ReconcileAction.Nothing:
                     return StepOutcome.Done(null);
-
-                case ReconcileAction.StartProvisioning:
-                    return await WriteAsync(c, store.Take(StoreTrigger.StartProvisioning, Now),
-                        Event(StoreEventType.PhaseChanged, StorePhase.Provisioning, "Provisioning started.", action.Step), ct);
 
                 case ReconcileAction.CreateNamespace:
                     return await StepAsync(c, action, () => actions.CreateNamespaceAsync(c.Client, store.Name, c.Names, ct),
