@@ -52,7 +52,8 @@ public sealed class StoreChartInstallTests : IAsyncLifetime
         Assert.Contains("Succeeded", test.Stdout);
 
         await HelmAsync("uninstall", "shop", "-n", ns, "--wait", "--timeout", "60s");
-        Assert.DoesNotContain(Snapshot(ns).Keys, k => !k.StartsWith("PersistentVolumeClaim/", StringComparison.Ordinal) && !k.StartsWith("Secret/shop-credentials", StringComparison.Ordinal));
+        // What stays: the volumes (data), the generated credentials (kept on purpose) and the namespace's own default service account.
+        Assert.DoesNotContain(Snapshot(ns).Keys, k => !k.StartsWith("PersistentVolumeClaim/", StringComparison.Ordinal) && !k.StartsWith("Secret/shop-credentials", StringComparison.Ordinal) && k != "ServiceAccount/default");
         await KubectlAsync("delete", "namespace", ns, "--wait=true", "--timeout=60s");
         await Eventually.WaitUntilAsync(() => Task.FromResult(_api.Store.InNamespace(ns).Count == 0), TimeSpan.FromSeconds(20), "the namespace's contents are gone");
         var gone = await Cli.RunAsync(RepositoryPaths.Kubectl, ["get", "namespace", ns], Environment());

@@ -54,7 +54,7 @@ public sealed class KubernetesClientAgainstTheDoubleTests(KubeApiFixture api, Xu
     [Theory]
     [InlineData("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"u\"},\"dataz\":{\"a\":\"b\"}}", "unknown field \\\"dataz\\\"")]
     [InlineData("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"t\"},\"spec\":{\"replicas\":\"two\",\"selector\":{},\"template\":{}}}", "cannot be handled as a Deployment")]
-    [InlineData("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"t\"},\"spec\":{\"selector\":{},\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"imagez\":\"x\"}]}}}}", "unknown field \\\"imagez\\\"")]
+    [InlineData("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"t\"},\"spec\":{\"selector\":{},\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"imagez\":\"x\"}]}}}}", "unknown field \\\"spec.template.spec.containers[0].imagez\\\"")]
     public async Task StrictValidation_UnknownOrMistypedFields_Are400BadRequest(string body, string expected)
     {
         var ns = await NamespaceAsync("strict");

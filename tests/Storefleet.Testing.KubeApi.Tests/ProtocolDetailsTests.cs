@@ -144,6 +144,58 @@ public sealed class ProtocolDetailsTests(KubeApiFixture api) : IClassFixture<Kub
     }
 
     [Fact]
+    public async Task APodNeedingAMissingSecret_StaysInCreateContainerConfigError_UntilTheSecretExists()
+    {
+        var ns = await NamespaceAsync("cfgerr");
+        var deployment = Deployment("web", "nginx:1");
+        deployment["spec"]!["template"]!["spec"]!["containers"]![0]!["env"] = new JsonArray(new JsonObject
+        {
+            ["name"] = "PASSWORD",
+            ["valueFrom"] = new JsonObject { ["secretKeyRef"] = new JsonObject { ["name"] = "creds", ["key"] = "password" } },
+        });
+
+        await PostAsync($"/apis/apps/v1/namespaces/{ns}/deployments", deployment);
+
+        var waiting = await Eventually.WaitForAsync(
+            async () => (await _client.CoreV1.ListNamespacedPodAsync(ns)).Items.FirstOrDefault()?.Status?.ContainerStatuses?.FirstOrDefault()?.State?.Waiting,
+            TimeSpan.FromSeconds(10), "a waiting container");
+        Assert.Equal(("CreateContainerConfigError", "secret \"creds\" not found"), (waiting.Reason, waiting.Message));
+        Assert.Contains((await _client.AppsV1.ReadNamespacedDeploymentAsync("web", ns)).Status.Conditions, c => c.Type == "Available" && c.Status == "False");
+
+        await _client.CoreV1.CreateNamespacedSecretAsync(new V1Secret { Metadata = new V1ObjectMeta { Name = "creds" }, StringData = new Dictionary<string, string> { ["other"] = "x" } }, ns);
+        var missingKey = await Eventually.WaitForAsync(
+            async () => (await _client.CoreV1.ListNamespacedPodAsync(ns)).Items.FirstOrDefault()?.Status?.ContainerStatuses?.FirstOrDefault()?.State?.Waiting is { Message: var m } && m.StartsWith("couldn't", StringComparison.Ordinal) ? m : null,
+            TimeSpan.FromSeconds(10), "the missing key to be reported");
+        Assert.Equal($"couldn't find key password in Secret {ns}/creds", missingKey);
+
+        await _client.CoreV1.PatchNamespacedSecretAsync(new V1Patch("""{"stringData":{"password":"s3cret"}}""", V1Patch.PatchType.MergePatch), "creds", ns);
+        await Eventually.WaitUntilAsync(
+            async () => (await _client.AppsV1.ReadNamespacedDeploymentAsync("web", ns)).Status?.ReadyReplicas == 1, TimeSpan.FromSeconds(10), "the deployment to become ready");
+    }
+
+    [Fact]
+    public async Task PodsRefusedAtAdmission_ShowAsReplicaFailure_OnTheDeployment()
+    {
+        var ns = await NamespaceAsync("admit");
+        var deployment = Deployment("web", "nginx:1");
+        deployment["spec"]!["template"]!["spec"]!["serviceAccountName"] = "runner";
+
+        await PostAsync($"/apis/apps/v1/namespaces/{ns}/deployments", deployment);
+
+        var failure = await Eventually.WaitForAsync(
+            async () => (await _client.AppsV1.ReadNamespacedDeploymentAsync("web", ns)).Status?.Conditions?.FirstOrDefault(c => c.Type == "ReplicaFailure"),
+            TimeSpan.FromSeconds(10), "a ReplicaFailure condition");
+        Assert.Equal(("True", "FailedCreate"), (failure.Status, failure.Reason));
+        Assert.Contains($"error looking up service account {ns}/runner: serviceaccount \"runner\" not found", failure.Message);
+        Assert.Empty((await _client.CoreV1.ListNamespacedPodAsync(ns)).Items);
+
+        await _client.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = new V1ObjectMeta { Name = "runner" } }, ns);
+        await Eventually.WaitUntilAsync(
+            async () => (await _client.AppsV1.ReadNamespacedDeploymentAsync("web", ns)).Status is { ReadyReplicas: 1 } status && status.Conditions.All(c => c.Type != "ReplicaFailure"),
+            TimeSpan.FromSeconds(10), "the deployment to become ready once the account exists");
+    }
+
+    [Fact]
     public async Task SimulatedJobFailure_FailsTheJobWithItsLogLines()
     {
         var ns = await NamespaceAsync("jobfail");

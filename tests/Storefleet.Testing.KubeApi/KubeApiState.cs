@@ -67,7 +67,7 @@ public sealed class KubeApiState : IDisposable
         var namespaces = Catalog.Find(string.Empty, "v1", "namespaces")!;
         foreach (var ns in SystemNamespaces)
         {
-            Writer.Create(namespaces, null, new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } }, dryRun: false, strict: false);
+            Writer.Create(namespaces, null, new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } }, WriteOptions.Controller);
         }
     }
 

@@ -2,9 +2,19 @@ using System.Diagnostics;
 
 namespace Storefleet.Testing;
 
+/// <summary>
+/// Thrown from a probe when waiting longer cannot help (a process died, the store failed for another
+/// reason): <see cref="Eventually"/> stops at once and the test fails with this message.
+/// </summary>
+public sealed class GiveUpException(string message, Exception? inner = null) : Exception(message, inner);
+
 /// <summary>Waits for a condition with a timeout instead of sleeping a fixed time.</summary>
 public static class Eventually
 {
+    /// <summary>
+    /// Polls <paramref name="probe"/> until it returns a value. Other exceptions count as "not yet" (the
+    /// last one is reported on timeout); a <see cref="GiveUpException"/> ends the wait at once.
+    /// </summary>
     public static async Task<T> WaitForAsync<T>(Func<Task<T?>> probe, TimeSpan timeout, string what, TimeSpan? interval = null)
     {
         var clock = Stopwatch.StartNew();
@@ -17,6 +27,10 @@ public static class Eventually
                 {
                     return value;
                 }
+            }
+            catch (GiveUpException)
+            {
+                throw;
             }
             catch (Exception e)
             {

@@ -4,7 +4,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Storefleet.Testing.KubeApi.Discovery;
 using Storefleet.Testing.KubeApi.Storage;
-using YamlDotNet.Serialization;
 
 namespace Storefleet.Testing.KubeApi.Http;
 
@@ -201,7 +200,7 @@ public sealed class KubeApiHandler(KubeApiState state)
             return (400, StatusBodies.BadRequest($"the body of the request was in an unknown format ({contentType}) - accepted media types include: application/json, application/yaml"));
         }
 
-        return state.Writer.Create(target.Resource, target.Namespace, obj, DryRun(query), Strict(query));
+        return state.Writer.Create(target.Resource, target.Namespace, obj, Options(query));
     }
 
     private (int, JsonObject) Update(ResourceRequest target, JsonObject? obj, IQueryCollection query)
@@ -231,7 +230,7 @@ public sealed class KubeApiHandler(KubeApiState state)
             "scale" => WithReplicas(current, JsonNumbers.Int(obj["spec"]?["replicas"])),
             _ => obj,
         };
-        return state.Writer.Replace(target.Resource, target.Namespace, target.Name!, replacement, string.IsNullOrEmpty(expected) ? null : expected, DryRun(query), Strict(query));
+        return state.Writer.Replace(target.Resource, target.Namespace, target.Name!, replacement, Options(query) with { ExpectedVersion = string.IsNullOrEmpty(expected) ? null : expected });
     }
 
     private (int, JsonObject) Patch(ResourceRequest target, string contentType, string body, IQueryCollection query)
@@ -259,7 +258,7 @@ public sealed class KubeApiHandler(KubeApiState state)
             {
                 applied["metadata"] ??= new JsonObject();
                 applied["metadata"]!["name"] ??= target.Name;
-                return state.Writer.Create(target.Resource, target.Namespace, applied, DryRun(query), Strict(query), fieldManager: query["fieldManager"]);
+                return state.Writer.Create(target.Resource, target.Namespace, applied, Options(query) with { FieldManager = query["fieldManager"] });
             }
         }
 
@@ -289,13 +288,21 @@ public sealed class KubeApiHandler(KubeApiState state)
             return (422, StatusBodies.Failure(422, "Invalid", e.Message));
         }
 
+        // A resourceVersion in the patch is a precondition, as on a real server (409 when stale).
+        var expected = patch is JsonObject ? patch["metadata"]?["resourceVersion"]?.GetValue<string>() : patched["metadata"]?["resourceVersion"]?.GetValue<string>();
+        var currentVersion = current["metadata"]!["resourceVersion"]!.GetValue<string>();
+        if (patch is JsonArray && expected == currentVersion)
+        {
+            expected = null;
+        }
+
         var replacement = target.Subresource switch
         {
             "status" => WithStatusFrom(current, patched.AsObject()),
             "scale" => WithReplicas(current, JsonNumbers.Int(patched["spec"]?["replicas"])),
             _ => patched.AsObject(),
         };
-        return state.Writer.Replace(target.Resource, target.Namespace, target.Name!, replacement, null, DryRun(query), Strict(query));
+        return state.Writer.Replace(target.Resource, target.Namespace, target.Name!, replacement, Options(query) with { ExpectedVersion = string.IsNullOrEmpty(expected) ? null : expected });
     }
 
     private (int, JsonObject) Delete(ResourceRequest target, IQueryCollection query, JsonObject? options)
@@ -534,7 +541,14 @@ public sealed class KubeApiHandler(KubeApiState state)
 
     private static bool DryRun(IQueryCollection query) => query["dryRun"].ToString() == "All";
 
-    private static bool Strict(IQueryCollection query) => query["fieldValidation"].ToString() is not ("Ignore" or "Warn");
+    private static WriteOptions Options(IQueryCollection query) => new(
+        DryRun: DryRun(query),
+        Validation: query["fieldValidation"].ToString() switch
+        {
+            "Ignore" => FieldValidation.Ignore,
+            "Warn" => FieldValidation.Warn,
+            _ => FieldValidation.Strict,
+        });
 
     private static async Task WriteEventAsync(HttpContext context, string type, JsonObject obj)
     {
@@ -615,8 +629,6 @@ public sealed class KubeApiHandler(KubeApiState state)
             return JsonNode.Parse(body);
         }
 
-        var yaml = new DeserializerBuilder().Build().Deserialize<object>(body);
-        var json = new SerializerBuilder().JsonCompatible().Build().Serialize(yaml);
-        return JsonNode.Parse(json);
+        return Schema.TypedYaml.Parse(body);
     }
 }

@@ -34,12 +34,28 @@ public static class StatusBodies
     public static JsonObject Conflict(string plural, string name) =>
         Failure(409, "Conflict", $"Operation cannot be fulfilled on {plural} \"{name}\": the object has been modified; please apply your changes to the latest version and try again", Details(name, plural));
 
-    public static JsonObject Invalid(string kind, string name, string field, string message)
+    public static JsonObject Invalid(string kind, string name, string field, string message) =>
+        Invalid(kind, string.Empty, name, [new Schema.FieldError("FieldValueInvalid", field, message)]);
+
+    /// <summary>422 Invalid listing every cause, as the real server does ("Kind.group "name" is invalid: [a, b]").</summary>
+    public static JsonObject Invalid(string kind, string group, string name, IReadOnlyList<Schema.FieldError> errors)
     {
-        var details = Details(name, kind);
-        details["causes"] = new JsonArray(new JsonObject { ["reason"] = "FieldValueInvalid", ["message"] = message, ["field"] = field });
-        return Failure(422, "Invalid", $"{kind} \"{name}\" is invalid: {field}: {message}", details);
+        var details = new JsonObject { ["name"] = name };
+        if (group.Length > 0)
+        {
+            details["group"] = group;
+        }
+
+        details["kind"] = kind;
+        details["causes"] = new JsonArray([.. errors.Select(e => (JsonNode)new JsonObject { ["reason"] = e.Reason, ["message"] = e.Message, ["field"] = e.Field })]);
+        var qualified = group.Length > 0 ? $"{kind}.{group}" : kind;
+        var list = errors.Count == 1 ? errors[0].ToString() : $"[{string.Join(", ", errors)}]";
+        return Failure(422, "Invalid", $"{qualified} \"{name}\" is invalid: {list}", details);
     }
+
+    /// <summary>403 Forbidden from admission ("pods "x" is forbidden: exceeded quota: ...").</summary>
+    public static JsonObject Forbidden(string plural, string name, string reason) =>
+        Failure(403, "Forbidden", $"{plural} \"{name}\" is forbidden: {reason}", Details(name, plural));
 
     public static JsonObject BadRequest(string message) => Failure(400, "BadRequest", message);
 

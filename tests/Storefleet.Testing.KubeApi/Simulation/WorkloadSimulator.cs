@@ -22,6 +22,8 @@ public sealed class WorkloadSimulator
     private readonly ApiResource _replicaSets;
     private readonly ApiResource _pvcs;
     private readonly ApiResource _namespaces;
+    private readonly ApiResource _secrets;
+    private readonly ApiResource _configMaps;
     private readonly ApiResource[] _workloads;
     private readonly ConcurrentDictionary<string, string[]> _logs = new();
     private readonly CancellationToken _stopping;
@@ -36,7 +38,9 @@ public sealed class WorkloadSimulator
         _replicaSets = catalog.Find("apps", "v1", "replicasets")!;
         _pvcs = catalog.Find(string.Empty, "v1", "persistentvolumeclaims")!;
         _namespaces = catalog.Find(string.Empty, "v1", "namespaces")!;
-        _workloads = [catalog.Find("apps", "v1", "deployments")!, catalog.Find("apps", "v1", "statefulsets")!];
+        _secrets = catalog.Find(string.Empty, "v1", "secrets")!;
+        _configMaps = catalog.Find(string.Empty, "v1", "configmaps")!;
+        _workloads = [catalog.Find("apps", "v1", "deployments")!, catalog.Find("apps", "v1", "statefulsets")!, catalog.Find("batch", "v1", "jobs")!];
         store.Changed += OnChanged;
         writer.NamespaceTerminating += ns => _ = Task.Run(() => TerminateNamespaceAsync(ns), CancellationToken.None);
         settings.FaultsCleared += () => ResyncAll();
@@ -59,19 +63,34 @@ public sealed class WorkloadSimulator
 
     private void OnChanged(WatchEvent e)
     {
-        if (e.Type == "DELETED")
-        {
-            return;
-        }
-
         switch (e.Resource.GroupResource)
         {
-            case "deployments.apps" or "statefulsets.apps" or "jobs.batch" or "persistentvolumeclaims":
+            case "deployments.apps" or "statefulsets.apps" or "jobs.batch" or "persistentvolumeclaims" when e.Type != "DELETED":
                 Schedule(e.Resource, e.Object);
                 break;
             case "pods" when e.Type == "ADDED" && (e.Object["metadata"]?["ownerReferences"] is null):
                 Schedule(e.Resource, e.Object);
                 break;
+            case "pods" when e.Type == "DELETED":
+            case "secrets" or "configmaps" or "serviceaccounts" or "resourcequotas" or "limitranges":
+                // What kept pods from being created or starting (a quota, a missing Secret) may be gone: look again, as the controllers' resyncs do.
+                if (e.Namespace is { } ns && !Terminating(ns))
+                {
+                    ResyncNamespace(ns);
+                }
+
+                break;
+        }
+    }
+
+    private void ResyncNamespace(string ns)
+    {
+        foreach (var resource in _workloads)
+        {
+            foreach (var obj in _store.List(resource, ns).Items)
+            {
+                Schedule(resource, obj);
+            }
         }
     }
 
@@ -177,7 +196,7 @@ public sealed class WorkloadSimulator
                     ["ownerReferences"] = Owner("apps/v1", "Deployment", name, uid),
                 },
                 ["spec"] = new JsonObject { ["replicas"] = replicas, ["selector"] = selector, ["template"] = rsTemplate },
-            }, dryRun: false, strict: false);
+            }, WriteOptions.Controller);
             rs = _store.Get(_replicaSets, ns, rsName);
         }
 
@@ -186,7 +205,7 @@ public sealed class WorkloadSimulator
             return;
         }
 
-        var (ready, total) = EnsurePods(ns, rs, template, rsLabels, replicas, ordinal: false);
+        var (ready, total, createFailure) = EnsurePods(ns, rs, template, rsLabels, replicas, ordinal: false);
         var generation = JsonNumbers.Long(deployment["metadata"]!["generation"]) ?? 1;
         var available = ready >= replicas;
         var now = _writer.Timestamp();
@@ -206,12 +225,24 @@ public sealed class WorkloadSimulator
             ["readyReplicas"] = ready,
             ["availableReplicas"] = ready,
             ["unavailableReplicas"] = Math.Max(0, replicas - ready),
-            ["conditions"] = new JsonArray(
-                Condition("Available", available, available ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
-                    available ? "Deployment has minimum availability." : "Deployment does not have minimum availability.", now),
-                Condition("Progressing", true, available ? "NewReplicaSetAvailable" : "ReplicaSetUpdated",
-                    available ? $"ReplicaSet \"{rsName}\" has successfully progressed." : $"ReplicaSet \"{rsName}\" is progressing.", now)),
+            ["conditions"] = DeploymentConditions(available, rsName, createFailure, now),
         });
+    }
+
+    /// <summary>Available and Progressing, and ReplicaFailure (FailedCreate) while admission refuses its pods, as the deployment controller reports them.</summary>
+    private static JsonArray DeploymentConditions(bool available, string rsName, string? createFailure, string now)
+    {
+        var conditions = new JsonArray(
+            Condition("Available", available, available ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
+                available ? "Deployment has minimum availability." : "Deployment does not have minimum availability.", now),
+            Condition("Progressing", true, available ? "NewReplicaSetAvailable" : "ReplicaSetUpdated",
+                available ? $"ReplicaSet \"{rsName}\" has successfully progressed." : $"ReplicaSet \"{rsName}\" is progressing.", now));
+        if (createFailure is not null)
+        {
+            conditions.Add(Condition("ReplicaFailure", true, "FailedCreate", createFailure, now));
+        }
+
+        return conditions;
     }
 
     private void ReconcileStatefulSet(ApiResource resource, JsonObject sts)
@@ -234,12 +265,12 @@ public sealed class WorkloadSimulator
                         ["metadata"] = new JsonObject { ["name"] = claimName, ["labels"] = (JsonObject)Labels(template).DeepClone() },
                         ["spec"] = claim["spec"]!.DeepClone(),
                     };
-                    _writer.Create(_pvcs, ns, pvc, dryRun: false, strict: false);
+                    _writer.Create(_pvcs, ns, pvc, WriteOptions.Controller);
                 }
             }
         }
 
-        var (ready, total) = EnsurePods(ns, sts, template, labels, replicas, ordinal: true);
+        var (ready, total, _) = EnsurePods(ns, sts, template, labels, replicas, ordinal: true);
         SetStatus(resource, ns, name, new JsonObject
         {
             ["observedGeneration"] = JsonNumbers.Long(sts["metadata"]!["generation"]) ?? 1,
@@ -270,13 +301,21 @@ public sealed class WorkloadSimulator
         labels["controller-uid"] = uid;
         var failure = _settings.JobFailureFor(ns, name);
         var podName = $"{name}-{Hash(new JsonObject { ["uid"] = uid })[..5]}";
-        if (_store.Get(_pods, ns, podName) is null)
+        if (_store.Get(_pods, ns, podName) is null && CreatePod(ns, podName, template, labels, Owner("batch/v1", "Job", name, uid)) is not null)
         {
-            CreatePod(ns, podName, template, labels, Owner("batch/v1", "Job", name, uid));
+            return; // refused at admission (quota, service account): the Job controller tries again later
+        }
+
+        var now = _writer.Timestamp();
+        if (ConfigErrors(ns, template) is { Count: > 0 } configErrors)
+        {
+            // As a kubelet does: the container never starts, the Job keeps waiting.
+            SetPodStatus(ns, podName, "Pending", ready: false, template, configErrors: configErrors);
+            SetStatus(resource, ns, name, new JsonObject { ["startTime"] = now, ["active"] = 1, ["ready"] = 0, ["terminating"] = 0, ["uncountedTerminatedPods"] = new JsonObject() });
+            return;
         }
 
         _logs[$"{ns}/{podName}"] = failure ?? ["bootstrap finished (simulated)"];
-        var now = _writer.Timestamp();
         SetPodStatus(ns, podName, failure is null ? "Succeeded" : "Failed", ready: false, template, terminatedExitCode: failure is null ? 0 : 1);
         var backoffLimit = JsonNumbers.Int(job["spec"]?["backoffLimit"]) ?? 6;
         var status = failure is null
@@ -306,8 +345,10 @@ public sealed class WorkloadSimulator
         SetStatus(resource, ns, name, status);
     }
 
-    private (int Ready, int Total) EnsurePods(string ns, JsonObject owner, JsonObject template, JsonObject labels, int replicas, bool ordinal)
+    /// <summary>Creates and runs the owner's pods; <c>CreateFailure</c> is the admission refusal that kept one from being created.</summary>
+    private (int Ready, int Total, string? CreateFailure) EnsurePods(string ns, JsonObject owner, JsonObject template, JsonObject labels, int replicas, bool ordinal)
     {
+        string? createFailure = null;
         var (_, ownerName, ownerUid) = Identity(owner);
         var kind = owner["kind"]?.GetValue<string>() ?? (ordinal ? "StatefulSet" : "ReplicaSet");
         var existing = _store.OwnedBy(ownerUid).Where(o => o.Resource.GroupResource == "pods").Select(o => o.Object["metadata"]!["name"]!.GetValue<string>()).Order(StringComparer.Ordinal).ToList();
@@ -319,7 +360,12 @@ public sealed class WorkloadSimulator
                 continue;
             }
 
-            CreatePod(ns, podName, template, labels, Owner("apps/v1", kind, ownerName, ownerUid));
+            if (CreatePod(ns, podName, template, labels, Owner("apps/v1", kind, ownerName, ownerUid)) is { } refused)
+            {
+                createFailure = refused;
+                break;
+            }
+
             existing.Add(podName);
         }
 
@@ -332,16 +378,76 @@ public sealed class WorkloadSimulator
         var images = template["spec"]?["containers"]?.AsArray().Select(c => c!["image"]?.GetValue<string>() ?? string.Empty).ToArray() ?? [];
         var fault = _settings.PodFaultFor(ns, images);
         var claimsBound = ClaimsBound(ns, template, ordinal ? ownerName : null);
+        var configErrors = ConfigErrors(ns, template);
+        var volumesMissing = VolumeSourcesMissing(ns, template);
         var ready = 0;
         foreach (var pod in existing.Take(replicas))
         {
-            var podReady = fault is null && claimsBound;
-            SetPodStatus(ns, pod, fault == PodFault.Unschedulable || !claimsBound ? "Pending" : "Running", podReady, template, fault: fault, pvcPending: !claimsBound);
+            var podReady = fault is null && claimsBound && configErrors.Count == 0 && !volumesMissing;
+            var running = fault != PodFault.Unschedulable && claimsBound && configErrors.Count == 0 && !volumesMissing;
+            SetPodStatus(ns, pod, running ? "Running" : "Pending", podReady, template, fault: fault, pvcPending: !claimsBound, configErrors: configErrors, creating: volumesMissing);
             ready += podReady ? 1 : 0;
         }
 
-        return (ready, Math.Min(existing.Count, replicas));
+        return (ready, Math.Min(existing.Count, replicas), createFailure);
     }
+
+    /// <summary>
+    /// Per container, why a kubelet could not build its configuration (CreateContainerConfigError): an
+    /// env or envFrom reference to a Secret, ConfigMap or key that does not exist (and is not optional).
+    /// </summary>
+    private Dictionary<string, string> ConfigErrors(string ns, JsonObject template)
+    {
+        var errors = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var container in (template["spec"]?["initContainers"]?.AsArray() ?? []).Concat(template["spec"]?["containers"]?.AsArray() ?? []).OfType<JsonObject>())
+        {
+            var name = container["name"]?.GetValue<string>() ?? string.Empty;
+            string? error = null;
+            foreach (var env in container["env"]?.AsArray() ?? [])
+            {
+                error ??= KeyReferenceError(ns, env?["valueFrom"]?["secretKeyRef"], _secrets, "Secret", "secret")
+                    ?? KeyReferenceError(ns, env?["valueFrom"]?["configMapKeyRef"], _configMaps, "ConfigMap", "configmap");
+            }
+
+            foreach (var from in container["envFrom"]?.AsArray() ?? [])
+            {
+                error ??= ObjectReferenceError(ns, from?["secretRef"], _secrets, "secret") ?? ObjectReferenceError(ns, from?["configMapRef"], _configMaps, "configmap");
+            }
+
+            if (error is not null)
+            {
+                errors[name] = error;
+            }
+        }
+
+        return errors;
+    }
+
+    private string? KeyReferenceError(string ns, JsonNode? reference, ApiResource resource, string kind, string noun)
+    {
+        if (reference is null || reference["optional"]?.GetValue<bool>() == true)
+        {
+            return null;
+        }
+
+        var name = reference["name"]?.GetValue<string>() ?? string.Empty;
+        var key = reference["key"]?.GetValue<string>() ?? string.Empty;
+        var obj = _store.Get(resource, ns, name);
+        return obj is null ? $"{noun} \"{name}\" not found"
+            : obj["data"]?[key] is null && obj["binaryData"]?[key] is null ? $"couldn't find key {key} in {kind} {ns}/{name}"
+            : null;
+    }
+
+    private string? ObjectReferenceError(string ns, JsonNode? reference, ApiResource resource, string noun) =>
+        reference is null || reference["optional"]?.GetValue<bool>() == true || _store.Get(resource, ns, reference["name"]?.GetValue<string>() ?? string.Empty) is not null
+            ? null
+            : $"{noun} \"{reference["name"]?.GetValue<string>()}\" not found";
+
+    /// <summary>A Secret or ConfigMap volume whose source does not exist: the kubelet cannot mount it, the pod stays ContainerCreating.</summary>
+    private bool VolumeSourcesMissing(string ns, JsonObject template) =>
+        (template["spec"]?["volumes"]?.AsArray() ?? []).Any(v =>
+            (v?["secret"] is { } secret && secret["optional"]?.GetValue<bool>() != true && _store.Get(_secrets, ns, secret["secretName"]?.GetValue<string>() ?? string.Empty) is null)
+            || (v?["configMap"] is { } map && map["optional"]?.GetValue<bool>() != true && _store.Get(_configMaps, ns, map["name"]?.GetValue<string>() ?? string.Empty) is null));
 
     private bool ClaimsBound(string ns, JsonObject template, string? statefulSet)
     {
@@ -357,7 +463,8 @@ public sealed class WorkloadSimulator
         return true;
     }
 
-    private void CreatePod(string ns, string name, JsonObject template, JsonObject labels, JsonArray owner)
+    /// <summary>Creates a pod through admission, as a controller does; returns the refusal (e.g. exceeded quota), or null.</summary>
+    private string? CreatePod(string ns, string name, JsonObject template, JsonObject labels, JsonArray owner)
     {
         var metadata = (JsonObject)(template["metadata"]?.DeepClone() ?? new JsonObject());
         metadata["name"] = name;
@@ -366,18 +473,23 @@ public sealed class WorkloadSimulator
         metadata.Remove("creationTimestamp");
         var spec = (JsonObject)template["spec"]!.DeepClone();
         spec["nodeName"] = "simulated-node";
-        _writer.Create(_pods, ns, new JsonObject { ["metadata"] = metadata, ["spec"] = spec }, dryRun: false, strict: false);
+        var (status, body) = _writer.Create(_pods, ns, new JsonObject { ["metadata"] = metadata, ["spec"] = spec }, WriteOptions.Controller);
+        return status is 201 or 409 ? null : body["message"]?.GetValue<string>() ?? $"pod creation failed with {status}";
     }
 
-    private void SetPodStatus(string ns, string pod, string phase, bool ready, JsonObject template, PodFault? fault = null, int? terminatedExitCode = null, bool pvcPending = false)
+    private void SetPodStatus(string ns, string pod, string phase, bool ready, JsonObject template, PodFault? fault = null, int? terminatedExitCode = null, bool pvcPending = false,
+        IReadOnlyDictionary<string, string>? configErrors = null, bool creating = false)
     {
         var now = _writer.Timestamp();
         var containers = new JsonArray();
         foreach (var c in template["spec"]?["containers"]?.AsArray() ?? [])
         {
             var image = c!["image"]?.GetValue<string>() ?? string.Empty;
+            var configError = configErrors?.GetValueOrDefault(c["name"]?.GetValue<string>() ?? string.Empty);
             var state = (fault, terminatedExitCode) switch
             {
+                _ when configError is not null => new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "CreateContainerConfigError", ["message"] = configError } },
+                _ when creating || (configErrors is { Count: > 0 } && fault is null) => new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "ContainerCreating" } },
                 (PodFault.ImagePullBackOff, _) => new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "ImagePullBackOff", ["message"] = $"Back-off pulling image \"{image}\"" } },
                 (PodFault.CrashLoopBackOff, _) => new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "CrashLoopBackOff", ["message"] = $"back-off 40s restarting failed container={c["name"]} pod={pod}" } },
                 (PodFault.Unschedulable, _) => new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "ContainerCreating" } },
@@ -419,9 +531,17 @@ public sealed class WorkloadSimulator
     {
         _store.Update(_pvcs, ns, name, pvc =>
         {
+            var requested = pvc["spec"]?["resources"]?["requests"]?["storage"]?.DeepClone() ?? "1Gi";
             if (pvc["status"]?["phase"]?.GetValue<string>() == "Bound")
             {
-                return null;
+                // An expansion the resize admission allowed: the volume grows to the request.
+                if (JsonNode.DeepEquals(pvc["status"]?["capacity"]?["storage"], requested))
+                {
+                    return null;
+                }
+
+                pvc["status"]!["capacity"] = new JsonObject { ["storage"] = requested };
+                return pvc;
             }
 
             pvc["spec"]!["volumeName"] = $"pvc-{pvc["metadata"]!["uid"]!.GetValue<string>()}";
@@ -429,7 +549,7 @@ public sealed class WorkloadSimulator
             {
                 ["phase"] = "Bound",
                 ["accessModes"] = pvc["spec"]?["accessModes"]?.DeepClone(),
-                ["capacity"] = new JsonObject { ["storage"] = pvc["spec"]?["resources"]?["requests"]?["storage"]?.DeepClone() ?? "1Gi" },
+                ["capacity"] = new JsonObject { ["storage"] = requested },
             };
             return pvc;
         });

@@ -1,24 +1,59 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Storefleet.Testing.KubeApi.Admission;
 using Storefleet.Testing.KubeApi.Discovery;
 using Storefleet.Testing.KubeApi.Http;
+using Storefleet.Testing.KubeApi.Schema;
+using Storefleet.Testing.KubeApi.Validation;
 
 namespace Storefleet.Testing.KubeApi.Storage;
 
+/// <summary>How a client asked the server to treat unknown fields (<c>fieldValidation</c>).</summary>
+public enum FieldValidation
+{
+    /// <summary>Unknown fields are refused (400). Also what the double does when a request names none.</summary>
+    Strict,
+
+    /// <summary>Unknown fields are dropped (a real server adds a warning header).</summary>
+    Warn,
+
+    /// <summary>Unknown fields are dropped silently.</summary>
+    Ignore,
+}
+
 /// <summary>
-/// What a real API server does around a write: defaulting, metadata stamping, name and strict
-/// schema validation, namespace existence and termination checks, optimistic concurrency,
-/// finalizers, and garbage collection of owned objects on delete.
+/// How a write reaches the store. <paramref name="ByController"/>: written by the double's own
+/// controllers (the workload simulation, namespace seeding), which skip request decoding but not admission.
+/// <paramref name="ExpectedVersion"/>: the <c>resourceVersion</c> precondition of an update or patch.
+/// </summary>
+public sealed record WriteOptions(
+    bool DryRun = false,
+    FieldValidation Validation = FieldValidation.Strict,
+    string? FieldManager = null,
+    bool ByController = false,
+    string? ExpectedVersion = null)
+{
+    public static WriteOptions Controller { get; } = new(ByController: true);
+}
+
+/// <summary>
+/// What a real API server does around a write: decoding against the recorded schema (types exactly,
+/// unknown fields by the field validation asked for, required fields and enums), defaulting, metadata
+/// stamping, name rules, update validation (immutable fields), admission (service accounts, limit
+/// ranges, resource quotas, volume resizing), namespace existence and termination checks, optimistic
+/// concurrency, finalizers, and garbage collection of owned objects on delete.
 /// </summary>
 public sealed class ObjectWriter(ObjectStore store, ApiCatalog catalog, TimeProvider clock)
 {
     private readonly ApiResource _namespaces = catalog.Find(string.Empty, "v1", "namespaces")!;
+    private readonly ApiResource _serviceAccounts = catalog.Find(string.Empty, "v1", "serviceaccounts")!;
+    private readonly AdmissionChain _admission = new(store, catalog);
     private long _ipCounter;
 
     /// <summary>Called when a namespace starts terminating (the namespace lifecycle takes it from there).</summary>
     public event Action<string>? NamespaceTerminating;
 
-    public (int Status, JsonObject Body) Create(ApiResource resource, string? ns, JsonObject obj, bool dryRun, bool strict, string? fieldManager = null)
+    public (int Status, JsonObject Body) Create(ApiResource resource, string? ns, JsonObject obj, WriteOptions options)
     {
         var metadata = obj["metadata"] as JsonObject ?? new JsonObject();
         obj["metadata"] = metadata;
@@ -54,16 +89,16 @@ public sealed class ObjectWriter(ObjectStore store, ApiCatalog catalog, TimeProv
             return (422, StatusBodies.Invalid(resource.Kind, string.Empty, "metadata.name", "Required value: name or generateName is required"));
         }
 
-        if (StrictValidator.NameError(resource, name) is { } nameError)
+        if (NameRules.NameError(resource, name) is { } nameError)
         {
             return (422, StatusBodies.Invalid(resource.Kind, name, "metadata.name", nameError));
         }
 
         obj["kind"] = resource.Kind;
         obj["apiVersion"] = resource.GroupVersion;
-        if (strict && StrictValidator.StrictDecodingError(obj, resource) is { } decodingError)
+        if (!options.ByController && Decode(resource, name, obj, options.Validation) is { } refused)
         {
-            return (400, StatusBodies.BadRequest($"{resource.Kind} in version \"{resource.Version}\" cannot be handled as a {resource.Kind}: {decodingError}"));
+            return refused;
         }
 
         if (resource.Namespaced)
@@ -79,6 +114,11 @@ public sealed class ObjectWriter(ObjectStore store, ApiCatalog catalog, TimeProv
             {
                 return (403, StatusBodies.NamespaceTerminating(resource.Plural, name, nsName));
             }
+
+            if (_admission.Admit(resource, nsName, obj, current: null) is { } forbidden)
+            {
+                return forbidden;
+            }
         }
 
         var now = Timestamp();
@@ -91,7 +131,7 @@ public sealed class ObjectWriter(ObjectStore store, ApiCatalog catalog, TimeProv
             metadata["generation"] = 1;
         }
 
-        if (fieldManager is not null)
+        if (options.FieldManager is { } fieldManager)
         {
             metadata["managedFields"] = new JsonArray(new JsonObject
             {
@@ -105,32 +145,56 @@ public sealed class ObjectWriter(ObjectStore store, ApiCatalog catalog, TimeProv
         }
 
         Default(resource, obj);
-        if (dryRun)
+        if (options.DryRun)
         {
             return (201, obj);
         }
 
         var created = store.TryCreate(resource, obj);
-        return created is null ? (409, StatusBodies.AlreadyExists(resource.Plural, name)) : (201, KubeApiHandler.WithType(created, resource));
+        if (created is null)
+        {
+            return (409, StatusBodies.AlreadyExists(resource.Plural, name));
+        }
+
+        if (resource.GroupResource == "namespaces")
+        {
+            // The service account controller: every namespace gets its "default" account at once.
+            Create(_serviceAccounts, name, new JsonObject { ["metadata"] = new JsonObject { ["name"] = "default" } }, WriteOptions.Controller);
+        }
+
+        return (201, KubeApiHandler.WithType(created, resource));
     }
 
-    public (int Status, JsonObject Body) Replace(ApiResource resource, string? ns, string name, JsonObject obj, string? expectedVersion, bool dryRun, bool strict)
+    public (int Status, JsonObject Body) Replace(ApiResource resource, string? ns, string name, JsonObject obj, WriteOptions options)
     {
         obj["kind"] = resource.Kind;
         obj["apiVersion"] = resource.GroupVersion;
-        if (strict && StrictValidator.StrictDecodingError(obj, resource) is { } decodingError)
+        if (!options.ByController && Decode(resource, name, obj, options.Validation) is { } refused)
         {
-            return (400, StatusBodies.BadRequest($"{resource.Kind} in version \"{resource.Version}\" cannot be handled as a {resource.Kind}: {decodingError}"));
+            return refused;
         }
 
         try
         {
             JsonObject? result = null;
+            (int, JsonObject)? rejected = null;
             var found = store.Update(resource, ns, name, current =>
             {
-                if (expectedVersion is not null && current["metadata"]!["resourceVersion"]!.GetValue<string>() != expectedVersion)
+                if (options.ExpectedVersion is { } expected && current["metadata"]!["resourceVersion"]!.GetValue<string>() != expected)
                 {
                     throw new VersionConflictException();
+                }
+
+                if (UpdateRules.Check(resource, current, obj) is { Count: > 0 } invalid)
+                {
+                    rejected = (422, StatusBodies.Invalid(resource.Kind, resource.Group, name, invalid));
+                    return null;
+                }
+
+                if (resource.Namespaced && _admission.Admit(resource, ns!, obj, current) is { } forbidden)
+                {
+                    rejected = forbidden;
+                    return null;
                 }
 
                 var metadata = obj["metadata"] as JsonObject ?? new JsonObject();
@@ -157,7 +221,7 @@ public sealed class ObjectWriter(ObjectStore store, ApiCatalog catalog, TimeProv
                 }
 
                 Default(resource, obj);
-                if (dryRun)
+                if (options.DryRun)
                 {
                     result = obj;
                     return null;
@@ -173,12 +237,17 @@ public sealed class ObjectWriter(ObjectStore store, ApiCatalog catalog, TimeProv
                 return (404, StatusBodies.NotFound(resource.Plural, name));
             }
 
-            if (!dryRun && found["metadata"]?["deletionTimestamp"] is not null && found["metadata"]?["finalizers"] is not JsonArray { Count: > 0 } && resource.Plural != "namespaces")
+            if (rejected is { } refusal)
+            {
+                return refusal;
+            }
+
+            if (!options.DryRun && found["metadata"]?["deletionTimestamp"] is not null && found["metadata"]?["finalizers"] is not JsonArray { Count: > 0 } && resource.Plural != "namespaces")
             {
                 store.Remove(resource, ns, name);
             }
 
-            return (200, KubeApiHandler.WithType(dryRun ? result! : found, resource));
+            return (200, KubeApiHandler.WithType(options.DryRun ? result! : found, resource));
         }
         catch (VersionConflictException)
         {
@@ -252,6 +321,25 @@ public sealed class ObjectWriter(ObjectStore store, ApiCatalog catalog, TimeProv
         {
             Delete(resource, owned["metadata"]!["namespace"]?.GetValue<string>(), owned["metadata"]!["name"]!.GetValue<string>(), dryRun: false, orphan: false);
         }
+    }
+
+    /// <summary>
+    /// Decodes a request's object as the server does: a mistyped field is a 400 whatever the field
+    /// validation; unknown fields are a 400 under Strict and dropped otherwise; a missing required field
+    /// or a value outside an enforced enum is a 422.
+    /// </summary>
+    private static (int, JsonObject)? Decode(ApiResource resource, string name, JsonObject obj, FieldValidation validation)
+    {
+        var findings = SchemaValidator.CheckKind(obj, resource.GroupVersion, resource.Kind, pruneUnknown: validation != FieldValidation.Strict);
+        var prefix = $"{resource.Kind} in version \"{resource.Version}\" cannot be handled as a {resource.Kind}: ";
+        return findings switch
+        {
+            null => null,
+            { DecodeError: { } error } => (400, StatusBodies.BadRequest(prefix + error)),
+            { UnknownFields.Count: > 0 } when validation == FieldValidation.Strict => (400, StatusBodies.BadRequest(prefix + findings.StrictDecodingError)),
+            { Invalid.Count: > 0 } => (422, StatusBodies.Invalid(resource.Kind, resource.Group, name, findings.Invalid)),
+            _ => null,
+        };
     }
 
     public string Timestamp() => clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
