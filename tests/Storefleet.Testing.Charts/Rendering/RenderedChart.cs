@@ -1,12 +1,16 @@
+using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
+using Storefleet.Testing.KubeApi.Schema;
 
 namespace Storefleet.Testing.Charts.Rendering;
 
 /// <summary>
-/// Every object of a rendered chart, deserialized strictly into the KubernetesClient model types:
-/// an unknown or mistyped field anywhere fails the parse, as a real API server with strict field
-/// validation would refuse it.
+/// Every object of a rendered chart, decoded as the API server would decode what helm sends: the YAML
+/// read with its scalar types (an unquoted <c>1</c> is a number), then checked against the recorded
+/// OpenAPI schema of its kind — a mistyped, unknown or missing required field, or a value outside an
+/// enforced enum, fails the parse with the server's message — and finally deserialized into the
+/// KubernetesClient model types for the tests to read.
 /// </summary>
 public sealed class RenderedChart
 {
@@ -25,6 +29,14 @@ public sealed class RenderedChart
 
     public static RenderedChart Parse(string yaml)
     {
+        foreach (var document in TypedYaml.ParseAll(yaml).OfType<JsonObject>())
+        {
+            if (SchemaProblem(document) is { } problem)
+            {
+                throw new InvalidOperationException(problem);
+            }
+        }
+
         var documents = KubernetesYaml.LoadAllFromString(yaml, typeMap: null, strict: true);
         var objects = new List<IKubernetesObject<V1ObjectMeta>>();
         foreach (var document in documents)
@@ -34,6 +46,22 @@ public sealed class RenderedChart
         }
 
         return new RenderedChart(yaml, objects);
+    }
+
+    /// <summary>Why the API server would refuse <paramref name="obj"/> (400 or 422), or null when it would decode it.</summary>
+    public static string? SchemaProblem(JsonObject obj)
+    {
+        var apiVersion = obj["apiVersion"]?.GetValue<string>() ?? string.Empty;
+        var kind = obj["kind"]?.GetValue<string>() ?? string.Empty;
+        var name = $"{kind}/{obj["metadata"]?["name"]}";
+        return SchemaValidator.CheckKind(obj, apiVersion, kind) switch
+        {
+            null => null,
+            { DecodeError: { } error } => $"{name}: {kind} in version \"{apiVersion}\" cannot be handled as a {kind}: {error}",
+            { UnknownFields.Count: > 0 } findings => $"{name}: {findings.StrictDecodingError}",
+            { Invalid.Count: > 0 } findings => $"{name} is invalid: {string.Join(", ", findings.Invalid)}",
+            _ => null,
+        };
     }
 
     public IEnumerable<T> All<T>() => Objects.OfType<T>();
