@@ -15,21 +15,29 @@ public sealed class ChaosTests(EngineFixture fixture) : IClassFixture<EngineFixt
     [Fact]
     public async Task AGracefulStop_SendsSigtermToHelmAndWaits_AndTheNextStartFinishesTheStore()
     {
+        using var helm = HelmWrapper.Create();
         var settings = Settings(EngineFixture.NewPrefix());
+        settings["Storefleet:Engine:HelmPath"] = helm.Path;
         var name = EngineFixture.NewStoreName("term");
-        fixture.Api.Faults.AddLatency("POST", $"/namespaces/store-{name}/deployments", TimeSpan.FromSeconds(3), times: 1);
+        // The install hangs on the API far longer than the stop may take: only the SIGTERM ends it in time.
+        var hang = fixture.Api.Faults.AddLatency("PATCH", $"/namespaces/store-{name}/deployments/", TimeSpan.FromSeconds(120), times: 1);
         var plane = await ControlPlaneProcess.StartAsync(settings);
         using (var http = new HttpClient { BaseAddress = plane.BaseAddress })
         {
             (await http.PostAsJsonAsync("/api/v1/stores", new { name })).EnsureSuccessStatusCode();
         }
 
-        var helm = await Eventually.WaitForAsync(() => Task.FromResult(HelmChildOf(plane.Pid)), TimeSpan.FromSeconds(15), "helm to run");
+        await Eventually.WaitUntilAsync(() => Task.FromResult(hang.Remaining == 0), TimeSpan.FromSeconds(30), "helm to be applying the Deployment");
+        var stopAt = DateTimeOffset.UtcNow;
         await plane.TerminateAsync(TimeSpan.FromSeconds(60));
+        var exitedAt = DateTimeOffset.UtcNow;
 
         Assert.True(plane.HasExited);
-        Assert.False(Directory.Exists($"/proc/{helm}"), "helm outlived a graceful stop");
         Assert.Contains("Application is shutting down", plane.Output);
+        var install = Assert.Single(helm.Invocations(), i => i.Command == "upgrade" && i.Release == name);
+        Assert.True(install.TerminatedAt >= stopAt, $"helm did not get SIGTERM from the stop: {install}");
+        Assert.True(install.Ended is { } ended && ended <= exitedAt, $"the control plane exited before helm did: {install}");
+        Assert.NotEqual(0, install.ExitCode);
         await plane.DisposeAsync();
 
         await using var next = await ControlPlaneProcess.StartAsync(settings);

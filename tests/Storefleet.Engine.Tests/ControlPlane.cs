@@ -98,7 +98,7 @@ public sealed class ControlPlane : WebApplicationFactory<Program>
                 var store = await Repository.GetAsync(name);
                 if (store?.Phase == StorePhase.Failed && phase != StorePhase.Failed)
                 {
-                    throw new InvalidOperationException($"store {name} failed: {store.Condition(ConditionTypes.Failed)?.Message}");
+                    throw new GiveUpException($"store {name} failed: {store.Condition(ConditionTypes.Failed)?.Message}");
                 }
 
                 return store?.Phase == phase ? store : null;

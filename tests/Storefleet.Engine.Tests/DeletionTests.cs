@@ -33,17 +33,26 @@ public sealed class DeletionTests(EngineFixture fixture) : IClassFixture<EngineF
     [Fact]
     public async Task DeleteWhileHelmIsInstalling_StopsHelm_AndLeavesNothing()
     {
-        await using var plane = fixture.StartControlPlane();
+        using var helm = HelmWrapper.Create();
+        await using var plane = fixture.StartControlPlane(new Dictionary<string, string?> { ["Storefleet:Engine:HelmPath"] = helm.Path });
         var name = EngineFixture.NewStoreName("inst");
         var ns = $"store-{name}";
-        fixture.Api.Faults.AddLatency("POST", $"/namespaces/{ns}/deployments", TimeSpan.FromSeconds(3), times: 1);
+        // The install hangs on the API far longer than this test waits: only a stop by the engine ends it in time.
+        var hang = fixture.Api.Faults.AddLatency("PATCH", $"/namespaces/{ns}/deployments/", TimeSpan.FromSeconds(120), times: 1);
 
         await plane.CreateStoreAsync(name);
-        await Eventually.WaitUntilAsync(() => Task.FromResult(plane.Helm.Running > 0), TimeSpan.FromSeconds(10), "helm to be installing");
+        await Eventually.WaitUntilAsync(() => Task.FromResult(hang.Remaining == 0), TimeSpan.FromSeconds(15), "helm to be applying the Deployment");
+        var deleteAt = DateTimeOffset.UtcNow;
         await plane.DeleteStoreAsync(name);
 
         await plane.WaitForGoneAsync(name, TimeSpan.FromSeconds(30));
         AssertNothingLeft(ns);
+        var install = Assert.Single(helm.Invocations(), i => i.Command == "upgrade" && i.Release == name);
+        Assert.True(install.TerminatedAt >= deleteAt, $"helm was not sent SIGTERM after the delete: {install}");
+        Assert.NotNull(install.Ended);
+        Assert.NotEqual(0, install.ExitCode);
+        Assert.True(install.Ended - deleteAt < TimeSpan.FromSeconds(30), $"helm ran on after the delete: {install}");
+        Assert.Contains(helm.Invocations(), i => i.Command == "uninstall" && i.Release == name && i.Started >= install.Ended);
     }
 
     [Fact]

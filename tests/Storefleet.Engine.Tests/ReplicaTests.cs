@@ -14,7 +14,8 @@ public sealed class ReplicaTests(EngineFixture fixture) : IClassFixture<EngineFi
     public async Task TwoInstancesOnOneRedis_HandleEachStoreOneAtATime_AndBringAllTwentyToReady()
     {
         var prefix = EngineFixture.NewPrefix();
-        var settings = new Dictionary<string, string?> { ["Storefleet:Engine:MaxConcurrentHelm"] = "2" };
+        using var helm = HelmWrapper.Create();
+        var settings = new Dictionary<string, string?> { ["Storefleet:Engine:MaxConcurrentHelm"] = "2", ["Storefleet:Engine:HelmPath"] = helm.Path };
         await using var a = fixture.StartControlPlane(settings, prefix);
         await using var b = fixture.StartControlPlane(settings, prefix);
         var names = Enumerable.Range(0, 20).Select(i => EngineFixture.NewStoreName($"two{i}")).ToList();
@@ -29,29 +30,28 @@ public sealed class ReplicaTests(EngineFixture fixture) : IClassFixture<EngineFi
             await a.WaitForPhaseAsync(name, StorePhase.Ready, TimeSpan.FromSeconds(90));
         }
 
+        // Both instances did work...
         var steps = a.Activity.Steps.Concat(b.Activity.Steps).Where(s => names.Contains(s.Store)).ToList();
         Assert.Contains(steps, s => s.Instance == a.Services.GetService<Storefleet.Engine.Reconciling.EngineInstance>()!.Id);
         Assert.Contains(steps, s => s.Instance == b.Services.GetService<Storefleet.Engine.Reconciling.EngineInstance>()!.Id);
-        foreach (var group in steps.GroupBy(s => s.Store))
-        {
-            var ordered = group.OrderBy(s => s.Time).ToList();
-            for (var i = 1; i < ordered.Count; i++)
-            {
-                // Fencing: a step under an older lease never completes after a step under a newer one...
-                Assert.True(ordered[i].Fence >= ordered[i - 1].Fence, $"store {group.Key}: fence {ordered[i].Fence} after {ordered[i - 1].Fence}");
 
-                // ...and steps under different leases never overlap in time.
-                if (ordered[i].Fence != ordered[i - 1].Fence)
-                {
-                    Assert.True(ordered[i].Time - ordered[i].Duration >= ordered[i - 1].Time - TimeSpan.FromMilliseconds(1),
-                        $"store {group.Key}: lease {ordered[i].Fence} ({ordered[i].Instance}) started before lease {ordered[i - 1].Fence} ({ordered[i - 1].Instance}) finished");
-                }
-            }
-        }
-
+        // ...and, as helm itself saw it (not the product's log): never two helm processes on one release at
+        // once, and every release has exactly the revisions its successful helm runs made.
+        var invocations = helm.Invocations();
         foreach (var name in names)
         {
+            var runs = invocations.Where(i => i.Release == name).OrderBy(i => i.Started).ToList();
+            Assert.NotEmpty(runs);
+            Assert.All(runs, r => Assert.NotNull(r.Ended));
+            for (var i = 1; i < runs.Count; i++)
+            {
+                Assert.False(runs[i].Overlaps(runs[i - 1]), $"store {name}: {runs[i - 1]} and {runs[i]} ran at the same time");
+            }
+
             Assert.Single(ReleaseNames($"store-{name}"));
+            var revisions = ReleaseRevisions($"store-{name}");
+            Assert.Equal(runs.Count(r => r.Command == "upgrade" && r.ExitCode == 0), revisions.Count);
+            Assert.Equal(Enumerable.Range(1, revisions.Count), revisions);
         }
     }
 
@@ -144,6 +144,11 @@ public sealed class ReplicaTests(EngineFixture fixture) : IClassFixture<EngineFi
         var health = JsonNode.Parse(await plane.CreateClient().GetStringAsync("/readyz"))!;
         Assert.Equal("Degraded", health["checks"]!["kubernetes"]!["status"]!.GetValue<string>());
     }
+
+    private IReadOnlyList<int> ReleaseRevisions(string ns) =>
+        [.. fixture.Api.Store.InNamespace(ns).Select(o => o.Object)
+            .Where(o => o["kind"]?.GetValue<string>() == "Secret" && o["metadata"]!["labels"]?["owner"]?.GetValue<string>() == "helm")
+            .Select(o => int.Parse(o["metadata"]!["labels"]!["version"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture)).Order()];
 
     private IReadOnlyList<string> ReleaseNames(string ns) =>
         [.. fixture.Api.Store.InNamespace(ns).Select(o => o.Object)

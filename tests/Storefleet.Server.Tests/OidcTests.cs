@@ -1,5 +1,10 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -11,10 +16,13 @@ namespace Storefleet.Server.Tests;
 /// <summary>
 /// OIDC is configuration only: with an authority and a client id, the dashboard offers the identity
 /// provider's sign-in (authorization code with PKCE) and the API accepts its JWTs; their subject and role
-/// come from the configured claims. A stand-in provider serves the discovery document.
+/// come from the configured claims. A stand-in provider serves the discovery document and a real RSA
+/// signing key (JWKS); tokens signed with it are accepted, every kind of bad token is refused.
 /// </summary>
 public sealed class OidcTests : IAsyncLifetime
 {
+    private readonly RSA _signingKey = RSA.Create(2048);
+    private readonly RSA _otherKey = RSA.Create(2048);
     private WebApplication _provider = null!;
     private RedisServerProcess _redis = null!;
     private StorefleetApiFactory _factory = null!;
@@ -37,7 +45,14 @@ public sealed class OidcTests : IAsyncLifetime
             ["subject_types_supported"] = new[] { "public" },
             ["id_token_signing_alg_values_supported"] = new[] { "RS256" },
         }));
-        _provider.MapGet("/jwks", () => Results.Json(new { keys = Array.Empty<object>() }));
+        var published = _signingKey.ExportParameters(includePrivateParameters: false);
+        _provider.MapGet("/jwks", () => Results.Json(new
+        {
+            keys = new[]
+            {
+                new { kty = "RSA", use = "sig", alg = "RS256", kid = "provider-key", n = Base64UrlEncoder.Encode(published.Modulus), e = Base64UrlEncoder.Encode(published.Exponent) },
+            },
+        }));
         await _provider.StartAsync();
 
         _redis = await RedisServerProcess.StartAsync();
@@ -54,6 +69,81 @@ public sealed class OidcTests : IAsyncLifetime
         await _factory.DisposeAsync();
         await _redis.DisposeAsync();
         await _provider.DisposeAsync();
+        _signingKey.Dispose();
+        _otherKey.Dispose();
+    }
+
+    [Fact]
+    public async Task AValidProviderToken_IsAccepted_AndItsSubjectOwnsWhatItCreates()
+    {
+        var client = ClientWith(Token());
+
+        var list = await client.GetAsync("/api/v1/stores");
+        var created = await client.PostAsJsonAsync("/api/v1/stores", new { name = $"oidc-{Guid.NewGuid():N}"[..12] });
+
+        Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal("alice@example.com", JsonNode.Parse(await created.Content.ReadAsStringAsync())!["owner"]!.GetValue<string>());
+    }
+
+    public static TheoryData<string> BadTokens => ["other-key", "wrong-audience", "wrong-issuer", "expired", "no-role", "unknown-role", "no-subject", "unsigned"];
+
+    [Theory]
+    [MemberData(nameof(BadTokens))]
+    public async Task ABadProviderToken_IsRefused(string kind)
+    {
+        var token = kind switch
+        {
+            "other-key" => Token(key: _otherKey),
+            "wrong-audience" => Token(audience: "someone-else"),
+            "wrong-issuer" => Token(issuer: "http://127.0.0.1:1/"),
+            "expired" => Token(expires: DateTime.UtcNow.AddMinutes(-10)),
+            "no-role" => Token(role: null),
+            "unknown-role" => Token(role: "root"),
+            "no-subject" => Token(subject: null),
+            _ => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+            {
+                Issuer = _authority, Audience = "storefleet", Expires = DateTime.UtcNow.AddMinutes(5),
+                Claims = new Dictionary<string, object> { ["sub"] = "alice@example.com", ["storefleet_role"] = "admin" },
+            }),
+        };
+
+        var answer = await ClientWith(token).GetAsync("/api/v1/stores");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, answer.StatusCode);
+    }
+
+    private HttpClient ClientWith(string token)
+    {
+        var client = _factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    private string Token(RSA? key = null, string audience = "storefleet", string? issuer = null, DateTime? expires = null, string? subject = "alice@example.com", string? role = "member")
+    {
+        var claims = new Dictionary<string, object>();
+        if (subject is not null)
+        {
+            claims["sub"] = subject;
+        }
+
+        if (role is not null)
+        {
+            claims["storefleet_role"] = role;
+        }
+
+        var notBefore = (expires ?? DateTime.UtcNow.AddMinutes(5)).AddMinutes(-30);
+        return new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = issuer ?? _authority,
+            Audience = audience,
+            NotBefore = notBefore,
+            IssuedAt = notBefore,
+            Expires = expires ?? DateTime.UtcNow.AddMinutes(5),
+            Claims = claims,
+            SigningCredentials = new SigningCredentials(new RsaSecurityKey(key ?? _signingKey) { KeyId = "provider-key" }, SecurityAlgorithms.RsaSha256),
+        });
     }
 
     [Fact]

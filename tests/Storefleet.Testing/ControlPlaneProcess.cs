@@ -79,7 +79,7 @@ public sealed class ControlPlaneProcess : IAsyncDisposable
         {
             if (_process.HasExited)
             {
-                throw new InvalidOperationException($"the control plane exited: {Output}");
+                throw new GiveUpException($"the control plane exited: {Output}");
             }
 
             try

@@ -50,7 +50,7 @@ public sealed class RedisServerProcess : IAsyncDisposable
         {
             if (process.HasExited)
             {
-                throw new InvalidOperationException($"redis-server exited with code {process.ExitCode}.");
+                throw new GiveUpException($"redis-server exited with code {process.ExitCode}.");
             }
 
             await using var probe = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port},abortConnect=true,connectTimeout=500");

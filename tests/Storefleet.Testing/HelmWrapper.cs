@@ -1,0 +1,142 @@
+using System.Globalization;
+
+namespace Storefleet.Testing;
+
+/// <summary>One run of helm as the wrapper saw it: when it started and ended, how, and whether it got SIGTERM.</summary>
+public sealed record HelmInvocation(int Pid, IReadOnlyList<string> Args, DateTimeOffset Started, DateTimeOffset? Ended, int? ExitCode, DateTimeOffset? TerminatedAt)
+{
+    public string Command => Args.Count > 0 ? Args[0] : string.Empty;
+
+    /// <summary>The release the command acts on (<c>upgrade --install NAME</c>, <c>uninstall NAME</c>, <c>rollback NAME</c>...).</summary>
+    public string? Release => Command switch
+    {
+        "upgrade" or "uninstall" or "rollback" or "install" or "test" or "status" or "history" => Args.Skip(1).FirstOrDefault(a => !a.StartsWith('-')),
+        _ => null,
+    };
+
+    public bool Overlaps(HelmInvocation other) =>
+        Started < (other.Ended ?? DateTimeOffset.MaxValue) && other.Started < (Ended ?? DateTimeOffset.MaxValue);
+
+    public override string ToString() =>
+        $"helm {string.Join(' ', Args.Take(4))} (pid {Pid}) {Started:HH:mm:ss.fff}–{Ended:HH:mm:ss.fff} exit {ExitCode}{(TerminatedAt is null ? string.Empty : $" SIGTERM at {TerminatedAt:HH:mm:ss.fff}")}";
+}
+
+/// <summary>
+/// A stand-in for the helm binary that runs the real one and records, outside the product, every
+/// invocation: arguments, start and end times, exit code, and when a SIGTERM arrived (it forwards it to
+/// helm). It can hold <c>upgrade</c> commands for a while before helm starts (interruptibly), so a test
+/// can make helm "slower than its own wait" and prove the product stopped it. Several processes may
+/// share one wrapper: the log is appended line by line.
+/// </summary>
+public sealed class HelmWrapper : IDisposable
+{
+    private readonly string _directory;
+
+    private HelmWrapper(string directory)
+    {
+        _directory = directory;
+        Path = System.IO.Path.Combine(directory, "helm");
+        LogPath = System.IO.Path.Combine(directory, "invocations.log");
+    }
+
+    /// <summary>The wrapper executable: use it as <c>Storefleet:Engine:HelmPath</c>.</summary>
+    public string Path { get; }
+
+    public string LogPath { get; }
+
+    public static HelmWrapper Create(string? realHelm = null)
+    {
+        var wrapper = new HelmWrapper(Directory.CreateTempSubdirectory("helm-wrapper-").FullName);
+        File.WriteAllText(wrapper.Path, Script(realHelm ?? RepositoryPaths.Helm, wrapper.LogPath, System.IO.Path.Combine(wrapper._directory, "upgrade-delay")));
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(wrapper.Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        File.WriteAllText(wrapper.LogPath, string.Empty);
+        return wrapper;
+    }
+
+    /// <summary>From now on every <c>helm upgrade</c> waits this long before the real helm starts (zero: none).</summary>
+    public void DelayUpgrades(TimeSpan delay) =>
+        File.WriteAllText(System.IO.Path.Combine(_directory, "upgrade-delay"), delay.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture));
+
+    /// <summary>Every invocation so far (running ones have no end yet).</summary>
+    public IReadOnlyList<HelmInvocation> Invocations()
+    {
+        var started = new Dictionary<int, HelmInvocation>();
+        var order = new List<int>();
+        foreach (var line in File.ReadAllLines(LogPath))
+        {
+            var parts = line.Split('\t');
+            if (parts.Length < 3 || !int.TryParse(parts[1], CultureInfo.InvariantCulture, out var pid))
+            {
+                continue;
+            }
+
+            var time = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(parts[2], CultureInfo.InvariantCulture) / 1_000_000);
+            switch (parts[0])
+            {
+                case "start":
+                    started[pid] = new HelmInvocation(pid, parts.Length > 3 ? parts[3].Split('\u001f') : [], time, null, null, null);
+                    order.Add(pid);
+                    break;
+                case "term" when started.TryGetValue(pid, out var running):
+                    started[pid] = running with { TerminatedAt = running.TerminatedAt ?? time };
+                    break;
+                case "end" when started.TryGetValue(pid, out var finished):
+                    started[pid] = finished with { Ended = time, ExitCode = int.Parse(parts[3], CultureInfo.InvariantCulture) };
+                    break;
+            }
+        }
+
+        return [.. order.Distinct().Select(pid => started[pid])];
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A process may still be writing; the temp area is cleaned eventually.
+        }
+    }
+
+    private static string Script(string realHelm, string log, string delayFile) => $$"""
+        #!/usr/bin/env bash
+        # Test wrapper around helm (Storefleet.Testing.HelmWrapper): logs every run, forwards SIGTERM.
+        log='{{log}}'
+        stamp() { date +%s%N; }
+        args=$(IFS=$'\x1f'; printf '%s' "$*")
+        printf 'start\t%s\t%s\t%s\n' "$$" "$(stamp)" "$args" >> "$log"
+        child=
+        terminated=0
+        on_term() {
+          printf 'term\t%s\t%s\n' "$$" "$(stamp)" >> "$log"
+          terminated=1
+          [ -n "$child" ] && kill -TERM "$child" 2>/dev/null
+        }
+        trap on_term TERM
+        if [ "$1" = "upgrade" ] && [ -s '{{delayFile}}' ]; then
+          sleep "$(cat '{{delayFile}}')" &
+          child=$!
+          wait "$child"
+          child=
+        fi
+        if [ "$terminated" = 1 ]; then
+          printf 'end\t%s\t%s\t%s\n' "$$" "$(stamp)" 143 >> "$log"
+          exit 143
+        fi
+        '{{realHelm}}' "$@" &
+        child=$!
+        while :; do
+          wait "$child"
+          rc=$?
+          kill -0 "$child" 2>/dev/null || break
+        done
+        printf 'end\t%s\t%s\t%s\n' "$$" "$(stamp)" "$rc" >> "$log"
+        exit "$rc"
+        """;
+}
