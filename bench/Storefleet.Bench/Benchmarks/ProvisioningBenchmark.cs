@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Storefleet.Testing;
+using Storefleet.Testing.KubeApi;
+
+namespace Storefleet.Bench.Benchmarks;
+
+/// <summary>
+/// Provisioning throughput: N stores through the control plane vs the same N <c>helm upgrade --install</c>
+/// from a plain script (xargs -P), same concurrency, same chart and values, against the Kubernetes API
+/// test double. Goals: ratio ≤ 1.15, peak RSS ≤ 300 MB. CPU is the control plane's own over the timed window.
+/// </summary>
+public static class ProvisioningBenchmark
+{
+    public static async Task<int> RunAsync(int stores, int concurrency)
+    {
+        var goals = new Goals();
+        await using var redis = await RedisServerProcess.StartAsync();
+        await using var api = await KubeApiTestServer.StartAsync();
+        api.Simulation.ReadyDelay = TimeSpan.Zero;
+        var chart = Path.Combine(RepositoryPaths.Root, "charts", "store");
+        var environment = new Dictionary<string, string> { ["KUBECONFIG"] = api.KubeconfigPath };
+
+        Console.WriteLine($"Storefleet provisioning benchmark: {stores} stores, concurrency {concurrency}, helm {RepositoryPaths.Helm}");
+        var baseline = await PlainHelmAsync(stores, concurrency, chart, environment);
+        Goals.Info("plain helm script", baseline.TotalSeconds, "s");
+
+        await using var server = await ControlPlaneProcess.StartAsync(BenchSettings.ControlPlane(redis, api, concurrency));
+        using var http = new HttpClient { BaseAddress = server.BaseAddress };
+
+        // Warm-up (not timed): one store through every step, as a long-running control plane would have done.
+        (await http.PostAsJsonAsync("/api/v1/stores", new { name = "warmup" })).EnsureSuccessStatusCode();
+        await Eventually.WaitUntilAsync(async () => JsonNode.Parse(await http.GetStringAsync("/api/v1/stores/warmup"))!["phase"]!.GetValue<string>() == "ready", TimeSpan.FromSeconds(60), "the warm-up store");
+
+        var planeNames = Enumerable.Range(0, stores).Select(i => $"plane{i:000}").ToList();
+        var cpuBefore = ProcessCpu.Seconds(server.Pid);
+        var timed = Stopwatch.StartNew();
+        foreach (var name in planeNames)
+        {
+            (await http.PostAsJsonAsync("/api/v1/stores", new { name })).EnsureSuccessStatusCode();
+        }
+
+        // Bounded: far above what the plain script took, so a stuck engine ends the run with an error.
+        await BenchWait.AllReadyAsync(http, stores, exclude: "warmup", timeout: TimeSpan.FromSeconds(Math.Max(120, baseline.TotalSeconds * 10)));
+        timed.Stop();
+        var cpu = ProcessCpu.Seconds(server.Pid) - cpuBefore;
+        var rss = server.PeakResidentBytes() / (1024.0 * 1024.0);
+
+        Goals.Info("control plane (create → all Ready)", timed.Elapsed.TotalSeconds, "s");
+        goals.AtMost("ratio control plane / plain helm", timed.Elapsed / baseline, 1.15, "x");
+        goals.AtMost("peak RSS", rss, 300, "MB", "0");
+        Goals.Info("control plane CPU (timed window)", cpu, "s", "0.0");
+        goals.Summary();
+        return goals.ExitCode;
+    }
+
+    /// <summary>The baseline: namespaces and Secrets exist (as the engine would make them); only helm is timed.</summary>
+    private static async Task<TimeSpan> PlainHelmAsync(int stores, int concurrency, string chart, Dictionary<string, string> environment)
+    {
+        var names = Enumerable.Range(0, stores).Select(i => $"base{i:000}").ToList();
+        var manifest = new StringBuilder();
+        foreach (var name in names)
+        {
+            manifest.Append(CultureInfo.InvariantCulture, $"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: store-{name}\n---\n");
+            manifest.Append(CultureInfo.InvariantCulture, $"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}-credentials\n  namespace: store-{name}\nstringData:\n  mysql-root-password: x{Guid.NewGuid():N}\n  mysql-password: x{Guid.NewGuid():N}\n  wordpress-admin-password: x{Guid.NewGuid():N}\n---\n");
+        }
+
+        (await Cli.RunAsync(RepositoryPaths.Kubectl, ["apply", "-f", "-"], environment, manifest.ToString(), TimeSpan.FromMinutes(5))).EnsureSuccessStatusCode();
+        var script = Path.Combine(Directory.CreateTempSubdirectory("bench-").FullName, "baseline.sh");
+        await File.WriteAllTextAsync(script, $$"""
+            #!/bin/bash
+            # The plain way: helm upgrade --install for every store, {{concurrency}} at a time.
+            set -euo pipefail
+            printf '%s\n' {{string.Join(' ', names)}} | xargs -P {{concurrency}} -I{} \
+              '{{RepositoryPaths.Helm}}' upgrade --install {} '{{chart}}' --namespace store-{} \
+                --values '{{chart}}/values-local.yaml' --set credentials.existingSecret={}-credentials \
+                --history-max 5 --timeout 300s >/dev/null
+            """);
+
+        // Warm-up (not timed): helm's binary and the chart in the page cache.
+        (await Cli.RunAsync(RepositoryPaths.Helm, ["template", "warm", chart, "--values", $"{chart}/values-local.yaml"], environment)).EnsureSuccessStatusCode();
+        var baseline = Stopwatch.StartNew();
+        (await Cli.RunAsync("/bin/bash", [script], environment, timeout: TimeSpan.FromMinutes(30))).EnsureSuccessStatusCode();
+        return baseline.Elapsed;
+    }
+}
