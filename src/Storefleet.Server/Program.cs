@@ -18,6 +18,13 @@ if (args is ["healthcheck", ..])
 
 var builder = WebApplication.CreateBuilder(args);
 
+// Settings that must be refused are refused before anything starts: one sentence and exit code 1.
+if (StartupRefusal.Check(builder.Configuration) is { } refusal)
+{
+    await Console.Error.WriteLineAsync(refusal);
+    return 1;
+}
+
 builder.AddStorefleetServer();
 
 var app = builder.Build();
@@ -30,7 +37,16 @@ app.MapSignIn();
 app.MapDashboard();
 app.MapApiDocumentation();
 
-await app.RunAsync();
+try
+{
+    await app.RunAsync();
+}
+catch (Exception e) when (StartupRefusal.Describe(e) is { } setting)
+{
+    await Console.Error.WriteLineAsync(setting);
+    return 1;
+}
+
 return 0;
 
 /// <summary>Entry point; public so integration tests can host it with WebApplicationFactory.</summary>

@@ -10,15 +10,33 @@ namespace Storefleet.Server.Tests;
 public sealed class AuthModeStartupTests
 {
     [Fact]
-    public async Task ExposedWithoutCredentials_RefusesToStart_AndSaysWhatToSet()
+    public async Task ExposedWithoutCredentials_RefusesToStart_WithOneSentenceAndExitCode1_BeforeAnyStateStoreStarts()
     {
-        await using var server = Start($"http://0.0.0.0:{FreePort.Next()}", new Dictionary<string, string>());
+        var settings = new Dictionary<string, string>();
+        await using var server = Start($"http://0.0.0.0:{FreePort.Next()}", settings);
 
         var exitCode = await server.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
-        Assert.NotEqual(0, exitCode);
+        Assert.Equal(1, exitCode);
         Assert.Contains("Refusing to start", server.Output);
         Assert.Contains("Storefleet__Access__BootstrapAdminToken", server.Output);
+        Assert.DoesNotContain("Unhandled exception", server.Output);
+        Assert.DoesNotContain("   at ", server.Output);
+        Assert.Single(server.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        // The embedded Garnet never started: nothing was written to the data directory.
+        Assert.Empty(Directory.EnumerateFileSystemEntries(settings["Storefleet__DataDirectory"]));
+    }
+
+    [Theory]
+    [InlineData("too-short", "must be at least 32 characters")]
+    public async Task AShortBootstrapToken_RefusesToStart_WithExitCode1(string token, string expected)
+    {
+        await using var server = Start($"http://0.0.0.0:{FreePort.Next()}", new Dictionary<string, string> { ["Storefleet__Access__BootstrapAdminToken"] = token });
+
+        Assert.Equal(1, await server.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains(expected, server.Output);
+        Assert.DoesNotContain(token, server.Output);
+        Assert.DoesNotContain("   at ", server.Output);
     }
 
     [Fact]

@@ -70,7 +70,7 @@ public sealed class EmbeddedGarnetServer : IDisposable
         }
         catch (IOException e)
         {
-            throw new InvalidOperationException(
+            throw new Storefleet.Core.SettingException(
                 $"Another Storefleet process is using the data directory '{directory}'. Stop it, or give this one its own directory with Storefleet__DataDirectory, or point both at one Redis with ConnectionStrings__Redis.", e);
         }
     }

@@ -17,6 +17,9 @@ public sealed class AccessMode
         RequiresCredentials = CredentialsConfigured(access);
     }
 
+    /// <summary>The shortest bootstrap admin token accepted.</summary>
+    public const int MinimumTokenLength = 32;
+
     /// <summary>Whether configuration names any credentials (decides the mode, also when schemes are registered).</summary>
     public static bool CredentialsConfigured(AccessOptions access) =>
         !string.IsNullOrWhiteSpace(access.BootstrapAdminToken) || !string.IsNullOrWhiteSpace(access.BootstrapAdminTokenFile) || !string.IsNullOrWhiteSpace(access.Oidc.Authority);
@@ -37,7 +40,7 @@ public sealed class AccessMode
         {
             if (!File.Exists(access.BootstrapAdminTokenFile))
             {
-                throw new FileNotFoundException($"Storefleet:Access:BootstrapAdminTokenFile '{access.BootstrapAdminTokenFile}' does not exist. Mount the Secret there, or unset the setting.");
+                throw new Storefleet.Core.SettingException($"Storefleet:Access:BootstrapAdminTokenFile '{access.BootstrapAdminTokenFile}' does not exist. Mount the Secret there, or unset the setting.");
             }
 
             var fromFile = File.ReadAllText(access.BootstrapAdminTokenFile).Trim();
@@ -48,5 +51,5 @@ public sealed class AccessMode
     }
 
     private static string Validate(string token, string setting) =>
-        token.Length >= 32 ? token : throw new InvalidOperationException($"{setting} must be at least 32 characters (e.g. `openssl rand -base64 36`).");
+        token.Length >= MinimumTokenLength ? token : throw new Storefleet.Core.SettingException($"{setting} must be at least {MinimumTokenLength} characters (e.g. `openssl rand -base64 36`).");
 }
