@@ -45,7 +45,10 @@ public sealed class EngineOptions
     /// <summary>helm's own <c>--timeout</c>; the process is killed a little after it.</summary>
     public TimeSpan HelmTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>How long a store may stay in Provisioning or Bootstrapping before it fails.</summary>
+    /// <summary>
+    /// How long a step of Provisioning or Bootstrapping may wait for progress before the store fails. The clock
+    /// restarts at every successful step and stops while the cluster is unreachable (see ProgressClock).
+    /// </summary>
     public TimeSpan PhaseTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
     public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(15);
@@ -60,6 +63,21 @@ public sealed class EngineOptions
     /// <summary>Failed attempts of one step before the store is Failed.</summary>
     [Range(1, 1000)]
     public int MaxAttempts { get; set; } = 10;
+
+    /// <summary>
+    /// A release left pending-* is recovered only once its revision is older than <see cref="HelmTimeout"/> plus this
+    /// (measured by the API server's clock): by then the helm that wrote it has ended or been killed.
+    /// </summary>
+    public TimeSpan PendingReleaseGrace { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Age after which a pending-* release is taken to have no live writer.</summary>
+    public TimeSpan StalePendingReleaseAfter => HelmTimeout + PendingReleaseGrace;
+
+    /// <summary>
+    /// The longest a healthy engine leaves a waiting store unobserved (twice the resync interval, plus a lease);
+    /// a longer gap between two looks was an outage and counts only this much against the phase timeout.
+    /// </summary>
+    public TimeSpan MaxObservationGap => (ResyncInterval * 2) + LeaseTtl;
 
     /// <summary>A namespace Terminating longer than this has its blocking conditions surfaced as events.</summary>
     public TimeSpan NamespaceStuckAfter { get; set; } = TimeSpan.FromMinutes(2);

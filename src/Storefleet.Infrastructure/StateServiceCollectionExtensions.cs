@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -25,6 +26,12 @@ public static class StateServiceCollectionExtensions
         services.AddSingleton(sp => new RedisKeys(sp.GetRequiredService<IOptions<StateOptions>>().Value.KeyPrefix));
         services.AddSingleton<IStoreRepository, RedisStoreRepository>();
         services.AddSingleton<IWorkQueue, RedisWorkQueue>();
+
+        // One clock for every replica: this machine's, corrected to Redis's (see RedisClock).
+        services.TryAddKeyedSingleton(RedisClock.LocalClockKey, TimeProvider.System);
+        services.AddSingleton<RedisClock>();
+        services.AddSingleton<TimeProvider>(sp => sp.GetRequiredService<RedisClock>());
+        services.AddHostedService<RedisClockSync>();
 
         var connectionString = configuration.GetConnectionString("Redis");
         if (string.IsNullOrWhiteSpace(connectionString))

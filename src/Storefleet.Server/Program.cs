@@ -29,6 +29,15 @@ builder.AddStorefleetServer();
 
 var app = builder.Build();
 
+foreach (var check in app.Services.GetServices<Storefleet.Core.IStartupCheck>())
+{
+    if (await check.CheckAsync(CancellationToken.None) is { } refused)
+    {
+        await Console.Error.WriteLineAsync(refused);
+        return 1;
+    }
+}
+
 app.UseStorefleetPipeline();
 app.MapHealthEndpoints();
 app.MapStoresApi();

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 using Storefleet.Core.Stores;
@@ -19,9 +20,12 @@ namespace Storefleet.Engine.Tests;
 public sealed class ControlPlane : WebApplicationFactory<Program>
 {
     private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _services;
 
-    public ControlPlane(string redis, string keyPrefix, string kubeconfig, IDictionary<string, string?>? overrides = null)
+    /// <param name="services">Replaces services after the product registered its own (a gate, a clock).</param>
+    public ControlPlane(string redis, string keyPrefix, string kubeconfig, IDictionary<string, string?>? overrides = null, Action<IServiceCollection>? services = null)
     {
+        _services = services;
         KeyPrefix = keyPrefix;
         _settings = new Dictionary<string, string?>
         {
@@ -133,6 +137,11 @@ public sealed class ControlPlane : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
+        if (_services is not null)
+        {
+            builder.ConfigureTestServices(_services);
+        }
+
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);

@@ -24,9 +24,9 @@ public sealed class EngineFixture : IAsyncLifetime
         await Redis.DisposeAsync();
     }
 
-    public ControlPlane StartControlPlane(IDictionary<string, string?>? overrides = null, string? keyPrefix = null)
+    public ControlPlane StartControlPlane(IDictionary<string, string?>? overrides = null, string? keyPrefix = null, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
     {
-        var plane = new ControlPlane(Redis.ConnectionString, keyPrefix ?? NewPrefix(), Api.KubeconfigPath, overrides);
+        var plane = new ControlPlane(Redis.ConnectionString, keyPrefix ?? NewPrefix(), Api.KubeconfigPath, overrides, services);
         _ = plane.Server; // start now: the engine's background services run from here
         return plane;
     }

@@ -137,6 +137,66 @@ public abstract class WorkQueueContract(IStateBackendFixture backend)
     }
 
     [Fact]
+    public async Task AClaimWhoseFenceIncrementWasLost_GetsAFreshToken_SoTheEarlierHolderStillCannotWrite()
+    {
+        var queue = Queue;
+        var repository = new RedisStoreRepository(backend.Redis, _keys, Options.Create(new StateOptions()));
+        var store = Store.Request("shop", new StoreSpec(StoreEngine.WooCommerce, StorePlan.Small), "alice", _clock.Now);
+        await repository.CreateAsync(store, new StoreEvent(_clock.Now, StoreEventType.Created, StorePhase.Requested, "created"));
+        await queue.EnqueueAsync("shop", _clock.Now);
+        var earlier = Assert.Single(await queue.ClaimAsync("replica-1", 1, Ttl));
+
+        // A failover loses the last claim: its lease and its fence increment are gone; the same holder claims again.
+        var db = backend.Redis.GetDatabase();
+        await db.KeyDeleteAsync(_keys.Lease("shop"));
+        await db.StringDecrementAsync(_keys.Fence("shop"));
+        await queue.EnqueueAsync("shop", _clock.Now);
+        var later = Assert.Single(await queue.ClaimAsync("replica-1", 1, Ttl));
+
+        Assert.Equal(earlier.Fence, later.Fence);
+        Assert.NotEqual(earlier.Token, later.Token);
+        Assert.False(await queue.RenewAsync(earlier, Ttl));
+        Assert.IsType<UpdateStoreResult.LeaseLost>(await repository.UpdateAsync((await repository.GetAsync("shop"))! with { Attempts = 5 }, [], earlier));
+        Assert.Null(await repository.GetIfLeasedAsync(earlier));
+        Assert.NotNull(await repository.GetIfLeasedAsync(later));
+    }
+
+    [Fact]
+    public async Task FenceCounters_Expire_SoThoseOfDeletedStoresDoNotPileUp()
+    {
+        var queue = Queue;
+        await queue.EnqueueAsync("gone", _clock.Now);
+        Assert.Single(await queue.ClaimAsync("a", 1, Ttl));
+
+        var ttl = await backend.Redis.GetDatabase().KeyTimeToLiveAsync(_keys.Fence("gone"));
+
+        Assert.NotNull(ttl);
+        Assert.True(ttl > TimeSpan.FromDays(6) && ttl <= RedisWorkQueue.FenceRetention, $"fence TTL {ttl}");
+    }
+
+    [Fact]
+    public async Task AReplicaWhoseClockIsAMinuteBehind_WritesDueTimesInRedissTime()
+    {
+        var behind = new RedisClock(new SkewedClock(TimeSpan.FromMinutes(-1)), backend.Redis, Microsoft.Extensions.Logging.Abstractions.NullLogger<RedisClock>.Instance);
+        var onTime = new RedisClock(TimeProvider.System, backend.Redis, Microsoft.Extensions.Logging.Abstractions.NullLogger<RedisClock>.Instance);
+        await behind.SyncAsync(CancellationToken.None);
+        await onTime.SyncAsync(CancellationToken.None);
+        var skewedQueue = new RedisWorkQueue(backend.Redis, _keys, behind);
+        var queue = new RedisWorkQueue(backend.Redis, _keys, onTime);
+
+        // The skewed replica takes a due store: its lease keeps the store queued until the lease would lapse.
+        await skewedQueue.EnqueueAsync("shop", behind.GetUtcNow());
+        Assert.Single(await skewedQueue.ClaimAsync("behind", 1, Ttl));
+        var due = await queue.NextDueAsync();
+
+        // Seen from a replica with the right time, that is a lease TTL ahead — not half a minute in the past
+        // (which would make every idle replica poll the queue in a tight loop until the lease ends).
+        Assert.NotNull(due);
+        Assert.InRange((due!.Value - onTime.GetUtcNow()).TotalSeconds, Ttl.TotalSeconds - 10, Ttl.TotalSeconds + 1);
+        Assert.InRange(behind.Offset.TotalSeconds, 55, 65);
+    }
+
+    [Fact]
     public async Task Enqueue_Now_SignalsIdleWorkers()
     {
         var queue = Queue;
@@ -148,6 +208,12 @@ public abstract class WorkQueueContract(IStateBackendFixture backend)
             return signalled.Task.IsCompleted;
         }, TimeSpan.FromSeconds(5), "the queue signal");
     }
+}
+
+/// <summary>This machine's clock, off by a fixed amount (a replica whose clock is wrong).</summary>
+public sealed class SkewedClock(TimeSpan skew) : TimeProvider
+{
+    public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + skew;
 }
 
 /// <summary>A clock the test moves by hand.</summary>

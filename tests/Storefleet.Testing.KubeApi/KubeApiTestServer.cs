@@ -144,6 +144,10 @@ public sealed class KubeApiTestServer : IAsyncDisposable
                 case FaultKind.Latency:
                     await Task.Delay(fault.Latency, context.RequestAborted);
                     break;
+                case FaultKind.EndStream:
+                    context.Response.StatusCode = 200;
+                    context.Response.ContentType = "application/json";
+                    return;
                 case FaultKind.CloseConnection:
                     context.Response.StatusCode = 200;
                     context.Response.ContentType = "application/json";

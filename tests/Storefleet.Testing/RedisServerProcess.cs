@@ -60,8 +60,21 @@ public sealed class RedisServerProcess : IAsyncDisposable
         return server;
     }
 
+    /// <summary>Freezes the server (SIGSTOP): connections stay open, nothing is answered, time passes — a stall or a network partition.</summary>
+    public Task PauseAsync() => SignalAsync("-STOP");
+
+    /// <summary>Resumes a paused server (SIGCONT); keys whose TTL passed meanwhile are expired.</summary>
+    public Task ResumeAsync() => SignalAsync("-CONT");
+
+    private async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start("kill", [signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        await kill.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
+        await ResumeAsync();
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

@@ -2,12 +2,14 @@ namespace Storefleet.Core.Provisioning;
 
 /// <summary>
 /// A worker's exclusive right to act on one store: held until <see cref="IWorkQueue.CompleteAsync"/> or
-/// until its TTL lapses without renewal. <see cref="Fence"/> grows with every acquisition; every write a
-/// worker makes is checked against the lease, so a worker that lost it cannot write.
+/// until its TTL lapses without renewal. <see cref="Fence"/> grows with every acquisition; <see cref="Nonce"/>
+/// is random per claim, so two claims never share a token even when a Redis failover loses a fence
+/// increment or two replicas share a holder name. Every write a worker makes is checked against the
+/// token, so a worker that lost its lease cannot write.
 /// </summary>
-public sealed record Lease(string Store, string Holder, long Fence)
+public sealed record Lease(string Store, string Holder, long Fence, string Nonce)
 {
-    public string Token => $"{Holder}:{Fence}";
+    public string Token => $"{Holder}:{Fence}:{Nonce}";
 }
 
 /// <summary>

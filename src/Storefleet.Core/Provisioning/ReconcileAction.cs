@@ -23,7 +23,16 @@ public abstract record ReconcileAction(string Step)
 
     public sealed record CreateCredentials() : ReconcileAction("credentials");
 
-    /// <summary>A killed helm left the release pending-*: uninstall without hooks (pending-install) or roll back.</summary>
+    /// <summary>
+    /// The release is pending-* and the helm that wrote it may still be running (on this replica, or the
+    /// revision is younger than helm's timeout plus a grace): wait, never recover under a live writer.
+    /// </summary>
+    public sealed record AwaitPendingRelease(ReleaseStatus Status, TimeSpan? Age, TimeSpan StaleAfter, bool RunningHere) : ReconcileAction("helm-pending")
+    {
+        public override bool IsWait => true;
+    }
+
+    /// <summary>A killed helm left the release pending-* long enough ago: uninstall without hooks (pending-install) or roll back.</summary>
     public sealed record RecoverPendingRelease(ReleaseStatus Status) : ReconcileAction("helm-recover");
 
     public sealed record InstallOrUpgrade(string Digest, bool FirstInstall) : ReconcileAction("helm-upgrade");

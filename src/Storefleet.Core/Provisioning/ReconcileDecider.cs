@@ -10,17 +10,22 @@ namespace Storefleet.Core.Provisioning;
 ///            terminating → wait · absent (or foreign: never touched) → remove the record
 /// Ready, Failed → nothing (a person acts: retry or delete)
 /// Requested → start provisioning
-/// namespace foreign → Failed (NamespaceConflict) · terminating → wait · absent → create
+/// namespace foreign (or another store's uid) → Failed (NamespaceConflict) · terminating → wait · absent → create
 /// credentials absent → create once
-/// release pending-* → recover · absent, failed or another values digest → helm upgrade --install
+/// release pending-*: left by a helm of ours that has ended → recover · its helm may be alive (ours running, or younger than
+///   helm's timeout + grace) → wait · else recover
+/// release absent, failed or another values digest → helm upgrade --install
 /// Provisioning:  workloads ready → Bootstrapping · phase timeout → Failed (the workloads' problem) · else wait
 /// Bootstrapping: Job succeeded → Ready · Job failed → Failed (its last log lines) · timeout → Failed · else wait
 /// </code>
+/// The phase timeout counts the store's <see cref="ProgressClock"/>: waiting time with the cluster reachable,
+/// since the last successful step.
 /// </summary>
 public static class ReconcileDecider
 {
-    public static ReconcileAction Decide(Store store, StoreObservation observed, string desiredDigest, DateTimeOffset now, TimeSpan phaseTimeout)
+    public static ReconcileAction Decide(Store store, StoreObservation observed, string desiredDigest, DateTimeOffset now, DecisionSettings settings)
     {
+        var phaseTimeout = settings.PhaseTimeout;
         if (store.Phase == StorePhase.Deleting)
         {
             return DecideDeletion(observed);
@@ -36,9 +41,14 @@ public static class ReconcileDecider
             return new ReconcileAction.StartProvisioning();
         }
 
-        var timedOut = now - store.PhaseStartedAt > phaseTimeout;
+        var timedOut = store.Progress.WaitedAt(now, settings.MaxObservationGap) > phaseTimeout;
         switch (observed.Namespace)
         {
+            case NamespaceState.Foreign when observed.ForeignUid is { } other:
+                return new ReconcileAction.Fail("NamespaceConflict",
+                    $"The namespace for store '{store.Name}' belongs to an earlier store of the same name (uid {other}), with its database, files and " +
+                    "administrator password; it is never adopted. If that store is gone for good, delete the namespace (it is listed under GET /api/v1/orphans), " +
+                    "then retry — or delete this store and choose another name.");
             case NamespaceState.Foreign:
                 return new ReconcileAction.Fail("NamespaceConflict",
                     $"Namespace for store '{store.Name}' already exists and was not created by Storefleet; it is never adopted. " +
@@ -60,7 +70,11 @@ public static class ReconcileDecider
 
         if (observed.Release.IsPending)
         {
-            return new ReconcileAction.RecoverPendingRelease(observed.Release.Status);
+            var release = observed.Release;
+            var writerMayBeAlive = !observed.AbandonedHere && (observed.HelmRunningHere || release.Age is not { } age || age < settings.StalePendingAfter);
+            return writerMayBeAlive
+                ? new ReconcileAction.AwaitPendingRelease(release.Status, release.Age, settings.StalePendingAfter, observed.HelmRunningHere)
+                : new ReconcileAction.RecoverPendingRelease(release.Status);
         }
 
         if (observed.Release.Status != ReleaseStatus.Deployed || observed.Release.Digest != desiredDigest)

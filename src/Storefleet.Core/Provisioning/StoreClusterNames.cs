@@ -6,6 +6,9 @@ public sealed record StoreClusterNames(string Namespace, string Release, string 
     public const string ManagedByLabel = "app.kubernetes.io/managed-by";
     public const string ManagedByValue = "storefleet";
     public const string StoreLabel = "storefleet.io/store";
+
+    /// <summary>The store's uid (<see cref="Stores.Store.Uid"/>) on its namespace, credentials Secret and Helm release.</summary>
+    public const string StoreUidLabel = "storefleet.io/store-uid";
     public const string ValuesDigestLabel = "storefleet.io/values-digest";
     public const string BootstrapGenerationLabel = "storefleet.io/bootstrap-generation";
 

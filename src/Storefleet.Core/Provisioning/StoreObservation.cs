@@ -10,7 +10,7 @@ public enum NamespaceState
     /// <summary>Exists and carries our labels for this store.</summary>
     Ours,
 
-    /// <summary>Exists without our labels: never adopted, never deleted.</summary>
+    /// <summary>Exists without our labels, or with another store's uid (a lost or earlier store of the same name): never adopted, never deleted.</summary>
     Foreign,
 
     /// <summary>Being deleted (ours or a previous store's).</summary>
@@ -29,8 +29,12 @@ public enum ReleaseStatus
     Uninstalling,
 }
 
-/// <summary>The latest release revision: its status and the values digest it was installed with.</summary>
-public sealed record ReleaseState(ReleaseStatus Status, int Revision = 0, string? Digest = null)
+/// <summary>
+/// The latest release revision: its status and the values digest it was installed with. <paramref name="Age"/>:
+/// how long ago that revision was written, by the API server's clock (its record's creation time against the
+/// server's <c>Date</c>), so a pending revision's age never depends on this replica's clock.
+/// </summary>
+public sealed record ReleaseState(ReleaseStatus Status, int Revision = 0, string? Digest = null, TimeSpan? Age = null, string? RecordUid = null)
 {
     public static ReleaseState Absent { get; } = new(ReleaseStatus.Absent);
 
@@ -67,7 +71,13 @@ public sealed record BootstrapJobState(BootstrapJobStatus Status, string? Name =
 /// <summary>Why a namespace has stayed Terminating: its NamespaceContentRemaining / finalizer conditions.</summary>
 public sealed record NamespaceTermination(DateTimeOffset? Since, IReadOnlyList<string> Conditions);
 
-/// <summary>Everything the engine observed about one store before deciding what to do.</summary>
+/// <summary>
+/// Everything the engine observed about one store before deciding what to do. <paramref name="ForeignUid"/>:
+/// when the namespace carries our labels for this store name but another store's uid, that uid.
+/// <paramref name="HelmRunningHere"/>: a helm process of this replica is acting on the release right now.
+/// <paramref name="AbandonedHere"/>: the latest (pending) revision is the very record a helm of this replica left
+/// behind when it ended without finishing (seen right after it exited, under the lease): its writer is dead.
+/// </summary>
 public sealed record StoreObservation(
     NamespaceState Namespace,
     bool CredentialsPresent,
@@ -75,4 +85,7 @@ public sealed record StoreObservation(
     WorkloadState Workloads,
     BootstrapJobState Bootstrap,
     StoreUrls? Urls,
-    NamespaceTermination? Termination = null);
+    NamespaceTermination? Termination = null,
+    string? ForeignUid = null,
+    bool HelmRunningHere = false,
+    bool AbandonedHere = false);

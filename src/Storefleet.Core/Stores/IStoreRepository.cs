@@ -23,6 +23,9 @@ public interface IStoreRepository
 
     Task<Store?> GetAsync(string name, CancellationToken cancellationToken = default);
 
+    /// <summary>The record of the leased store while <paramref name="lease"/> is still held (one atomic read); null when the lease or the record is gone.</summary>
+    Task<Store?> GetIfLeasedAsync(Lease lease, CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Replaces the record if its current version is <paramref name="updated"/>.<see cref="Store.Version"/>,
     /// keeps the phase index in step and appends <paramref name="events"/> to the timeline. With a

@@ -8,6 +8,13 @@ public sealed record Store
 {
     public required string Name { get; init; }
 
+    /// <summary>
+    /// This store's identity, assigned when it is requested and stamped on its namespace, credentials Secret and
+    /// Helm release. A namespace of the same name with another uid (a store that was lost or deleted) is never
+    /// adopted. Empty only for records written before uids existed (their objects are judged by labels alone).
+    /// </summary>
+    public string Uid { get; init; } = string.Empty;
+
     public required StoreSpec Spec { get; init; }
 
     /// <summary>The subject that created the store (from its identity, never from the request body).</summary>
@@ -19,8 +26,18 @@ public sealed record Store
 
     public StorePhase Phase { get; init; } = StorePhase.Requested;
 
-    /// <summary>When the store entered its current phase (the engine's per-phase timeout counts from here).</summary>
+    /// <summary>When the store entered its current phase (for step durations; the timeout uses <see cref="Progress"/>).</summary>
     public DateTimeOffset PhaseStartedAt { get; init; }
+
+    /// <summary>How long the current step has waited for progress (the phase timeout's clock; outages do not count).</summary>
+    public ProgressClock Progress { get; init; } = ProgressClock.StartedAt(DateTimeOffset.MinValue);
+
+    /// <summary>
+    /// The chart and values the store's current generation is installed with, pinned by the first engine that
+    /// installs it, so replicas shipping different charts during a control-plane upgrade never bounce a store
+    /// between releases. Null until the first install of a generation.
+    /// </summary>
+    public ReleasePin? Pin { get; init; }
 
     /// <summary>The phase a failed store failed in; a retry resumes there. Null unless <see cref="Phase"/> is Failed.</summary>
     public StorePhase? FailedPhase { get; init; }
@@ -46,11 +63,13 @@ public sealed record Store
     public static Store Request(string name, StoreSpec spec, string owner, DateTimeOffset now) => new()
     {
         Name = name,
+        Uid = Guid.NewGuid().ToString(),
         Spec = spec,
         Owner = owner,
         CreatedAt = now,
         UpdatedAt = now,
         PhaseStartedAt = now,
+        Progress = ProgressClock.StartedAt(now),
     };
 
     public bool CanTake(StoreTrigger trigger) => StoreLifecycle.TryMove(Phase, trigger, FailedPhase, out _);
@@ -83,8 +102,11 @@ public sealed record Store
             },
             _ => this with { Phase = next, UpdatedAt = now, Attempts = next == Phase ? Attempts : 0 },
         };
-        return moved.Phase == Phase ? moved : moved with { PhaseStartedAt = now };
+        return moved.Phase == Phase ? moved : moved with { PhaseStartedAt = now, Progress = ProgressClock.StartedAt(now) };
     }
+
+    /// <summary>A step made progress: the timeout's clock restarts.</summary>
+    public Store WithProgress(DateTimeOffset now) => this with { Progress = ProgressClock.StartedAt(now) };
 
     /// <summary>Records one more failed attempt at the current step, with the condition saying why.</summary>
     public Store WithFailedAttempt(StoreCondition condition, DateTimeOffset now) =>
@@ -104,3 +126,6 @@ public sealed record Store
     public IReadOnlyList<StoreCondition> WithCondition(StoreCondition condition) =>
         [.. Conditions.Where(c => c.Type != condition.Type), condition];
 }
+
+/// <summary>The chart version and values digest a store's (bootstrap) generation is installed with (see <see cref="Store.Pin"/>).</summary>
+public sealed record ReleasePin(long Generation, long BootstrapGeneration, string ChartVersion, string Digest);

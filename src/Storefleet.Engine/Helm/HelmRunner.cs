@@ -28,9 +28,23 @@ public sealed partial class HelmRunner(EnginePaths paths, IOptions<EngineOptions
 
     public int Limit => options.Value.MaxConcurrentHelm;
 
-    public async Task<HelmResult> RunAsync(IReadOnlyList<string> args, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs helm with <paramref name="args"/> once a slot is free. <paramref name="beforeStart"/> runs right before
+    /// the process starts (after any wait for a slot) and may throw to stop it from starting (a lapsed lease).
+    /// </summary>
+    public async Task<HelmResult> RunAsync(IReadOnlyList<string> args, Action? beforeStart, CancellationToken cancellationToken)
     {
         await _slots.WaitAsync(cancellationToken);
+        try
+        {
+            beforeStart?.Invoke();
+        }
+        catch
+        {
+            _slots.Release();
+            throw;
+        }
+
         var running = Interlocked.Increment(ref _running);
         UpdatePeak(running);
         try

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Storefleet.Core.Provisioning;
 using Storefleet.Core.Stores;
 using Storefleet.Engine.Hosting;
+using Storefleet.Engine.Reconciling;
 
 namespace Storefleet.Engine.Helm;
 
@@ -16,6 +17,8 @@ namespace Storefleet.Engine.Helm;
 public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<EngineOptions> options)
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (DateTime Written, string Text)> _files = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _running = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, System.Collections.Concurrent.ConcurrentDictionary<string, byte>> _abandoned = new(StringComparer.Ordinal);
 
     /// <summary>The values the chart gets for this store. Everything a user sent was validated against fixed sets.</summary>
     public static string ValuesJson(Store store, StoreClusterNames names) => new JsonObject
@@ -24,6 +27,33 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
         ["credentials"] = new JsonObject { ["existingSecret"] = names.CredentialsSecret },
         ["bootstrap"] = new JsonObject { ["generation"] = store.BootstrapGeneration },
     }.ToJsonString();
+
+    /// <summary>What this control plane would install for the store's current generation: its chart version and values digest.</summary>
+    public ReleasePin Target(Store store, StoreClusterNames names) =>
+        new(store.Generation, store.BootstrapGeneration, ChartVersion(store), Digest(store, names));
+
+    /// <summary>The version in the engine chart's Chart.yaml.</summary>
+    public string ChartVersion(Store store)
+    {
+        var chartYaml = Read(Path.Combine(paths.Chart(store.Spec.Engine.ChartDirectory), "Chart.yaml"));
+        var line = chartYaml.Split('\n').FirstOrDefault(l => l.StartsWith("version:", StringComparison.Ordinal));
+        return line is null ? "0.0.0" : line["version:".Length..].Trim().Trim('"', '\'');
+    }
+
+    /// <summary>This control plane's own helm activity on the store's release (see <see cref="Kubernetes.ReleaseActivity"/>).</summary>
+    public Kubernetes.ReleaseActivity Activity(StoreClusterNames names) =>
+        new(_running.TryGetValue(Key(names), out var count) && count > 0,
+            _abandoned.TryGetValue(Key(names), out var records) ? [.. records.Keys] : []);
+
+    /// <summary>
+    /// A helm run of ours on the release ended without finishing and left <paramref name="recordUid"/> pending (seen
+    /// after it exited, under the lease, so no other writer exists): it may be recovered without waiting.
+    /// </summary>
+    public void RememberAbandoned(StoreClusterNames names, string recordUid) =>
+        _abandoned.GetOrAdd(Key(names), _ => new(StringComparer.Ordinal)).TryAdd(recordUid, 0);
+
+    /// <summary>The release was recovered or removed: forget what our runs left behind.</summary>
+    public void ForgetAbandoned(StoreClusterNames names) => _abandoned.TryRemove(Key(names), out _);
 
     /// <summary>A digest of everything that shapes the release: the values, the values files and the chart's version.</summary>
     public string Digest(Store store, StoreClusterNames names)
@@ -53,7 +83,7 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
         return text;
     }
 
-    public async Task<HelmResult> UpgradeInstallAsync(Store store, StoreClusterNames names, string digest, CancellationToken cancellationToken)
+    public async Task<HelmResult> UpgradeInstallAsync(Store store, StoreClusterNames names, string digest, ILeaseGuard guard, CancellationToken cancellationToken)
     {
         using var values = helm.WriteValues(ValuesJson(store, names));
         var chart = paths.Chart(store.Spec.Engine.ChartDirectory);
@@ -67,12 +97,12 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
             "--values", values.Path,
             "--history-max", "5",
             "--timeout", Duration(options.Value.HelmTimeout),
-            "--labels", $"{StoreClusterNames.ValuesDigestLabel}={digest}",
+            "--labels", Labels(store, digest),
         ]);
-        return await helm.RunAsync(args, cancellationToken);
+        return await RunAsync(names, args, guard, cancellationToken);
     }
 
-    public Task<HelmResult> UninstallAsync(StoreClusterNames names, bool withoutHooks, CancellationToken cancellationToken)
+    public Task<HelmResult> UninstallAsync(StoreClusterNames names, bool withoutHooks, ILeaseGuard guard, CancellationToken cancellationToken)
     {
         var args = new List<string> { "uninstall", names.Release, "--namespace", names.Namespace, "--ignore-not-found", "--timeout", Duration(options.Value.HelmTimeout) };
         if (withoutHooks)
@@ -80,12 +110,35 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
             args.Add("--no-hooks");
         }
 
-        return helm.RunAsync(args, cancellationToken);
+        return RunAsync(names, args, guard, cancellationToken);
     }
 
     /// <summary>Rolls a pending-upgrade/rollback release back to its previous revision.</summary>
-    public Task<HelmResult> RollbackAsync(StoreClusterNames names, CancellationToken cancellationToken) =>
-        helm.RunAsync(["rollback", names.Release, "--namespace", names.Namespace, "--timeout", Duration(options.Value.HelmTimeout), "--history-max", "5"], cancellationToken);
+    public Task<HelmResult> RollbackAsync(StoreClusterNames names, ILeaseGuard guard, CancellationToken cancellationToken) =>
+        RunAsync(names, ["rollback", names.Release, "--namespace", names.Namespace, "--timeout", Duration(options.Value.HelmTimeout), "--history-max", "5"], guard, cancellationToken);
+
+    /// <summary>Release labels: the values digest and the store's uid (whose release this is).</summary>
+    private static string Labels(Store store, string digest) =>
+        store.Uid.Length == 0
+            ? $"{StoreClusterNames.ValuesDigestLabel}={digest}"
+            : $"{StoreClusterNames.ValuesDigestLabel}={digest},{StoreClusterNames.StoreUidLabel}={store.Uid}";
+
+    /// <summary>Runs helm for the release, marked as running here meanwhile; the lease is checked once helm has a slot, right before it starts.</summary>
+    private async Task<HelmResult> RunAsync(StoreClusterNames names, IReadOnlyList<string> args, ILeaseGuard guard, CancellationToken cancellationToken)
+    {
+        var key = Key(names);
+        _running.AddOrUpdate(key, 1, (_, n) => n + 1);
+        try
+        {
+            return await helm.RunAsync(args, guard.EnsureHeld, cancellationToken);
+        }
+        finally
+        {
+            _running.AddOrUpdate(key, 0, (_, n) => n - 1);
+        }
+    }
+
+    private static string Key(StoreClusterNames names) => $"{names.Namespace}/{names.Release}";
 
     /// <summary>
     /// Terminal failures need a person (invalid values or chart, forbidden, a field the server refuses);

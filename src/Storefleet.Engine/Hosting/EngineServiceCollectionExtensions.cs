@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Storefleet.Engine.Helm;
@@ -26,6 +27,7 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<StoreReleases>();
         services.AddSingleton<EngineActivity>();
         services.AddSingleton<StoreReconciler>();
+        services.TryAddSingleton<IReconcileGate, OpenReconcileGate>();
         services.AddSingleton<OrphanNamespaces>();
         services.AddSingleton<StoreCredentialsReader>();
 
@@ -41,6 +43,9 @@ public static class EngineServiceCollectionExtensions
 
         if (configuration.GetValue(EngineOptions.SectionName + ":Enabled", true))
         {
+            services.AddSingleton<InstanceRegistration>();
+            services.AddSingleton<Storefleet.Core.IStartupCheck>(sp => sp.GetRequiredService<InstanceRegistration>());
+            services.AddHostedService(sp => sp.GetRequiredService<InstanceRegistration>());
             services.AddHostedService<EngineWorker>();
             services.AddHostedService<ClusterWatcher>();
             services.AddHostedService<ResyncService>();

@@ -11,10 +11,14 @@ public static class KubeErrors
 
     public static bool IsConflict(Exception e) => Status(e) == HttpStatusCode.Conflict;
 
-    /// <summary>The cluster could not be reached at all (as opposed to answering with an error).</summary>
+    /// <summary>
+    /// The cluster could not be reached at all (as opposed to answering with an error). A missing local file
+    /// (helm, a chart) is an I/O error too, but not the cluster's: it is not counted here.
+    /// </summary>
     public static bool IsUnreachable(Exception e) => e switch
     {
         HttpRequestException { StatusCode: null } => true,
+        FileNotFoundException or DirectoryNotFoundException or PathTooLongException or DriveNotFoundException => false,
         SocketException or IOException => true,
         TaskCanceledException t when t.InnerException is TimeoutException => true,
         _ when e.InnerException is { } inner => IsUnreachable(inner),

@@ -3,6 +3,7 @@ using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Options;
 using Storefleet.Core.Provisioning;
+using Storefleet.Core.Stores;
 
 namespace Storefleet.Engine.Kubernetes;
 
@@ -11,8 +12,11 @@ public sealed class StoreClusterActions(IOptions<EngineOptions> options)
 {
     private const string PasswordAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
 
-    /// <summary>Creates the namespace with our labels and the Pod Security level. Already there: fine (the next observation judges it).</summary>
-    public async Task CreateNamespaceAsync(IKubernetes client, string store, StoreClusterNames names, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates the namespace with our labels (the store's name and uid) and the Pod Security level. Already there:
+    /// fine (the next observation judges whose it is).
+    /// </summary>
+    public async Task CreateNamespaceAsync(IKubernetes client, Store store, StoreClusterNames names, CancellationToken cancellationToken)
     {
         var level = options.Value.PodSecurityLevel;
         var ns = new V1Namespace
@@ -23,7 +27,7 @@ public sealed class StoreClusterActions(IOptions<EngineOptions> options)
                 Labels = new Dictionary<string, string>
                 {
                     [StoreClusterNames.ManagedByLabel] = StoreClusterNames.ManagedByValue,
-                    [StoreClusterNames.StoreLabel] = store,
+                    [StoreClusterNames.StoreLabel] = store.Name,
                     ["pod-security.kubernetes.io/enforce"] = level,
                     ["pod-security.kubernetes.io/enforce-version"] = "latest",
                     ["pod-security.kubernetes.io/audit"] = level,
@@ -31,6 +35,11 @@ public sealed class StoreClusterActions(IOptions<EngineOptions> options)
                 },
             },
         };
+        if (store.Uid.Length > 0)
+        {
+            ns.Metadata.Labels[StoreClusterNames.StoreUidLabel] = store.Uid;
+        }
+
         await IgnoreAlreadyExists(() => client.CoreV1.CreateNamespaceAsync(ns, cancellationToken: cancellationToken));
     }
 
@@ -38,7 +47,7 @@ public sealed class StoreClusterActions(IOptions<EngineOptions> options)
     /// Creates the credentials Secret once, with random passwords. Never overwritten or regenerated: the
     /// database was initialised with them. The values exist only in this request and in the cluster.
     /// </summary>
-    public static async Task CreateCredentialsAsync(IKubernetes client, string store, StoreClusterNames names, CancellationToken cancellationToken)
+    public static async Task CreateCredentialsAsync(IKubernetes client, Store store, StoreClusterNames names, CancellationToken cancellationToken)
     {
         var secret = new V1Secret
         {
@@ -48,7 +57,7 @@ public sealed class StoreClusterActions(IOptions<EngineOptions> options)
                 Labels = new Dictionary<string, string>
                 {
                     [StoreClusterNames.ManagedByLabel] = StoreClusterNames.ManagedByValue,
-                    [StoreClusterNames.StoreLabel] = store,
+                    [StoreClusterNames.StoreLabel] = store.Name,
                 },
             },
             Type = "Opaque",
@@ -59,6 +68,11 @@ public sealed class StoreClusterActions(IOptions<EngineOptions> options)
                 ["wordpress-admin-password"] = Password(24),
             },
         };
+        if (store.Uid.Length > 0)
+        {
+            secret.Metadata.Labels[StoreClusterNames.StoreUidLabel] = store.Uid;
+        }
+
         await IgnoreAlreadyExists(() => client.CoreV1.CreateNamespacedSecretAsync(secret, names.Namespace, cancellationToken: cancellationToken));
     }
 

@@ -18,25 +18,26 @@ public static class StoreObserver
     private static readonly HashSet<string> TerminationConditions =
         ["NamespaceContentRemaining", "NamespaceFinalizersRemaining", "NamespaceDeletionContentFailure", "NamespaceDeletionDiscoveryFailure", "NamespaceDeletionGroupVersionParsingFailure"];
 
-    public static async Task<StoreObservation> ObserveAsync(IKubernetes client, Store store, StoreClusterNames names, CancellationToken cancellationToken)
+    public static async Task<StoreObservation> ObserveAsync(IKubernetes client, Store store, StoreClusterNames names, ReleaseActivity helm, CancellationToken cancellationToken)
     {
-        var (state, termination) = await NamespaceAsync(client, store.Name, names.Namespace, cancellationToken);
+        var (state, termination, foreignUid) = await NamespaceAsync(client, store, names.Namespace, cancellationToken);
         if (state is NamespaceState.Absent or NamespaceState.Foreign)
         {
-            return new StoreObservation(state, false, ReleaseState.Absent, WorkloadState.NotObserved, BootstrapJobState.Absent, null, termination);
+            return new StoreObservation(state, false, ReleaseState.Absent, WorkloadState.NotObserved, BootstrapJobState.Absent, null, termination, foreignUid);
         }
 
         var release = await ReleaseAsync(client, names, cancellationToken);
         if (store.Phase == StorePhase.Deleting || state == NamespaceState.Terminating)
         {
-            return new StoreObservation(state, false, release, WorkloadState.NotObserved, BootstrapJobState.Absent, null, termination);
+            return new StoreObservation(state, false, release, WorkloadState.NotObserved, BootstrapJobState.Absent, null, termination,
+                HelmRunningHere: helm.Running, AbandonedHere: helm.Abandoned(release));
         }
 
         var credentials = await ExistsAsync(() => client.CoreV1.ReadNamespacedSecretAsync(names.CredentialsSecret, names.Namespace, cancellationToken: cancellationToken));
         var workloads = store.Phase == StorePhase.Provisioning ? await WorkloadsAsync(client, names, cancellationToken) : WorkloadState.NotObserved;
         var job = store.Phase == StorePhase.Bootstrapping ? await BootstrapAsync(client, names, store.BootstrapGeneration, cancellationToken) : BootstrapJobState.Absent;
         var urls = job.Status == BootstrapJobStatus.Succeeded ? await UrlsAsync(client, names, cancellationToken) : null;
-        return new StoreObservation(state, credentials, release, workloads, job, urls, termination);
+        return new StoreObservation(state, credentials, release, workloads, job, urls, termination, HelmRunningHere: helm.Running, AbandonedHere: helm.Abandoned(release));
     }
 
     /// <summary>The last lines of a pod's log (the bootstrap Job's, on failure).</summary>
@@ -48,7 +49,12 @@ public static class StoreObserver
         return [.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(lines)];
     }
 
-    private static async Task<(NamespaceState, NamespaceTermination?)> NamespaceAsync(IKubernetes client, string store, string ns, CancellationToken cancellationToken)
+    /// <summary>
+    /// Whose the namespace is: ours when it carries our labels for this store and this store's uid (a record
+    /// from before uids existed is judged by the labels alone); a namespace labelled for this name with another
+    /// uid belongs to an earlier store of the same name and is foreign — its uid is reported.
+    /// </summary>
+    private static async Task<(NamespaceState, NamespaceTermination?, string? ForeignUid)> NamespaceAsync(IKubernetes client, Store store, string ns, CancellationToken cancellationToken)
     {
         V1Namespace found;
         try
@@ -57,12 +63,16 @@ public static class StoreObserver
         }
         catch (Exception e) when (KubeErrors.IsNotFound(e))
         {
-            return (NamespaceState.Absent, null);
+            return (NamespaceState.Absent, null, null);
         }
 
         var labels = found.Metadata.Labels ?? new Dictionary<string, string>();
-        var ours = labels.TryGetValue(StoreClusterNames.ManagedByLabel, out var managedBy) && managedBy == StoreClusterNames.ManagedByValue
-            && labels.TryGetValue(StoreClusterNames.StoreLabel, out var owner) && owner == store;
+        var labelled = labels.TryGetValue(StoreClusterNames.ManagedByLabel, out var managedBy) && managedBy == StoreClusterNames.ManagedByValue
+            && labels.TryGetValue(StoreClusterNames.StoreLabel, out var owner) && owner == store.Name;
+        var uid = labels.TryGetValue(StoreClusterNames.StoreUidLabel, out var value) ? value : null;
+        var sameStore = store.Uid.Length == 0 ? uid is null : uid == store.Uid;
+        var ours = labelled && sameStore;
+        var foreignUid = labelled && !sameStore ? uid ?? "none recorded" : null;
         if (found.Metadata.DeletionTimestamp is not null || found.Status?.Phase == "Terminating")
         {
             var conditions = (found.Status?.Conditions ?? [])
@@ -70,24 +80,33 @@ public static class StoreObserver
                 .Select(c => $"{c.Type}: {c.Message}")
                 .ToList();
             var since = found.Metadata.DeletionTimestamp is { } deleted ? new DateTimeOffset(DateTime.SpecifyKind(deleted, DateTimeKind.Utc)) : (DateTimeOffset?)null;
-            return (NamespaceState.Terminating, new NamespaceTermination(since, conditions));
+            return (NamespaceState.Terminating, new NamespaceTermination(since, conditions), null);
         }
 
-        return (ours ? NamespaceState.Ours : NamespaceState.Foreign, null);
+        return (ours ? NamespaceState.Ours : NamespaceState.Foreign, null, ours ? null : foreignUid);
     }
 
-    private static async Task<ReleaseState> ReleaseAsync(IKubernetes client, StoreClusterNames names, CancellationToken cancellationToken)
+    /// <summary>
+    /// The latest revision of the release from helm's own records, with its age by the API server's clock (the
+    /// record's creation time against the response's Date header), so no replica's clock decides whether a
+    /// pending helm may still be alive.
+    /// </summary>
+    public static async Task<ReleaseState> ReleaseAsync(IKubernetes client, StoreClusterNames names, CancellationToken cancellationToken)
     {
-        var records = await client.CoreV1.ListNamespacedSecretAsync(names.Namespace, labelSelector: $"owner=helm,name={names.Release}", cancellationToken: cancellationToken);
-        var latest = records.Items
-            .Select(s => s.Metadata.Labels ?? new Dictionary<string, string>())
-            .Select(labels => (Version: int.TryParse(labels.TryGetValue("version", out var text) ? text : null, out var v) ? v : 0, Labels: labels))
+        using var response = await client.CoreV1.ListNamespacedSecretWithHttpMessagesAsync(names.Namespace, labelSelector: $"owner=helm,name={names.Release}", cancellationToken: cancellationToken);
+        // Every API server sends Date; without it this machine's clock is the best there is.
+        var serverNow = response.Response.Headers.Date ?? DateTimeOffset.UtcNow;
+        var latest = response.Body.Items
+            .Select(s => (Labels: s.Metadata.Labels ?? new Dictionary<string, string>(), Created: s.Metadata.CreationTimestamp, s.Metadata.Uid))
+            .Select(r => (Version: int.TryParse(r.Labels.TryGetValue("version", out var text) ? text : null, out var v) ? v : 0, r.Labels, r.Created, r.Uid))
             .OrderByDescending(r => r.Version)
             .FirstOrDefault();
         if (latest.Labels is null)
         {
             return ReleaseState.Absent;
         }
+
+        var age = latest.Created is { } created ? serverNow - new DateTimeOffset(DateTime.SpecifyKind(created, DateTimeKind.Utc)) : (TimeSpan?)null;
 
         var status = (latest.Labels.TryGetValue("status", out var statusText) ? statusText : null) switch
         {
@@ -98,7 +117,7 @@ public static class StoreObserver
             "uninstalling" => ReleaseStatus.Uninstalling,
             _ => ReleaseStatus.Failed,
         };
-        return new ReleaseState(status, latest.Version, latest.Labels.TryGetValue(StoreClusterNames.ValuesDigestLabel, out var digest) ? digest : null);
+        return new ReleaseState(status, latest.Version, latest.Labels.TryGetValue(StoreClusterNames.ValuesDigestLabel, out var digest) ? digest : null, age, latest.Uid);
     }
 
     private static async Task<WorkloadState> WorkloadsAsync(IKubernetes client, StoreClusterNames names, CancellationToken cancellationToken)
@@ -247,4 +266,13 @@ public static class StoreObserver
             return false;
         }
     }
+}
+
+/// <summary>What this replica knows of its own helm runs on one release: one is running; records its ended runs left pending.</summary>
+public sealed record ReleaseActivity(bool Running, IReadOnlyCollection<string> AbandonedRecords)
+{
+    public static ReleaseActivity None { get; } = new(false, []);
+
+    /// <summary>The release's latest revision is a pending record one of our ended helm runs left behind.</summary>
+    public bool Abandoned(ReleaseState release) => release.IsPending && release.RecordUid is { } uid && AbandonedRecords.Contains(uid);
 }

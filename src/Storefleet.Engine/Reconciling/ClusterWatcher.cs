@@ -61,7 +61,7 @@ public sealed partial class ClusterWatcher(
 
                 var resourceVersion = listed.Body.Metadata.ResourceVersion;
                 cluster.ReportReachable();
-                delay = TimeSpan.FromMilliseconds(200);
+                var watchStarted = clock.GetTimestamp();
                 Exception? watchError = null;
 #pragma warning disable CS0618 // The replacement (per-resource WatchListAsync clients) has no all-namespaces form with our label selector for every kind.
                 var events = list(client, resourceVersion, true, stoppingToken).WatchAsync<T, TList>(e => watchError = e, stoppingToken);
@@ -78,6 +78,18 @@ public sealed partial class ClusterWatcher(
                 {
                     LogWatchEnded(logger, resource, watchError.Message);
                 }
+
+                // A watch that ended cleanly (a proxy closing streams, the server's timeout) is listed again — but
+                // not in a tight loop: a watch that lasted less than a second waits with backoff and jitter first.
+                if (clock.GetElapsedTime(watchStarted) < TimeSpan.FromSeconds(1))
+                {
+                    await Task.Delay(Jittered(delay), clock, stoppingToken);
+                    delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, options.Value.ClusterRetryDelay.TotalMilliseconds));
+                }
+                else
+                {
+                    delay = TimeSpan.FromMilliseconds(200);
+                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -91,11 +103,13 @@ public sealed partial class ClusterWatcher(
                 }
 
                 LogWatchFailed(logger, resource, KubeErrors.Describe(e), delay.TotalMilliseconds);
-                await Task.Delay(delay, clock, stoppingToken);
+                await Task.Delay(Jittered(delay), clock, stoppingToken);
                 delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, options.Value.ClusterRetryDelay.TotalMilliseconds));
             }
         }
     }
+
+    private static TimeSpan Jittered(TimeSpan delay) => delay * (0.8 + (Random.Shared.NextDouble() * 0.4));
 
     /// <summary>
     /// Collects the store an event belongs to; a flusher enqueues each collected store once. A burst of

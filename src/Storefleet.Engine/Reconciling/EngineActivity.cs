@@ -14,8 +14,12 @@ public sealed class EngineActivity
     private const int Capacity = 20_000;
     private readonly ConcurrentQueue<EngineStep> _steps = new();
     private int _activeReconciles;
+    private long _claimAttempts;
 
     public int ActiveReconciles => Volatile.Read(ref _activeReconciles);
+
+    /// <summary>How many times this instance asked the queue for due stores (an idle engine asks about once a second).</summary>
+    public long ClaimAttempts => Interlocked.Read(ref _claimAttempts);
 
     public IReadOnlyList<EngineStep> Steps => [.. _steps];
 
@@ -30,6 +34,8 @@ public sealed class EngineActivity
 
         StepCompleted?.Invoke(step);
     }
+
+    internal void ClaimAttempted() => Interlocked.Increment(ref _claimAttempts);
 
     internal void ReconcileStarted() => Interlocked.Increment(ref _activeReconciles);
 

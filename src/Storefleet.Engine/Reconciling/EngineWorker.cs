@@ -9,9 +9,12 @@ namespace Storefleet.Engine.Reconciling;
 
 /// <summary>
 /// Claims due stores from the queue (up to <see cref="EngineOptions.MaxConcurrentReconciles"/> at once),
-/// keeps each lease alive while its reconcile runs, cancels the work when the store is deleted meanwhile
-/// (the deletion then starts at once), and schedules the store's next look. Idle workers sleep until a
-/// store becomes due: woken by the queue's pub/sub signal, or by the next due time.
+/// keeps each lease alive while its reconcile runs (<see cref="LeaseKeeper"/>: the work stops the moment
+/// the lease may have lapsed), cancels the work when the store is deleted meanwhile (the deletion then
+/// starts at once), and schedules the store's next look. A store is never worked on twice at once in this
+/// process: a second claim (after a lease was lost) waits for the first run to end. An unexpected failure
+/// goes through the same retry path as a failed step (backoff, attempts, a condition, Failed at the cap).
+/// Idle workers sleep until a store becomes due: woken by the queue's pub/sub signal, or by the next due time.
 /// </summary>
 public sealed partial class EngineWorker(
     IWorkQueue queue,
@@ -26,6 +29,7 @@ public sealed partial class EngineWorker(
     private static readonly TimeSpan MaxIdle = TimeSpan.FromSeconds(1);
     private readonly EngineOptions _options = options.Value;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> _inFlight = new(StringComparer.Ordinal);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -39,8 +43,10 @@ public sealed partial class EngineWorker(
             {
                 await slots.WaitAsync(stoppingToken);
                 IReadOnlyList<Lease> leases;
+                var claimedAt = clock.GetTimestamp();
                 try
                 {
+                    activity.ClaimAttempted();
                     leases = await queue.ClaimAsync(instance.Id, slots.CurrentCount + 1, _options.LeaseTtl, stoppingToken);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
@@ -65,7 +71,7 @@ public sealed partial class EngineWorker(
 
                 foreach (var lease in leases)
                 {
-                    running.Add(RunAsync(lease, slots, stoppingToken));
+                    running.Add(StartRun(lease, claimedAt, slots, stoppingToken));
                 }
 
                 running.RemoveAll(t => t.IsCompleted);
@@ -82,13 +88,24 @@ public sealed partial class EngineWorker(
         }
     }
 
-    private async Task RunAsync(Lease lease, SemaphoreSlim slots, CancellationToken stoppingToken)
+    /// <summary>Runs one claimed lease; a run of the same store still going in this process is awaited first.</summary>
+    private Task StartRun(Lease lease, long claimedAt, SemaphoreSlim slots, CancellationToken stoppingToken)
     {
+        var previous = _inFlight.TryGetValue(lease.Store, out var running) ? running : Task.CompletedTask;
+        var run = RunAsync(lease, claimedAt, previous, slots, stoppingToken);
+        _inFlight[lease.Store] = run;
+        _ = run.ContinueWith(t => _inFlight.TryRemove(new KeyValuePair<string, Task>(lease.Store, t)), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return run;
+    }
+
+    private async Task RunAsync(Lease lease, long claimedAt, Task previous, SemaphoreSlim slots, CancellationToken stoppingToken)
+    {
+        await Task.Yield();
         activity.ReconcileStarted();
-        using var work = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        await using var keeper = new LeaseKeeper(lease, queue, _options.LeaseTtl, clock, logger, claimedAt, stoppingToken);
+        using var work = CancellationTokenSource.CreateLinkedTokenSource(keeper.Token);
         var deleteRequested = false;
-        var leaseLost = false;
-        var startedDeleting = (await SafeGetAsync(lease.Store))?.Phase == StorePhase.Deleting;
+        DateTimeOffset? nextDue = null;
 
         void OnChanged(string name)
         {
@@ -98,6 +115,7 @@ public sealed partial class EngineWorker(
             }
         }
 
+        var startedDeleting = false;
         async Task CancelIfDeletingAsync()
         {
             try
@@ -114,35 +132,49 @@ public sealed partial class EngineWorker(
             }
         }
 
-        repository.Changed += OnChanged;
-        var renewal = RenewAsync(lease, work, () => leaseLost = true);
-        DateTimeOffset? nextDue = null;
         try
         {
-            nextDue = await reconciler.ReconcileAsync(lease, work.Token);
+            // A run of this store from an earlier claim may still be stopping (its lease was lost): never two at once.
+            try
+            {
+                await previous.WaitAsync(work.Token);
+            }
+            catch (Exception) when (!work.IsCancellationRequested)
+            {
+                // The earlier run's failure was its own (logged there).
+            }
+
+            startedDeleting = (await SafeGetAsync(lease.Store))?.Phase == StorePhase.Deleting;
+            repository.Changed += OnChanged;
+            nextDue = await reconciler.ReconcileAsync(lease, keeper, work.Token);
+        }
+        catch (OperationCanceledException) when (keeper.Lost)
+        {
+            // The lease is gone or may be: stop touching the store; whoever holds it now carries on.
         }
         catch (OperationCanceledException) when (deleteRequested)
         {
             LogCancelledForDeletion(logger, lease.Store);
             nextDue = clock.GetUtcNow();
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested || leaseLost)
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             nextDue = clock.GetUtcNow();
         }
         catch (Exception e)
         {
+            // Not a step's failure the reconciler classified: still counted, backed off and shown on the store.
             LogReconcileCrashed(logger, e, lease.Store);
-            nextDue = clock.GetUtcNow() + _options.RetryBaseDelay;
+            nextDue = await reconciler.RecordUnexpectedFailureAsync(lease, keeper, e, CancellationToken.None);
         }
         finally
         {
             repository.Changed -= OnChanged;
             await work.CancelAsync();
-            await renewal;
+            await keeper.StopAsync();
             try
             {
-                if (!leaseLost)
+                if (!keeper.Lost)
                 {
                     await queue.CompleteAsync(lease, nextDue, CancellationToken.None);
                 }
@@ -155,34 +187,6 @@ public sealed partial class EngineWorker(
 
             activity.ReconcileFinished();
             slots.Release();
-        }
-    }
-
-    private async Task RenewAsync(Lease lease, CancellationTokenSource work, Action onLost)
-    {
-        var interval = _options.LeaseTtl / 3;
-        try
-        {
-            while (!work.IsCancellationRequested)
-            {
-                await Task.Delay(interval, clock, work.Token);
-                if (!await queue.RenewAsync(lease, _options.LeaseTtl, CancellationToken.None))
-                {
-                    LogLeaseLost(logger, lease.Store, lease.Fence);
-                    onLost();
-                    await work.CancelAsync();
-                    return;
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Work finished.
-        }
-        catch (Exception e)
-        {
-            // Redis unreachable: the work continues; its writes fail if the lease lapses meanwhile (fencing).
-            LogRenewFailed(logger, lease.Store, e.Message);
         }
     }
 
@@ -242,14 +246,8 @@ public sealed partial class EngineWorker(
     [LoggerMessage(Level = LogLevel.Information, Message = "Store {Store}: deletion requested; in-flight work cancelled.")]
     private static partial void LogCancelledForDeletion(ILogger logger, string store);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Store {Store}: reconcile failed unexpectedly; it will be tried again.")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Store {Store}: reconcile failed unexpectedly; it is retried with backoff and fails after the attempts run out.")]
     private static partial void LogReconcileCrashed(ILogger logger, Exception exception, string store);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Store {Store}: lease {Fence} lost; another worker owns the store now.")]
-    private static partial void LogLeaseLost(ILogger logger, string store, long fence);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Store {Store}: lease renewal failed ({Reason}).")]
-    private static partial void LogRenewFailed(ILogger logger, string store, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Store {Store}: releasing the lease failed ({Reason}); it expires by itself.")]
     private static partial void LogCompleteFailed(ILogger logger, string store, string reason);

@@ -9,13 +9,14 @@ using Storefleet.Infrastructure.Redis;
 
 namespace Storefleet.Engine.Reconciling;
 
-/// <summary>A namespace carrying Storefleet's labels with no store record: reported, never deleted silently.</summary>
-public sealed record OrphanNamespace(string Namespace, string Store, DateTimeOffset FirstSeen, string Message);
+/// <summary>A namespace carrying Storefleet's labels with no store record (of its uid): reported, never deleted silently.</summary>
+public sealed record OrphanNamespace(string Namespace, string Store, DateTimeOffset FirstSeen, string Message, string? Uid = null);
 
 /// <summary>
-/// Finds orphan namespaces (ours by label, no record — e.g. a record lost with a Redis volume) and
-/// reports them: a warning in the log, an entry in Redis for the admin list endpoint. A person decides:
-/// delete the namespace, or recreate the store.
+/// Finds orphan namespaces — ours by label, but no record of that name, or a record of that name with
+/// another uid (a record lost with a Redis volume and the name taken again, or a late worker's straggler) —
+/// and reports them loudly: a warning in the log, an entry in Redis for the admin list endpoint. A person
+/// decides: delete the namespace, or restore the store.
 /// </summary>
 public sealed partial class OrphanNamespaces(
     ClusterConnection cluster,
@@ -38,20 +39,34 @@ public sealed partial class OrphanNamespaces(
         var seen = new HashSet<string>();
         foreach (var ns in namespaces.Items)
         {
-            var store = ns.Metadata.Labels is { } labels && labels.TryGetValue(StoreClusterNames.StoreLabel, out var label) ? label : null;
-            if (store is null || ns.Metadata.DeletionTimestamp is not null || await repository.GetAsync(store, cancellationToken) is not null)
+            var labels = ns.Metadata.Labels ?? new Dictionary<string, string>();
+            var store = labels.TryGetValue(StoreClusterNames.StoreLabel, out var label) ? label : null;
+            var uid = labels.TryGetValue(StoreClusterNames.StoreUidLabel, out var uidLabel) ? uidLabel : null;
+            if (store is null || ns.Metadata.DeletionTimestamp is not null)
+            {
+                continue;
+            }
+
+            var record = await repository.GetAsync(store, cancellationToken);
+            if (record is not null && (record.Uid.Length == 0 || uid is null || record.Uid == uid))
             {
                 continue;
             }
 
             seen.Add(ns.Metadata.Name);
-            if (await db.HashExistsAsync(keys.Orphans, ns.Metadata.Name))
+            var known = await db.HashGetAsync(keys.Orphans, ns.Metadata.Name);
+            var previous = known.IsNull ? null : JsonSerializer.Deserialize((string)known!, OrphanJson.Default.OrphanNamespace);
+
+            var message = record is null
+                ? $"Namespace {ns.Metadata.Name} is labelled as store '{store}' (uid {uid ?? "none recorded"}) but Storefleet has no record of it. Its database and files are still there. Delete the namespace if the store is gone for good; a new store of that name is never given it."
+                : $"Namespace {ns.Metadata.Name} belongs to an earlier store '{store}' (uid {uid}); the current store of that name (uid {record.Uid}) is a different one and never adopts it. Delete the namespace if the earlier store is gone for good.";
+            if (previous is not null && previous.Message == message)
             {
                 continue;
             }
 
-            var orphan = new OrphanNamespace(ns.Metadata.Name, store, clock.GetUtcNow(),
-                $"Namespace {ns.Metadata.Name} is labelled as store '{store}' but Storefleet has no record of it. Delete the namespace if the store is gone, or create the store again to adopt nothing: a new store needs the namespace removed first.");
+            // New, or its situation changed (e.g. a new store of that name was created meanwhile): first seen stays.
+            var orphan = new OrphanNamespace(ns.Metadata.Name, store, previous?.FirstSeen ?? clock.GetUtcNow(), message, uid);
             await db.HashSetAsync(keys.Orphans, ns.Metadata.Name, JsonSerializer.Serialize(orphan, OrphanJson.Default.OrphanNamespace));
             LogOrphan(logger, ns.Metadata.Name, store);
         }

@@ -25,9 +25,10 @@ internal static class QueueScripts
         """;
 
     /// <summary>
-    /// KEYS: queue, lease, fence. ARGV: name, now (ms), holder, ttl (ms).
-    /// Takes the lease when the store is due and the lease is free: increments the fence, and keeps the
-    /// store queued at now + ttl, so it becomes due again if the holder dies without completing.
+    /// KEYS: queue, lease, fence. ARGV: name, now (ms), holder, ttl (ms), nonce, fence retention (ms).
+    /// Takes the lease when the store is due and the lease is free: increments the fence (which expires after
+    /// the retention, so fences of deleted stores do not pile up), stores the token holder:fence:nonce, and
+    /// keeps the store queued at now + ttl, so it becomes due again if the holder dies without completing.
     /// Returns the fence, or 0 when not taken.
     /// </summary>
     public const string Claim = """
@@ -39,7 +40,8 @@ internal static class QueueScripts
           return 0
         end
         local fence = redis.call('INCR', KEYS[3])
-        redis.call('SET', KEYS[2], ARGV[3] .. ':' .. fence, 'PX', ARGV[4])
+        redis.call('PEXPIRE', KEYS[3], ARGV[6])
+        redis.call('SET', KEYS[2], ARGV[3] .. ':' .. fence .. ':' .. ARGV[5], 'PX', ARGV[4])
         redis.call('ZADD', KEYS[1], tonumber(ARGV[2]) + tonumber(ARGV[4]), ARGV[1])
         return fence
         """;

@@ -36,6 +36,9 @@ public sealed class RedisKeys(string prefix)
     /// <summary>Counter: the fencing token, incremented at each lease acquisition.</summary>
     public RedisKey Fence(string name) => $"{Prefix}fence:{name}";
 
+    /// <summary>String: a live engine instance's registration (its random nonce), with a TTL renewed while it runs.</summary>
+    public RedisKey Instance(string id) => $"{Prefix}instance:{id}";
+
     /// <summary>Flag: the store changed while leased; run it again as soon as the lease is released.</summary>
     public RedisKey Dirty(string name) => $"{Prefix}dirty:{name}";
 

@@ -61,6 +61,12 @@ public sealed class RedisStoreRepository : IStoreRepository, IDisposable
         return ToStore(values);
     }
 
+    public async Task<Store?> GetIfLeasedAsync(Lease lease, CancellationToken cancellationToken = default)
+    {
+        var reply = (RedisResult[])(await Db.ScriptEvaluateAsync(StoreScripts.GetIfLeased, [keys.Store(lease.Store), keys.Lease(lease.Store)], [lease.Token]).ConfigureAwait(false))!;
+        return reply.Length == 2 ? ReadDocument((string)reply[0]!).ToStore((long)reply[1]) : null;
+    }
+
     public async Task<UpdateStoreResult> UpdateAsync(Store updated, IReadOnlyList<StoreEvent> events, Lease? lease = null, CancellationToken cancellationToken = default)
     {
         var current = await GetAsync(updated.Name, cancellationToken).ConfigureAwait(false);

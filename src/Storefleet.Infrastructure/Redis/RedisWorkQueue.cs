@@ -7,6 +7,9 @@ namespace Storefleet.Infrastructure.Redis;
 public sealed class RedisWorkQueue : IWorkQueue, IDisposable
 {
     private static readonly TimeSpan DirtyTtl = TimeSpan.FromHours(1);
+
+    /// <summary>How long a store's fence counter outlives its last claim (long after any lease could matter).</summary>
+    public static readonly TimeSpan FenceRetention = TimeSpan.FromDays(7);
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisKeys _keys;
     private readonly TimeProvider _clock;
@@ -56,13 +59,14 @@ public sealed class RedisWorkQueue : IWorkQueue, IDisposable
             }
 
             var name = (string)candidate!;
+            var nonce = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
             var fence = (long)await Db.ScriptEvaluateAsync(
                 QueueScripts.Claim,
                 [_keys.Queue, _keys.Lease(name), _keys.Fence(name)],
-                [name, now, holder, (long)ttl.TotalMilliseconds]).ConfigureAwait(false);
+                [name, now, holder, (long)ttl.TotalMilliseconds, nonce, (long)FenceRetention.TotalMilliseconds]).ConfigureAwait(false);
             if (fence > 0)
             {
-                leases.Add(new Lease(name, holder, fence));
+                leases.Add(new Lease(name, holder, fence, nonce));
             }
         }
 

@@ -19,12 +19,15 @@ internal sealed record StoreDocument(
     StoreUrls? Urls,
     long Generation,
     long BootstrapGeneration,
-    DateTimeOffset? PhaseStartedAt = null)
+    DateTimeOffset? PhaseStartedAt = null,
+    string? Uid = null,
+    ProgressClock? Progress = null,
+    ReleasePin? Pin = null)
 {
     public static StoreDocument From(Store store) => new(
         store.Name, store.Spec.Engine.Id, store.Spec.Plan.Id, store.Owner, store.CreatedAt, store.UpdatedAt,
         store.Phase, store.FailedPhase, store.Conditions, store.Attempts, store.Urls, store.Generation, store.BootstrapGeneration,
-        store.PhaseStartedAt);
+        store.PhaseStartedAt, store.Uid.Length == 0 ? null : store.Uid, store.Progress, store.Pin);
 
     public Store ToStore(long version)
     {
@@ -35,12 +38,15 @@ internal sealed record StoreDocument(
         return new Store
         {
             Name = Name,
+            Uid = Uid ?? string.Empty,
             Spec = new StoreSpec(engine, plan),
             Owner = Owner,
             CreatedAt = CreatedAt,
             UpdatedAt = UpdatedAt,
             Phase = Phase,
             PhaseStartedAt = PhaseStartedAt ?? UpdatedAt,
+            Progress = Progress ?? ProgressClock.StartedAt(PhaseStartedAt ?? UpdatedAt),
+            Pin = Pin,
             FailedPhase = FailedPhase,
             Conditions = Conditions,
             Attempts = Attempts,

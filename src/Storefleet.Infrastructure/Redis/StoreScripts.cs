@@ -119,4 +119,20 @@ internal static class StoreScripts
         redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
         return 1
         """;
+
+    /// <summary>
+    /// KEYS: store, lease. ARGV: lease token. The record ({data, version}) while the lease is held and the
+    /// record exists; an empty reply otherwise — a worker checks this right before a cluster write that could
+    /// resurrect a store (e.g. creating its namespace).
+    /// </summary>
+    public const string GetIfLeased = """
+        if redis.call('GET', KEYS[2]) ~= ARGV[1] then
+          return {}
+        end
+        local data = redis.call('HGET', KEYS[1], 'data')
+        if not data then
+          return {}
+        end
+        return {data, redis.call('HGET', KEYS[1], 'version')}
+        """;
 }

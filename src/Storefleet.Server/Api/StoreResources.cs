@@ -53,7 +53,7 @@ public sealed record CredentialsResource(string AdminUser, string AdminPassword,
 /// <summary>Namespaces labelled as Storefleet stores with no record (<c>GET /api/v1/orphans</c>).</summary>
 public sealed record OrphanListResource(IReadOnlyList<OrphanResource> Items);
 
-public sealed record OrphanResource(string Namespace, string Store, DateTimeOffset FirstSeen, string Message);
+public sealed record OrphanResource(string Namespace, string Store, DateTimeOffset FirstSeen, string Message, string? Uid);
 
 public sealed record ConditionResource(string Type, string Status, string Reason, string Message, DateTimeOffset LastTransitionTime)
 {

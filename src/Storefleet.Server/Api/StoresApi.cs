@@ -182,18 +182,19 @@ public static class StoresApi
         }
 
         http.Response.Headers.CacheControl = "no-store";
-        var (credentials, unavailable, detail) = await reader.ReadAsync(name, cancellationToken);
+        var (credentials, unavailable, detail) = await reader.ReadAsync(store, cancellationToken);
         await audit.RecordAsync(http, AuditActions.StoreCredentials, $"store/{name}", unavailable is null ? "ok" : $"refused: {unavailable}");
         return unavailable switch
         {
             CredentialsUnavailable.NoCluster => Problems.ClusterUnavailable(detail),
             CredentialsUnavailable.NotCreatedYet => Problems.Conflict("Credentials are not created yet.", $"{detail} Try again once the store is provisioning.", "credentials-not-ready"),
+            CredentialsUnavailable.OtherStore => Problems.Conflict("The credentials belong to another store.", detail, "credentials-other-store"),
             _ => TypedResults.Ok(new CredentialsResource(credentials!.AdminUser, credentials.AdminPassword, store.Urls?.Admin)),
         };
     }
 
     internal static async Task<IResult> ListOrphans(OrphanNamespaces orphans) =>
-        TypedResults.Ok(new OrphanListResource([.. (await orphans.ListAsync()).Select(o => new OrphanResource(o.Namespace, o.Store, o.FirstSeen, o.Message))]));
+        TypedResults.Ok(new OrphanListResource([.. (await orphans.ListAsync()).Select(o => new OrphanResource(o.Namespace, o.Store, o.FirstSeen, o.Message, o.Uid))]));
 
     internal static IResult? InvalidName(string name) =>
         StoreName.Validate(name) is { } error ? Problems.Validation("name", error) : null;

@@ -13,7 +13,6 @@ public static class StorefleetServerExtensions
     /// <summary>Registers everything the control plane needs: state, API plumbing, health, docs.</summary>
     public static WebApplicationBuilder AddStorefleetServer(this WebApplicationBuilder builder)
     {
-        builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddStorefleetState(builder.Configuration);
         builder.Services.AddStorefleetEngine(builder.Configuration);
         builder.Services.AddHostedService<StateStartupLogger>();

@@ -13,6 +13,9 @@ public enum FaultKind
 
     /// <summary>Send the headers and part of the body, then abort the connection.</summary>
     CloseConnection,
+
+    /// <summary>Answer 200 with an empty body: a watch stream that ends at once, cleanly (as a proxy closing streams does).</summary>
+    EndStream,
 }
 
 /// <summary>One rule: requests whose method and path-and-query match get the fault, <see cref="Remaining"/> times (-1: always).</summary>
@@ -103,6 +106,10 @@ public sealed class FaultInjector
 
     public FaultRule CloseConnection(string method, string pathPattern, int times = 1) =>
         Add(new FaultRule(method, pathPattern, FaultKind.CloseConnection, times));
+
+    /// <summary>Matching requests (e.g. watches) get 200 with an empty body: the stream ends cleanly at once.</summary>
+    public FaultRule EndStreams(string method, string pathPattern, int times = -1) =>
+        Add(new FaultRule(method, pathPattern, FaultKind.EndStream, times));
 
     public FaultRule Add(FaultRule rule)
     {

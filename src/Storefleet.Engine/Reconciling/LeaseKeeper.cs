@@ -1,0 +1,162 @@
+using Microsoft.Extensions.Logging;
+using Storefleet.Core.Provisioning;
+
+namespace Storefleet.Engine.Reconciling;
+
+/// <summary>
+/// What every cluster write and helm start checks first: that this worker may still act on its store.
+/// </summary>
+public interface ILeaseGuard
+{
+    /// <summary>Throws <see cref="LeaseLapsedException"/> when the lease is lost or may have lapsed.</summary>
+    void EnsureHeld();
+
+    /// <summary>True when the lease is lost or may have lapsed.</summary>
+    bool Lost();
+}
+
+/// <summary>The worker can no longer be sure it holds its store's lease; it must stop touching the store.</summary>
+public sealed class LeaseLapsedException(string message) : OperationCanceledException(message);
+
+/// <summary>
+/// Keeps one lease alive while its work runs, and stops the work the moment the lease may be gone.
+/// Renews every TTL/3, each attempt bounded by that interval; a failed attempt (a Redis timeout, a failover,
+/// a stall) is retried at the next tick, never ends the renewing. A local deadline — when the last
+/// successful renewal was sent, plus the TTL, minus a margin — is measured on the monotonic clock: past it,
+/// or when Redis says the lease belongs to another token, <see cref="Token"/> is cancelled (helm gets
+/// SIGTERM) and <see cref="EnsureHeld"/> throws, so no cluster write and no helm start happens without a lease.
+/// </summary>
+public sealed partial class LeaseKeeper : ILeaseGuard, IAsyncDisposable
+{
+    private readonly Lease _lease;
+    private readonly IWorkQueue _queue;
+    private readonly TimeSpan _ttl;
+    private readonly TimeSpan _validFor;
+    private readonly TimeProvider _clock;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _deadline;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationTokenSource _work;
+    private readonly Task _renewing;
+    private long _renewedAt;
+    private int _lost;
+
+    /// <summary>Starts renewing <paramref name="lease"/> at once.</summary>
+    /// <param name="lease">The lease just claimed.</param>
+    /// <param name="queue">The queue that renews it.</param>
+    /// <param name="ttl">The lease's time to live in Redis.</param>
+    /// <param name="clock">Timers and the monotonic clock the deadline is measured on.</param>
+    /// <param name="logger">Where renewal trouble is reported.</param>
+    /// <param name="claimedAt">The monotonic timestamp taken just before the claim was sent (the lease is valid from no earlier).</param>
+    /// <param name="stopping">The host's shutdown.</param>
+    public LeaseKeeper(Lease lease, IWorkQueue queue, TimeSpan ttl, TimeProvider clock, ILogger logger, long claimedAt, CancellationToken stopping)
+    {
+        _lease = lease;
+        _queue = queue;
+        _ttl = ttl;
+        _clock = clock;
+        _logger = logger;
+        _validFor = ValidFor(ttl);
+        _renewedAt = claimedAt;
+        var left = _validFor - clock.GetElapsedTime(claimedAt);
+        _deadline = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero, clock);
+        _work = CancellationTokenSource.CreateLinkedTokenSource(stopping, _deadline.Token, _stop.Token);
+        _renewing = RenewLoopAsync();
+    }
+
+    /// <summary>Cancelled when the work must stop: the lease is lost or may have lapsed, the host stops, or <see cref="StopAsync"/>.</summary>
+    public CancellationToken Token => _work.Token;
+
+    /// <summary>True once the lease is (or may be) gone: the worker must not complete or write under it.</summary>
+    public bool Lost => Volatile.Read(ref _lost) == 1 || _deadline.IsCancellationRequested;
+
+    bool ILeaseGuard.Lost() => Lost;
+
+    /// <summary>How long a renewal counts for locally: the TTL minus a margin for clock rate differences and the trip to Redis.</summary>
+    public static TimeSpan ValidFor(TimeSpan ttl) => ttl - TimeSpan.FromTicks(Math.Max(ttl.Ticks / 5, Math.Min(TimeSpan.FromSeconds(1).Ticks, ttl.Ticks / 3)));
+
+    public void EnsureHeld()
+    {
+        if (Lost)
+        {
+            throw new LeaseLapsedException($"The lease on store '{_lease.Store}' (fence {_lease.Fence}) is lost or may have lapsed; this worker stops touching the store.");
+        }
+    }
+
+    /// <summary>Ends the renewing (the work is done); the lease itself is released by the caller.</summary>
+    public async Task StopAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _renewing.ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _work.Dispose();
+        _deadline.Dispose();
+        _stop.Dispose();
+    }
+
+    private async Task RenewLoopAsync()
+    {
+        var interval = _ttl / 3;
+        while (!_work.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(interval, _clock, _work.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
+            var attemptAt = _clock.GetTimestamp();
+            try
+            {
+                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(_work.Token);
+                attempt.CancelAfter(interval);
+                var held = await _queue.RenewAsync(_lease, _ttl, attempt.Token).WaitAsync(attempt.Token).ConfigureAwait(false);
+                if (!held)
+                {
+                    LogLeaseLost(_logger, _lease.Store, _lease.Fence);
+                    Interlocked.Exchange(ref _lost, 1);
+                    await _work.CancelAsync().ConfigureAwait(false);
+                    return;
+                }
+
+                // Valid until the attempt's send time + TTL - margin (Redis set the expiry no earlier than that).
+                Interlocked.Exchange(ref _renewedAt, attemptAt);
+                var remaining = _validFor - _clock.GetElapsedTime(attemptAt);
+                if (remaining > TimeSpan.Zero && !_deadline.IsCancellationRequested)
+                {
+                    _deadline.CancelAfter(remaining);
+                }
+            }
+            catch (OperationCanceledException) when (_work.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                // Redis slow or unreachable: keep trying; the local deadline stops the work if it comes to that.
+                LogRenewFailed(_logger, _lease.Store, e.Message, (_validFor - _clock.GetElapsedTime(Volatile.Read(ref _renewedAt))).TotalMilliseconds);
+            }
+        }
+
+        if (_deadline.IsCancellationRequested && Volatile.Read(ref _lost) == 0)
+        {
+            LogDeadlinePassed(_logger, _lease.Store, _lease.Fence);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Store {Store}: lease {Fence} lost; another worker owns the store now.")]
+    private static partial void LogLeaseLost(ILogger logger, string store, long fence);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Store {Store}: lease renewal failed ({Reason}); retrying, {RemainingMs:0} ms of the lease left.")]
+    private static partial void LogRenewFailed(ILogger logger, string store, string reason, double remainingMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Store {Store}: lease {Fence} could not be renewed before it may have lapsed; the work stops.")]
+    private static partial void LogDeadlinePassed(ILogger logger, string store, long fence);
+}
