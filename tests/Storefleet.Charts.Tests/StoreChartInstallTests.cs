@@ -76,6 +76,26 @@ public sealed class StoreChartInstallTests : IAsyncLifetime
         Assert.Equal(before, after);
     }
 
+    [Fact]
+    public async Task WithPerStoreCertificates_TheQuotaRefusesANodePortSolver_AndAdmitsTheClusterIpOne()
+    {
+        const string ns = "store-tls";
+        await PrepareNamespaceAsync(ns, withSecret: true);
+        await HelmAsync(UpgradeInstall("tls", ns, "--set", "credentials.existingSecret=tls-credentials", "--set", "ingress.tls.enabled=true", "--set", "ingress.tls.clusterIssuer=letsencrypt-prod"));
+
+        // What cert-manager's HTTP-01 solver creates: a Service, NodePort unless the issuer says ClusterIP.
+        string Solver(string type) =>
+            $"apiVersion: v1\nkind: Service\nmetadata:\n  name: cm-acme-http-solver-{type.ToLowerInvariant()}\n  labels:\n    acme.cert-manager.io/http01-solver: \"true\"\n" +
+            $"spec:\n  type: {type}\n  selector:\n    acme.cert-manager.io/http01-solver: \"true\"\n  ports:\n    - name: http\n      port: 8089\n      targetPort: 8089\n";
+        var nodePort = await Cli.RunAsync(RepositoryPaths.Kubectl, ["create", "-n", ns, "-f", "-"], Environment(), Solver("NodePort"));
+        var clusterIp = await Cli.RunAsync(RepositoryPaths.Kubectl, ["create", "-n", ns, "-f", "-"], Environment(), Solver("ClusterIP"));
+
+        Assert.NotEqual(0, nodePort.ExitCode);
+        Assert.Contains("exceeded quota: tls-quota, requested: services.nodeports=1, used: services.nodeports=0, limited: services.nodeports=0", nodePort.Stderr);
+        Assert.True(clusterIp.ExitCode == 0, clusterIp.ToString());
+        Assert.Contains(_api.Store.InNamespace(ns), o => o.Object["kind"]?.GetValue<string>() == "NetworkPolicy" && o.Object["metadata"]!["name"]!.GetValue<string>() == "tls-acme-solver-ingress");
+    }
+
     private static string[] UpgradeInstall(string release, string ns, params string[] extra) =>
     [
         "upgrade", "--install", release, StoreChart.Path, "-n", ns,

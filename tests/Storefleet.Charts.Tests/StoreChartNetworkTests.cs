@@ -118,6 +118,51 @@ public sealed class StoreChartNetworkTests
         Assert.False(store.Allows(new Connection(store.Test, Internet, 443)));
     }
 
+    [Theory]
+    [MemberData(nameof(ValuesFiles))]
+    public async Task WpCronRuns_ReachMySql_AndNothingElse(string file)
+    {
+        var store = await StoreAsync(file);
+
+        Assert.True(store.Allows(new Connection(store.Cron, store.MySql, 3306)), "cron -> MySQL");
+        Assert.True(store.Allows(new Connection(store.Cron, Dns, 53, "UDP")), "cron -> DNS");
+        Assert.False(store.Allows(new Connection(store.Cron, store.WordPress, 8080)), "cron -> WordPress");
+        Assert.False(store.Allows(new Connection(store.Cron, Internet, 443)), "cron -> internet");
+        Assert.False(store.Allows(new Connection(NginxController, store.Cron, 8080)), "ingress controller -> cron");
+    }
+
+    [Theory]
+    [InlineData("values-local.yaml", "nginx")]
+    [InlineData("values-prod.yaml", "traefik")]
+    public async Task WithPerStoreCertificates_TheIngressControllerReachesCertManagersSolver_AndNobodyElseDoes(string file, string controller)
+    {
+        var chart = await StoreChart.RenderAsync(StoreChart.AsControlPlaneInstalls(file, "small")
+            .With("ingress.tls.enabled", "true").With("ingress.tls.clusterIssuer", "letsencrypt-prod"));
+        var store = new RenderedStore(chart);
+        var ingress = controller == "nginx" ? NginxController : TraefikController;
+        // The pod cert-manager starts in the store namespace for an HTTP-01 challenge (its label, its port).
+        var solver = new PodEndpoint(StoreChart.Namespace, new Dictionary<string, string> { ["acme.cert-manager.io/http01-solver"] = "true", ["acme.cert-manager.io/http-domain"] = "1234" });
+
+        Assert.True(store.Allows(new Connection(ingress, solver, 8089)), "ingress controller -> solver :8089");
+        Assert.False(store.Allows(new Connection(ingress, solver, 8080)), "ingress controller -> solver :8080");
+        Assert.False(store.Allows(new Connection(SomethingInKubeSystem, solver, 8089)), "another kube-system pod -> solver");
+        Assert.False(store.Evaluator.IngressAllows(new Connection(store.WordPress with { Namespace = "store-other" }, solver, 8089)), "another store -> solver");
+    }
+
+    [Theory]
+    [InlineData("false", "")]
+    [InlineData("true", "")]
+    public async Task WithoutPerStoreCertificates_NoSolverIsReachable(string tls, string issuer)
+    {
+        var chart = await StoreChart.RenderAsync(StoreChart.AsControlPlaneInstalls("values-local.yaml", "small")
+            .With("ingress.tls.enabled", tls).With("ingress.tls.clusterIssuer", issuer).With("ingress.tls.wildcard", tls));
+        var store = new RenderedStore(chart);
+        var solver = new PodEndpoint(StoreChart.Namespace, new Dictionary<string, string> { ["acme.cert-manager.io/http01-solver"] = "true" });
+
+        Assert.False(store.Allows(new Connection(NginxController, solver, 8089)));
+        Assert.DoesNotContain(chart.All<V1NetworkPolicy>(), p => p.Metadata.Name.EndsWith("acme-solver-ingress", StringComparison.Ordinal));
+    }
+
     private static async Task<RenderedStore> StoreAsync(string file, string bootstrapEgress = "true")
     {
         var chart = await StoreChart.RenderAsync(StoreChart.AsControlPlaneInstalls(file, "small").With("networkPolicy.bootstrapEgress.enabled", bootstrapEgress));
@@ -136,7 +181,10 @@ public sealed class StoreChartNetworkTests
             MySql = Endpoint(chart, "StatefulSet");
             Bootstrap = Endpoint(chart, "Job");
             Test = Endpoint(chart, "Pod");
+            Cron = Endpoint(chart, "CronJob");
         }
+
+        public PodEndpoint Cron { get; }
 
         public NetworkPolicyEvaluator Evaluator { get; }
 

@@ -28,7 +28,8 @@ public sealed partial class StoreChartPolicyTests
                     Assert.True(PodResources.Of(container.Resources?.Limits, resource) > 0, $"{where} has no {resource} limit");
                 }
 
-                if (!pod.RunsToCompletion)
+                // Init containers run to completion before the others start: no probes (the API refuses them there).
+                if (!pod.RunsToCompletion && pod.Spec.Containers.Contains(container))
                 {
                     Assert.True(container.StartupProbe is not null, $"{where} has no startupProbe");
                     Assert.True(container.LivenessProbe is not null, $"{where} has no livenessProbe");

@@ -53,6 +53,8 @@ public sealed class BrowserFixture : IAsyncLifetime
             ["Storefleet__State__KeyPrefix"] = KeyPrefix,
             ["Storefleet__Access__BootstrapAdminToken"] = AdminToken,
             ["Storefleet__Access__MaxStoresPerOwner"] = "50",
+            // One test seeds a thousand stores; whatever order the tests run in, the others can still create theirs.
+            ["Storefleet__Access__MaxStoresTotal"] = "100000",
             // The tests of this class share alice and run in any order: do not let one test's stores block another's.
             ["Storefleet__Access__MaxConcurrentProvisioningPerOwner"] = "50",
             ["Storefleet__Access__RateLimits__RequestsPerMinute"] = "100000",

@@ -18,7 +18,7 @@ public sealed class RbacCoverageTests : IAsyncLifetime
     private static readonly HashSet<string> AllowList =
     [
         // helm rolls back pending-upgrade releases and may replace objects when a patch cannot apply.
-        "apps/deployments:update", "apps/statefulsets:update", "batch/jobs:update", "/configmaps:update", "/services:update",
+        "apps/deployments:update", "apps/statefulsets:update", "batch/jobs:update", "batch/cronjobs:update", "/configmaps:update", "/services:update",
         "/serviceaccounts:update", "/persistentvolumeclaims:update", "/resourcequotas:update", "/limitranges:update",
         "networking.k8s.io/networkpolicies:update", "networking.k8s.io/ingresses:update", "/secrets:update",
         // `helm test` (for operators, docs/production.md) creates, reads and deletes the store chart's test pod.

@@ -214,6 +214,7 @@ public sealed class RateLimitTests : IAsyncLifetime
         {
             ["Storefleet:Access:BootstrapAdminToken"] = _admin,
             ["Storefleet:Access:RateLimits:RequestsPerMinute"] = "10",
+            ["Storefleet:Access:RateLimits:ReadsPerMinute"] = "10",
             ["Storefleet:Access:RateLimits:AnonymousRequestsPerMinute"] = "5",
             ["Storefleet:Access:RateLimits:CreatesPerMinute"] = "2",
             ["Storefleet:Access:RateLimits:FailedSignInsPerMinute"] = "3",
@@ -243,6 +244,31 @@ public sealed class RateLimitTests : IAsyncLifetime
         Assert.NotEmpty(limited);
         Assert.True(limited[0].Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
         Assert.Equal("application/problem+json", limited[0].Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task ReadsAndWrites_HaveSeparateBudgets_SoPollingNeverUsesUpTheRoomToAct()
+    {
+        var bob = await TokenAsync("bob-" + Guid.NewGuid().ToString("N")[..6]);
+        var client = Client(bob);
+
+        var reads = new List<HttpStatusCode>();
+        for (var i = 0; i < 12; i++)
+        {
+            reads.Add((await client.GetAsync("/api/v1/stores")).StatusCode);
+        }
+
+        // The read budget (10) is spent; writes still have theirs.
+        Assert.Contains(HttpStatusCode.TooManyRequests, reads);
+        var write = await client.DeleteAsync("/api/v1/stores/not-there");
+        Assert.Equal(HttpStatusCode.NotFound, write.StatusCode);
+    }
+
+    private async Task<string> TokenAsync(string subject)
+    {
+        var response = await Client(_admin).PostAsJsonAsync("/api/v1/tokens", new { subject, role = "member" });
+        response.EnsureSuccessStatusCode();
+        return System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!["secret"]!.GetValue<string>();
     }
 
     [Fact]

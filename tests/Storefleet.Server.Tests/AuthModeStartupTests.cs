@@ -51,6 +51,23 @@ public sealed class AuthModeStartupTests
     }
 
     [Fact]
+    public async Task OnLoopbackWithoutCredentials_ALocalScriptPollingStores_IsNeverThrottled()
+    {
+        await using var server = Start(null, new Dictionary<string, string>());
+        await server.WaitForHealthyAsync(TimeSpan.FromSeconds(60));
+        using var http = new HttpClient { BaseAddress = server.BaseAddress };
+
+        // Six stores polled twice a second for a minute and a bit: far beyond the anonymous budget (120 a minute).
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 800; i++)
+        {
+            statuses.Add((await http.GetAsync($"/api/v1/stores?name=s{i % 6}")).StatusCode);
+        }
+
+        Assert.All(statuses, s => Assert.Equal(HttpStatusCode.OK, s));
+    }
+
+    [Fact]
     public async Task ExposedWithABootstrapToken_Starts_AndRequiresCredentials()
     {
         var token = $"boot-{Guid.NewGuid():N}{Guid.NewGuid():N}";

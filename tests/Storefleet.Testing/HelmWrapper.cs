@@ -92,6 +92,22 @@ public sealed class HelmWrapper : IDisposable
         return [.. order.Distinct().Select(pid => started[pid])];
     }
 
+    /// <summary>The most helm processes that ran at the same time (by the wrapper's start and end stamps).</summary>
+    public int PeakConcurrency()
+    {
+        var edges = Invocations()
+            .SelectMany(i => new[] { (Time: i.Started, Delta: 1), (Time: i.Ended ?? DateTimeOffset.MaxValue, Delta: -1) })
+            .OrderBy(e => e.Time).ThenBy(e => e.Delta);
+        int running = 0, peak = 0;
+        foreach (var (_, delta) in edges)
+        {
+            running += delta;
+            peak = Math.Max(peak, running);
+        }
+
+        return peak;
+    }
+
     public void Dispose()
     {
         try

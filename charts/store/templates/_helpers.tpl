@@ -94,6 +94,24 @@ capabilities:
       key: mysql-password
 {{- end -}}
 
+{{/* WordPress's extra wp-config settings (read by the official image's wp-config-docker.php). */}}
+{{- define "store.wordpressConfigExtra" -}}
+{{- $plan := include "store.plan" . | fromYaml -}}
+- name: WORDPRESS_CONFIG_EXTRA
+  value: |
+    define('FS_METHOD', 'direct');
+    define('WP_MEMORY_LIMIT', '{{ $plan.wordpress.phpMemoryLimitMi }}M');
+    define('WP_MAX_MEMORY_LIMIT', '{{ $plan.wordpress.phpMemoryLimitMi }}M');
+    {{- if .Values.wordpress.cron.enabled }}
+    define('DISABLE_WP_CRON', true);
+    {{- end }}
+{{- end -}}
+
+{{/* True when the store's certificate is requested from cert-manager per store (HTTP-01 solver in this namespace). */}}
+{{- define "store.acmeSolver" -}}
+{{- if and .Values.ingress.enabled .Values.ingress.tls.enabled .Values.ingress.tls.clusterIssuer (not .Values.ingress.tls.wildcard) -}}true{{- end -}}
+{{- end -}}
+
 {{- define "store.imagePullSecrets" -}}
 {{- with .Values.imagePullSecrets -}}
 imagePullSecrets:
@@ -112,6 +130,9 @@ imagePullSecrets:
 {{- if contains "snippet" (lower $key) -}}
 {{- fail (printf "ingress annotation %q is refused: snippet annotations run arbitrary configuration in the shared ingress controller" $key) -}}
 {{- end -}}
+{{- end -}}
+{{- if and .Values.ingress.tls.wildcard .Values.ingress.tls.clusterIssuer -}}
+{{- fail "ingress.tls.wildcard and ingress.tls.clusterIssuer exclude each other: a wildcard certificate is the ingress controller's default, no per-store certificate is requested" -}}
 {{- end -}}
 {{- if gt (len .Release.Name) 40 -}}
 {{- fail (printf "release name %q is longer than 40 characters; derived names must stay 63-character DNS labels" .Release.Name) -}}

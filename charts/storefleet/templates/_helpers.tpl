@@ -51,3 +51,7 @@ imagePullSecrets:
 {{- end }}
 {{- end -}}
 {{- end -}}
+
+{{- define "storefleet.dataProtectionSecret" -}}
+{{- .Values.dataProtection.existingSecret | default (printf "%s-dataprotection" (include "storefleet.fullname" .)) -}}
+{{- end -}}

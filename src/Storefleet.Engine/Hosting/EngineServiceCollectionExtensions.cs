@@ -29,6 +29,7 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<StoreReconciler>();
         services.TryAddSingleton<IReconcileGate, OpenReconcileGate>();
         services.AddSingleton<OrphanNamespaces>();
+        services.AddSingleton<CronRunReporter>();
         services.AddSingleton<StoreCredentialsReader>();
 
         // Shutdown waits for helm: SIGTERM, then helm's own timeout and a margin, before the host gives up.

@@ -18,6 +18,7 @@ namespace Storefleet.Engine.Reconciling;
 public sealed partial class ClusterWatcher(
     ClusterConnection cluster,
     IWorkQueue queue,
+    CronRunReporter cronRuns,
     IOptions<EngineOptions> options,
     TimeProvider clock,
     ILogger<ClusterWatcher> logger) : BackgroundService
@@ -117,7 +118,13 @@ public sealed partial class ClusterWatcher(
     /// </summary>
     private Task EnqueueAsync(IKubernetesObject<V1ObjectMeta> item)
     {
-        if (StoreOf(item) is { } store && _pending.TryAdd(store, 0))
+        var store = StoreOf(item);
+        if (store is not null && item is V1Job job && CronRunReporter.IsFailedCronRun(job))
+        {
+            return cronRuns.ReportAsync(job, store, CancellationToken.None);
+        }
+
+        if (store is not null && _pending.TryAdd(store, 0))
         {
             _flush.Writer.TryWrite(true);
         }

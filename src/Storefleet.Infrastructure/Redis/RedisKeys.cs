@@ -60,6 +60,12 @@ public sealed class RedisKeys(string prefix)
     /// <summary>Capped list of audit entries (JSON), oldest first.</summary>
     public RedisKey Audit => $"{Prefix}audit";
 
+    /// <summary>List: the ASP.NET Core data-protection key ring (encrypted with the configured certificate), shared by every replica.</summary>
+    public RedisKey DataProtectionKeys => $"{Prefix}dataprotection-keys";
+
+    /// <summary>Marker: an event about this Kubernetes object (by uid) was recorded already (with a TTL).</summary>
+    public RedisKey Reported(string uid) => $"{Prefix}reported:{uid}";
+
     /// <summary>Stored first response for an <c>Idempotency-Key</c>.</summary>
     public RedisKey Idempotency(string scope, string key) => $"{Prefix}idem:{scope}:{key}";
 }

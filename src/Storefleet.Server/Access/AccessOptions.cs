@@ -59,11 +59,20 @@ public sealed class OidcOptions
     public List<string> Scopes { get; set; } = [];
 }
 
-/// <summary>Requests per minute (token buckets refilled continuously), per token or, without one, per client address.</summary>
+/// <summary>
+/// Requests per minute (token buckets refilled continuously), per token or, without one, per client address.
+/// Reads (GET, HEAD) and writes have separate budgets, so a client polling a few stores never runs out of room
+/// to act. In auth mode none the local admin on loopback is not limited (except creates).
+/// </summary>
 public sealed class RateLimitOptions
 {
+    /// <summary>Writes (and any other non-read request) per minute, per token.</summary>
     [Range(1, 1_000_000)]
     public int RequestsPerMinute { get; set; } = 600;
+
+    /// <summary>Reads (GET, HEAD) per minute, per token.</summary>
+    [Range(1, 1_000_000)]
+    public int ReadsPerMinute { get; set; } = 3000;
 
     [Range(1, 1_000_000)]
     public int AnonymousRequestsPerMinute { get; set; } = 120;

@@ -160,7 +160,20 @@ public static class AccessServiceCollectionExtensions
             {
                 var limits = context.RequestServices.GetRequiredService<IOptions<AccessOptions>>().Value.RateLimits;
                 var (key, authenticated) = Partition(context);
-                return RateLimitPartition.GetTokenBucketLimiter(key, _ => PerMinute(authenticated ? limits.RequestsPerMinute : limits.AnonymousRequestsPerMinute));
+                if (IsLocalAdmin(context))
+                {
+                    return RateLimitPartition.GetNoLimiter("local-admin");
+                }
+
+                if (!authenticated)
+                {
+                    return RateLimitPartition.GetTokenBucketLimiter(key, _ => PerMinute(limits.AnonymousRequestsPerMinute));
+                }
+
+                var read = HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method);
+                return read
+                    ? RateLimitPartition.GetTokenBucketLimiter(key + ":read", _ => PerMinute(limits.ReadsPerMinute))
+                    : RateLimitPartition.GetTokenBucketLimiter(key + ":write", _ => PerMinute(limits.RequestsPerMinute));
             });
             options.AddPolicy(CreatePolicy, context =>
             {
@@ -212,6 +225,11 @@ public static class AccessServiceCollectionExtensions
         app.UseAuthorization();
         return app;
     }
+
+    /// <summary>Auth mode none, from this machine: the person running the control plane locally; not rate limited.</summary>
+    private static bool IsLocalAdmin(HttpContext context) =>
+        context.User.FindFirst(AccessClaims.TokenId)?.Value == "none"
+        && context.Connection.RemoteIpAddress is { } address && IPAddress.IsLoopback(address);
 
     /// <summary>The rate-limit partition: the token's subject when authenticated, else the client address.</summary>
     private static (string Key, bool Authenticated) Partition(HttpContext context) =>

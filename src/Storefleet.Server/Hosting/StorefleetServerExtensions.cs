@@ -16,6 +16,7 @@ public static class StorefleetServerExtensions
         builder.Services.AddStorefleetState(builder.Configuration);
         builder.Services.AddStorefleetEngine(builder.Configuration);
         builder.Services.AddHostedService<StateStartupLogger>();
+        builder.Services.AddSharedKeyRing(builder.Configuration);
         builder.AddStorefleetAccess();
         builder.Services.AddSingleton<Api.StoreWork>();
         builder.Services.AddSingleton<Api.StoreCommands>();

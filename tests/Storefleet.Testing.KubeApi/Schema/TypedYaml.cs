@@ -67,29 +67,32 @@ public static partial class TypedYaml
         var digits = text.Replace("_", string.Empty, StringComparison.Ordinal);
         if (DecimalInteger().IsMatch(digits) && long.TryParse(digits, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer))
         {
-            return JsonValue.Create(integer);
+            return Number(integer.ToString(CultureInfo.InvariantCulture));
         }
 
         if (digits.StartsWith("0x", StringComparison.Ordinal) && long.TryParse(digits[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var hex))
         {
-            return JsonValue.Create(hex);
+            return Number(hex.ToString(CultureInfo.InvariantCulture));
         }
 
         if (Octal().IsMatch(digits))
         {
             var negative = digits.StartsWith('-');
             var value = System.Convert.ToInt64(digits.TrimStart('-', '+')[1..], 8);
-            return JsonValue.Create(negative ? -value : value);
+            return Number((negative ? -value : value).ToString(CultureInfo.InvariantCulture));
         }
 
         if (Float().IsMatch(digits) && double.TryParse(digits, NumberStyles.Float, CultureInfo.InvariantCulture, out var real))
         {
             // As YAMLToJSON does: the float is written back as JSON, so 1.0 becomes 1 (and decodes into an integer field).
-            return JsonValue.Create(real);
+            return Number(real.ToString("R", CultureInfo.InvariantCulture));
         }
 
         return JsonValue.Create(text);
     }
+
+    /// <summary>A number as parsed JSON (readable as any numeric type that holds it, as from a request body).</summary>
+    private static JsonValue Number(string literal) => (JsonValue)JsonNode.Parse(literal)!;
 
     private static readonly Dictionary<string, bool> Booleans = new(StringComparer.Ordinal)
     {
