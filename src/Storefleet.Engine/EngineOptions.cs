@@ -88,4 +88,33 @@ public sealed class EngineOptions
     /// <summary>Pod Security level enforced on store namespaces.</summary>
     [RegularExpression("^(restricted|baseline|privileged)$")]
     public string PodSecurityLevel { get; set; } = "restricted";
+
+    /// <summary>
+    /// Every live (Ready or Degraded) store is looked at again at least this often, each at its own moment within the
+    /// interval (never all at once). Watch events bring changes much sooner; this catches anything an event missed.
+    /// </summary>
+    public TimeSpan SteadyResyncInterval { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long a live store's workloads may be unavailable (a rollout, a restart) before it is Degraded.</summary>
+    public TimeSpan DegradedAfter { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Drift repair: backoff, the hourly limit, and which field managers' writes are not drift.</summary>
+    public DriftOptions Drift { get; set; } = new();
+}
+
+/// <summary>How the engine repairs live stores that drift from what it applied (<c>Storefleet:Engine:Drift</c>).</summary>
+public sealed class DriftOptions
+{
+    /// <summary>The wait after a repair before the next one; doubles with each repair within the hour.</summary>
+    public TimeSpan RepairBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Repairs of one store within an hour after which repair pauses (condition DriftPersistent) until a person retries.</summary>
+    [Range(1, 1000)]
+    public int MaxRepairsPerHour { get; set; } = 5;
+
+    /// <summary>
+    /// Field managers whose writes to a release's objects are the cluster's own business, never drift: the controllers
+    /// (kube-controller-manager; k3s runs them as "k3s"). Storefleet's own managers ("helm", "storefleet") never count.
+    /// </summary>
+    public List<string> IgnoredFieldManagers { get; set; } = ["kube-controller-manager", "k3s", "kube-scheduler", "kubelet"];
 }

@@ -23,6 +23,19 @@ public class StoreLifecycleTests
             [(StorePhase.Bootstrapping, StoreTrigger.RequestDelete)] = StorePhase.Deleting,
             [(StorePhase.Ready, StoreTrigger.RequestDelete)] = StorePhase.Deleting,
             [(StorePhase.Failed, StoreTrigger.RequestDelete)] = StorePhase.Deleting,
+
+            // Day two: health both ways, spec changes, a lost namespace.
+            [(StorePhase.Ready, StoreTrigger.Degrade)] = StorePhase.Degraded,
+            [(StorePhase.Degraded, StoreTrigger.Recover)] = StorePhase.Ready,
+            [(StorePhase.Ready, StoreTrigger.StartUpdate)] = StorePhase.Updating,
+            [(StorePhase.Degraded, StoreTrigger.StartUpdate)] = StorePhase.Updating,
+            [(StorePhase.Updating, StoreTrigger.UpdateSucceeded)] = StorePhase.Ready,
+            [(StorePhase.Updating, StoreTrigger.UpdateRolledBack)] = StorePhase.Degraded,
+            [(StorePhase.Updating, StoreTrigger.Fail)] = StorePhase.Failed,
+            [(StorePhase.Ready, StoreTrigger.Fail)] = StorePhase.Failed,
+            [(StorePhase.Degraded, StoreTrigger.Fail)] = StorePhase.Failed,
+            [(StorePhase.Degraded, StoreTrigger.RequestDelete)] = StorePhase.Deleting,
+            [(StorePhase.Updating, StoreTrigger.RequestDelete)] = StorePhase.Deleting,
         };
 
         foreach (var phase in Enum.GetValues<StorePhase>())
@@ -35,8 +48,12 @@ public class StoreLifecycleTests
                     data.Add(phase, trigger, StorePhase.Requested, StorePhase.Requested);
                     data.Add(phase, trigger, StorePhase.Provisioning, StorePhase.Provisioning);
                     data.Add(phase, trigger, StorePhase.Bootstrapping, StorePhase.Bootstrapping);
+                    data.Add(phase, trigger, StorePhase.Updating, StorePhase.Updating);
+                    // A live store fails only when its namespace is lost: retry provisions it afresh.
+                    data.Add(phase, trigger, StorePhase.Ready, StorePhase.Provisioning);
+                    data.Add(phase, trigger, StorePhase.Degraded, StorePhase.Provisioning);
                     data.Add(phase, trigger, null, null);
-                    data.Add(phase, trigger, StorePhase.Ready, null);
+                    data.Add(phase, trigger, StorePhase.Deleting, null);
                     continue;
                 }
 
@@ -62,9 +79,9 @@ public class StoreLifecycleTests
     }
 
     [Fact]
-    public void AllowedMoves_ListsExactlyTheTwelveDesignedMoves()
+    public void AllowedMoves_ListsExactlyTheTwentyThreeDesignedMoves()
     {
-        Assert.Equal(12, StoreLifecycle.AllowedMoves.Count());
+        Assert.Equal(23, StoreLifecycle.AllowedMoves.Count());
     }
 
     [Theory]

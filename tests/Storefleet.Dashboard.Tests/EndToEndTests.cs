@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using k8s;
 using Microsoft.Playwright;
 using Storefleet.Core.Stores;
 using Storefleet.Testing;
@@ -144,6 +145,58 @@ public sealed class EndToEndTests(BrowserFixture fixture) : IClassFixture<Browse
         Console.WriteLine($"live update latency: median {latencies[latencies.Count / 2]:0} ms, p95 {p95:0} ms");
         // Expected well under a second; bounded at ten times that on a loaded machine, the figures printed.
         Assert.True(p95 < 10_000, $"p95 {p95:0} ms: [{string.Join(", ", latencies.Select(l => l.ToString("0")))}]");
+    }
+
+    [Fact]
+    public async Task ADegradedStore_StandsOutWithItsReason_AndItsPlanChangesFromItsPage_AfterShowingTheNewLimits()
+    {
+        var name = await fixture.CreateStoreAsync(fixture.AliceToken, $"day2-{Guid.NewGuid():N}"[..12]);
+        var ns = $"store-{name}";
+        await Eventually.WaitUntilAsync(async () => (await fixture.Repository.GetAsync(name))?.Phase == StorePhase.Ready, TimeSpan.FromSeconds(60), "the store to be ready");
+        var page = await fixture.SignedInPageAsync(fixture.AliceToken);
+
+        fixture.Api.Simulation.AddPodFault(Storefleet.Testing.KubeApi.Simulation.PodFault.CrashLoopBackOff, ns, "wordpress:6");
+        try
+        {
+            await page.WaitForSelectorAsync($"tr[data-store='{name}'] [data-phase='degraded']", new PageWaitForSelectorOptions { Timeout = 60000 });
+            var reason = await page.InnerTextAsync($"tr[data-store='{name}'] [data-testid='degraded-reason']");
+            Assert.Contains("CrashLoopBackOff", reason);
+            Assert.Contains("container wordpress", reason);
+
+            await page.SelectOptionAsync("#phase-filter", "degraded");
+            await page.WaitForSelectorAsync($"tr[data-store='{name}']");
+            Assert.True(await page.Locator("tr[data-store]").CountAsync() >= 1);
+            Assert.Equal(0, await page.Locator("tr[data-store] [data-phase='ready']").CountAsync());
+        }
+        finally
+        {
+            fixture.Api.Simulation.RemovePodFaults(ns);
+        }
+
+        await page.GotoAsync($"/stores/{name}");
+        await BrowserFixture.WaitForCircuitAsync(page);
+        await page.WaitForSelectorAsync("[data-phase='ready']", new PageWaitForSelectorOptions { Timeout = 60000 });
+        await EnableVolumeExpansionAsync();
+
+        await page.SelectOptionAsync("#new-plan", "medium");
+        var limits = await page.InnerTextAsync("[data-testid='plan-limits']");
+        Assert.Contains("15Gi", limits);
+        Assert.Contains("3Gi / 6Gi", limits);
+        Assert.NotNull(await page.Locator("#change-plan").GetAttributeAsync("disabled")); // enabled only once confirmed
+        await page.CheckAsync("#confirm-plan");
+        await page.ClickAsync("#change-plan");
+
+        await Eventually.WaitUntilAsync(async () => await fixture.Repository.GetAsync(name) is { Phase: StorePhase.Ready, AppliedPlan.Id: "medium" },
+            TimeSpan.FromSeconds(60), "the store to be ready on plan medium");
+        await page.WaitForSelectorAsync("text=Plan changed to medium", new PageWaitForSelectorOptions { Timeout = 30000 });
+        Assert.Contains("medium", await page.InnerTextAsync("section.facts"));
+    }
+
+    private async Task EnableVolumeExpansionAsync()
+    {
+        var kube = new k8s.Kubernetes(k8s.KubernetesClientConfiguration.BuildConfigFromConfigFile(fixture.Api.KubeconfigPath));
+        await kube.StorageV1.PatchStorageClassAsync(new k8s.Models.V1Patch("""{"allowVolumeExpansion":true}""", k8s.Models.V1Patch.PatchType.MergePatch),
+            Storefleet.Testing.KubeApi.KubeApiState.DefaultStorageClass);
     }
 
     [Fact]

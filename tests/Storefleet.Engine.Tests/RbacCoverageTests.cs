@@ -9,7 +9,8 @@ namespace Storefleet.Engine.Tests;
 /// <summary>
 /// The platform chart's ClusterRole against what the control plane and helm actually do: every (group,
 /// resource, verb) recorded by the API test double during a full store lifecycle — create, a bootstrap
-/// failure read from the Job's log, retry (an upgrade), credentials, orphan scan, delete — must be granted,
+/// failure read from the Job's log, retry (an upgrade), credentials, orphan scan, a plan change with volume
+/// growth, drift repairs (an object and the namespace's labels), delete — must be granted,
 /// and the role must grant nothing beyond that plus the short allow-list below.
 /// </summary>
 public sealed class RbacCoverageTests : IAsyncLifetime
@@ -61,7 +62,7 @@ public sealed class RbacCoverageTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task TheRole_HasNoWildcards_NoEscalation_AndNamespacesCannotBeRelabelled()
+    public async Task TheRole_HasNoWildcards_NoEscalation_AndNamespacesAreOnlyPatched()
     {
         var role = await RenderRoleAsync();
 
@@ -69,7 +70,7 @@ public sealed class RbacCoverageTests : IAsyncLifetime
         Assert.DoesNotContain(role.Rules, r => r.Verbs.Any(v => v is "escalate" or "bind" or "impersonate"));
         Assert.DoesNotContain(role.Rules, r => r.Resources.Any(x => x.StartsWith("roles", StringComparison.Ordinal) || x.StartsWith("clusterroles", StringComparison.Ordinal)));
         var namespaces = role.Rules.Single(r => r.Resources.Contains("namespaces"));
-        Assert.Equal(["create", "delete", "get", "list", "watch"], namespaces.Verbs.Order());
+        Assert.Equal(["create", "delete", "get", "list", "patch", "watch"], namespaces.Verbs.Order());
     }
 
     private static HashSet<string> Grants(V1ClusterRole role) =>
@@ -86,7 +87,11 @@ public sealed class RbacCoverageTests : IAsyncLifetime
     {
         var api = _fixture.Api;
         api.Requests.Clear();
-        await using var plane = _fixture.StartControlPlane(new Dictionary<string, string?> { ["Storefleet:Engine:ResyncInterval"] = "00:00:01" });
+        await using var plane = _fixture.StartControlPlane(new Dictionary<string, string?>
+        {
+            ["Storefleet:Engine:ResyncInterval"] = "00:00:01",
+            ["Storefleet:Engine:Drift:RepairBackoff"] = "00:00:00.200",
+        });
         var name = EngineFixture.NewStoreName("rbac");
         api.Simulation.FailJobs($"store-{name}", "bootstrap", "bootstrap: FAILED: simulated");
         await plane.CreateStoreAsync(name);
@@ -95,6 +100,20 @@ public sealed class RbacCoverageTests : IAsyncLifetime
         await plane.RetryStoreAsync(name);
         await plane.WaitForPhaseAsync(name, StorePhase.Ready, TimeSpan.FromSeconds(20));
         (await plane.CreateClient().GetAsync($"/api/v1/stores/{name}/credentials")).EnsureSuccessStatusCode();
+
+        // Day two: a plan change that grows the volumes, then drift repaired (an object, the namespace's labels).
+        // The test's own changes go through kubectl, whose requests are not the control plane's.
+        await KubectlAsync("patch", "storageclass", KubeApiState.DefaultStorageClass, "-p", """{"allowVolumeExpansion":true}""");
+        var change = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/stores/{name}") { Content = new StringContent("""{"plan":"medium"}""", System.Text.Encoding.UTF8, "application/merge-patch+json") };
+        (await plane.CreateClient().SendAsync(change)).EnsureSuccessStatusCode();
+        await Eventually.WaitUntilAsync(async () => await plane.Repository.GetAsync(name) is { Phase: StorePhase.Ready, AppliedPlan.Id: "medium" }, TimeSpan.FromSeconds(60), "plan medium");
+        await KubectlAsync("delete", "networkpolicy", $"{name}-default-deny", "-n", $"store-{name}");
+        await KubectlAsync("label", "namespace", $"store-{name}", "pod-security.kubernetes.io/enforce-");
+        await Eventually.WaitUntilAsync(async () => (await plane.Repository.GetEventsAsync(name)).Any(e => e.Type == StoreEventType.DriftRepaired)
+            && api.Store.Get(api.State.Catalog.Find(string.Empty, "v1", "namespaces")!, null, $"store-{name}")?["metadata"]?["labels"]?["pod-security.kubernetes.io/enforce"] is not null,
+            TimeSpan.FromSeconds(60), "the drift repaired");
+        await KubectlAsync("patch", "storageclass", KubeApiState.DefaultStorageClass, "-p", """{"allowVolumeExpansion":null}""");
+
         await plane.DeleteStoreAsync(name);
         await plane.WaitForGoneAsync(name, TimeSpan.FromSeconds(20));
 
@@ -106,6 +125,12 @@ public sealed class RbacCoverageTests : IAsyncLifetime
         // as well as patch (kubernetes.io/docs/reference/using-api/api-concepts/#patch-and-apply).
         return [.. used.Select(r => $"{Group(r.Resource!)}/{ResourceName(r.Resource!)}:{r.Verb}")
             .Concat(used.Where(r => r.Verb == "patch" && r.Status == 201).Select(r => $"{Group(r.Resource!)}/{ResourceName(r.Resource!)}:create"))];
+    }
+
+    private async Task KubectlAsync(params string[] args)
+    {
+        var result = await Cli.RunAsync(RepositoryPaths.Kubectl, args, new Dictionary<string, string> { ["KUBECONFIG"] = _fixture.Api.KubeconfigPath });
+        Assert.True(result.ExitCode == 0, result.ToString());
     }
 
     private static string Group(string resource)

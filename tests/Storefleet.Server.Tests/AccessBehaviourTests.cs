@@ -28,6 +28,27 @@ public sealed partial class AccessBehaviourTests(AccessFixture access) : IClassF
     }
 
     [Fact]
+    public async Task APlanQuota_LimitsStoresOnThatPlanPerOwner_AndSaysWhichPlan()
+    {
+        var token = await access.CreateTokenAsync($"p{Guid.NewGuid():N}"[..10], "member");
+        var other = await access.CreateTokenAsync($"o{Guid.NewGuid():N}"[..10], "member");
+
+        var first = await access.Client(token).PostAsJsonAsync("/api/v1/stores", new { name = $"big-{Guid.NewGuid():N}"[..12], plan = "large" });
+        var second = await access.Client(token).PostAsJsonAsync("/api/v1/stores", new { name = $"big-{Guid.NewGuid():N}"[..12], plan = "large" });
+        var small = await access.Client(token).PostAsJsonAsync("/api/v1/stores", new { name = $"sml-{Guid.NewGuid():N}"[..12], plan = "small" });
+        var someoneElse = await access.Client(other).PostAsJsonAsync("/api/v1/stores", new { name = $"big-{Guid.NewGuid():N}"[..12], plan = "large" });
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, second.StatusCode);
+        var problem = JsonNode.Parse(await second.Content.ReadAsStringAsync())!;
+        Assert.Equal("stores-per-plan", problem["limit"]!.GetValue<string>());
+        Assert.Equal("large", problem["plan"]!.GetValue<string>());
+        Assert.Contains("MaxStoresPerPlan", problem["detail"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.Created, small.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, someoneElse.StatusCode);
+    }
+
+    [Fact]
     public async Task TwoOwnersInterleaved_EachGetTheirOwnFive()
     {
         var first = await access.CreateTokenAsync($"x{Guid.NewGuid():N}"[..10], "member", maxStores: 5);

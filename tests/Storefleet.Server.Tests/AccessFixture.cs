@@ -36,6 +36,7 @@ public sealed class AccessFixture : IAsyncLifetime
             ["Storefleet:Access:BootstrapAdminToken"] = AdminToken,
             ["Storefleet:Access:MaxStoresPerOwner"] = "10000",
             ["Storefleet:Access:MaxConcurrentProvisioningPerOwner"] = "0",
+            ["Storefleet:Access:MaxStoresPerPlan:large"] = "1",
             ["Storefleet:Access:RateLimits:FailedSignInsPerMinute"] = "1000",
         });
         Secrets.Add(AdminToken);

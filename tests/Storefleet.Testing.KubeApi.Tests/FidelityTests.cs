@@ -226,7 +226,7 @@ public sealed class EventuallyTests
         {
             retried++;
             throw new InvalidOperationException("not yet");
-        }, TimeSpan.FromMilliseconds(200), "a flaky probe"));
+        }, TimeSpan.FromSeconds(3), "a flaky probe"));
         Assert.True(retried > 1, $"probed {retried} times");
     }
 }

@@ -62,6 +62,7 @@ public sealed class KubeApiState : IDisposable
         _stopping.Dispose();
     }
 
+    /// <summary>The system namespaces and kind's default StorageClass ("standard", local-path, no volume expansion).</summary>
     private void SeedSystemNamespaces()
     {
         var namespaces = Catalog.Find(string.Empty, "v1", "namespaces")!;
@@ -69,7 +70,22 @@ public sealed class KubeApiState : IDisposable
         {
             Writer.Create(namespaces, null, new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } }, WriteOptions.Controller);
         }
+
+        Writer.Create(Catalog.Find("storage.k8s.io", "v1", "storageclasses")!, null, new JsonObject
+        {
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = DefaultStorageClass,
+                ["annotations"] = new JsonObject { ["storageclass.kubernetes.io/is-default-class"] = "true" },
+            },
+            ["provisioner"] = "rancher.io/local-path",
+            ["reclaimPolicy"] = "Delete",
+            ["volumeBindingMode"] = "WaitForFirstConsumer",
+        }, WriteOptions.Controller);
     }
+
+    /// <summary>The name of the StorageClass every fresh double has as its default (as kind's).</summary>
+    public const string DefaultStorageClass = "standard";
 
     private static JsonObject FilteredOpenApiIndex()
     {

@@ -169,6 +169,20 @@ public sealed class KubeApiTestServer : IAsyncDisposable
         }
     }
 
+    /// <summary>A 403 in the words an RBAC refusal uses: <c>pods "x" is forbidden: User "…" cannot get resource "pods" …</c>.</summary>
+    private static string ForbiddenMessage(HttpRequest request)
+    {
+        var segments = (request.Path.Value ?? string.Empty).Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var at = Array.IndexOf(segments, "namespaces");
+        var ns = at >= 0 && at + 1 < segments.Length ? segments[at + 1] : null;
+        var rest = at >= 0 ? segments[(at + 2)..] : segments[^Math.Min(2, segments.Length)..];
+        var plural = rest.Length > 0 ? rest[0] : "resources";
+        var name = rest.Length > 1 ? $" \"{rest[1]}\"" : string.Empty;
+        var verb = request.Method switch { "POST" => "create", "PUT" => "update", "PATCH" => "patch", "DELETE" => "delete", _ => rest.Length > 1 ? "get" : "list" };
+        var scope = ns is null ? "at the cluster scope" : $"in the namespace \"{ns}\"";
+        return $"{plural}{name} is forbidden: User \"system:serviceaccount:storefleet:storefleet\" cannot {verb} resource \"{plural}\" in API group \"\" {scope} (simulated by the test double)";
+    }
+
     private static Task WriteFaultAsync(HttpContext context, FaultRule fault)
     {
         var body = fault.StatusCode switch
@@ -177,7 +191,7 @@ public sealed class KubeApiTestServer : IAsyncDisposable
                 new System.Text.Json.Nodes.JsonObject { ["retryAfterSeconds"] = fault.RetryAfterSeconds }),
             503 => StatusBodies.Failure(503, "ServiceUnavailable", "the server is currently unable to handle the request"),
             409 => StatusBodies.Conflict("resourcequotas", "store-quota"),
-            403 => StatusBodies.Failure(403, "Forbidden", "forbidden: simulated by the test double"),
+            403 => StatusBodies.Failure(403, "Forbidden", ForbiddenMessage(context.Request)),
             404 => StatusBodies.Failure(404, "NotFound", "the server could not find the requested resource"),
             _ => StatusBodies.Failure(fault.StatusCode, "InternalError", "Internal error occurred: simulated by the test double"),
         };

@@ -138,3 +138,32 @@ imagePullSecrets:
 {{- fail (printf "release name %q is longer than 40 characters; derived names must stay 63-character DNS labels" .Release.Name) -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+The size of the WordPress files volume: the plan's, or the claim's current request when that is larger. A plan
+change never shrinks a volume (the API refuses it), and growth is requested by the control plane once the upgraded
+release is healthy — so a rollback to the previous revision never tries to shrink a grown claim.
+*/}}
+{{- define "store.filesVolumeSize" -}}
+{{- $plan := include "store.plan" . | fromYaml -}}
+{{- $existing := lookup "v1" "PersistentVolumeClaim" .Release.Namespace (printf "%s-wordpress" (include "store.fullname" .)) -}}
+{{- $current := dig "spec" "resources" "requests" "storage" "" ($existing | default dict) -}}
+{{- $current | default $plan.wordpress.storage -}}
+{{- end -}}
+
+{{/*
+The MySQL volumeClaimTemplate's size: fixed when the StatefulSet is created (a StatefulSet's claim templates are
+immutable); later growth is applied to the claim itself. Read back from the live StatefulSet on upgrades.
+*/}}
+{{- define "store.databaseClaimTemplateSize" -}}
+{{- $plan := include "store.plan" . | fromYaml -}}
+{{- $existing := lookup "apps/v1" "StatefulSet" .Release.Namespace (printf "%s-mysql" (include "store.fullname" .)) -}}
+{{- $templates := dig "spec" "volumeClaimTemplates" list ($existing | default dict) -}}
+{{- $size := "" -}}
+{{- range $templates -}}
+{{- if eq (dig "metadata" "name" "" .) "data" -}}
+{{- $size = dig "spec" "resources" "requests" "storage" "" . -}}
+{{- end -}}
+{{- end -}}
+{{- $size | default $plan.mysql.storage -}}
+{{- end -}}

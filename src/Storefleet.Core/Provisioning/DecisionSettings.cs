@@ -6,5 +6,19 @@ namespace Storefleet.Core.Provisioning;
 /// <paramref name="MaxObservationGap"/>: the longest a healthy engine leaves a waiting store unobserved; a longer gap was an outage and counts only this much.
 /// <paramref name="StalePendingAfter"/>: a release left pending-* is recovered only once older than this (helm's timeout plus a grace),
 /// never while the helm that wrote it may still be running.
+/// <paramref name="DegradedAfter"/>: how long workloads of a live store may stay unavailable (a rollout, a restart) before it is Degraded.
+/// <paramref name="RepairBackoff"/>: the wait after a drift repair before the next one, doubling with each repair in the last hour.
+/// <paramref name="MaxRepairsPerHour"/>: repairs in an hour after which repair pauses (DriftPersistent) until a person retries.
 /// </summary>
-public sealed record DecisionSettings(TimeSpan PhaseTimeout, TimeSpan MaxObservationGap, TimeSpan StalePendingAfter);
+public sealed record DecisionSettings(
+    TimeSpan PhaseTimeout,
+    TimeSpan MaxObservationGap,
+    TimeSpan StalePendingAfter,
+    TimeSpan? DegradedAfter = null,
+    TimeSpan? RepairBackoff = null,
+    int MaxRepairsPerHour = 5)
+{
+    public TimeSpan UnavailableGrace => DegradedAfter ?? TimeSpan.FromSeconds(60);
+
+    public TimeSpan FirstRepairBackoff => RepairBackoff ?? TimeSpan.FromSeconds(30);
+}

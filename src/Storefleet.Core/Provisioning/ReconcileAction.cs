@@ -12,7 +12,8 @@ public abstract record ReconcileAction(string Step)
     /// <summary>True for actions that change nothing and wait for the cluster.</summary>
     public virtual bool IsWait => false;
 
-    public sealed record Nothing() : ReconcileAction("none")
+    /// <summary>Nothing to do; <paramref name="RecheckAt"/>: look again then (e.g. when a grace ends), else on the next event or resync.</summary>
+    public sealed record Nothing(DateTimeOffset? RecheckAt = null) : ReconcileAction("none")
     {
         public override bool IsWait => true;
     }
@@ -69,4 +70,40 @@ public abstract record ReconcileAction(string Step)
     }
 
     public sealed record RemoveRecord() : ReconcileAction("remove-record");
+
+    /// <summary>A live store's spec changed (generation ahead of observedGeneration): move to Updating.</summary>
+    public sealed record StartUpdate() : ReconcileAction("update-start");
+
+    /// <summary>Re-apply the release with the recorded values (forcing field ownership) and restore the namespace's labels.</summary>
+    public sealed record RepairDrift(DriftReport Drift) : ReconcileAction("repair");
+
+    /// <summary>Drift seen again soon after a repair: wait out the backoff before repairing again.</summary>
+    public sealed record AwaitRepairBackoff(DriftReport Drift, DateTimeOffset Until) : ReconcileAction("repair-backoff")
+    {
+        public override bool IsWait => true;
+    }
+
+    /// <summary>The store kept drifting: <paramref name="Repairs"/> repairs in the last hour; pause until a person retries.</summary>
+    public sealed record PauseRepairs(DriftReport Drift, int Repairs) : ReconcileAction("drift-persistent");
+
+    /// <summary>A live store is unhealthy: Ready → Degraded, or a Degraded store's cause changed.</summary>
+    public sealed record MarkDegraded(WorkloadProblem Cause) : ReconcileAction("degraded");
+
+    /// <summary>What degraded the store cleared: back to Ready.</summary>
+    public sealed record MarkRecovered() : ReconcileAction("recovered");
+
+    /// <summary>The upgraded release is ready; its volumes are below the new plan's sizes: request the growth.</summary>
+    public sealed record GrowVolumes(IReadOnlyList<VolumeGrowth> Volumes) : ReconcileAction("volumes");
+
+    /// <summary>The update is deployed, its workloads ready and volumes sized: Ready on the new plan.</summary>
+    public sealed record MarkUpdated() : ReconcileAction("updated");
+
+    /// <summary>The update cannot succeed: roll the release back to the previous revision; the old plan keeps serving.</summary>
+    public sealed record RollBack(string Reason, string Message) : ReconcileAction("helm-rollback");
+}
+
+/// <summary>One volume to grow: its claim and current size, and the size the plan asks for.</summary>
+public sealed record VolumeGrowth(VolumeState Volume, string To)
+{
+    public override string ToString() => $"{Volume.Claim} {Volume.Requested} → {To}";
 }

@@ -8,7 +8,14 @@ namespace Storefleet.Core.Provisioning;
 /// <code>
 /// Deleting:  release present → uninstall (without hooks if pending-*) · namespace ours → delete it ·
 ///            terminating → wait · absent (or foreign: never touched) → remove the record
-/// Ready, Failed → nothing (a person acts: retry or delete)
+/// Failed → nothing (a person acts: retry or delete)
+/// Ready, Degraded (live, observed from watch caches):
+///   namespace gone, terminating or another store's → Failed (NamespaceLost: its data is gone)
+///   spec changed (generation ahead of observedGeneration) → Updating
+///   release pending-* → wait or recover, as below
+///   drift (objects deleted or written by another manager, namespace labels, release rolled back by hand) →
+///     paused (DriftPersistent) → leave it · repairs this hour at the limit → pause · within backoff → wait · else repair
+///   a health problem (at once, or unavailable longer than the grace) → Degraded naming it · none → Ready
 /// Requested → start provisioning
 /// namespace foreign (or another store's uid) → Failed (NamespaceConflict) · terminating → wait · absent → create
 /// credentials absent → create once
@@ -17,6 +24,8 @@ namespace Storefleet.Core.Provisioning;
 /// release absent, failed or another values digest → helm upgrade --install
 /// Provisioning:  workloads ready → Bootstrapping · phase timeout → Failed (the workloads' problem) · else wait
 /// Bootstrapping: Job succeeded → Ready · Job failed → Failed (its last log lines) · timeout → Failed · else wait
+/// Updating:      workloads ready → volumes below the plan → grow them · else Ready (the new plan) ·
+///                phase timeout → roll back to the previous revision (Degraded, UpdateFailed) · else wait
 /// </code>
 /// The phase timeout counts the store's <see cref="ProgressClock"/>: waiting time with the cluster reachable,
 /// since the last successful step.
@@ -31,9 +40,14 @@ public static class ReconcileDecider
             return DecideDeletion(observed);
         }
 
-        if (store.Phase is StorePhase.Ready or StorePhase.Failed)
+        if (store.Phase == StorePhase.Failed)
         {
             return new ReconcileAction.Nothing();
+        }
+
+        if (store.Phase.IsLive())
+        {
+            return DecideLive(store, observed, desiredDigest, now, settings);
         }
 
         if (store.Phase == StorePhase.Requested)
@@ -42,6 +56,11 @@ public static class ReconcileDecider
         }
 
         var timedOut = store.Progress.WaitedAt(now, settings.MaxObservationGap) > phaseTimeout;
+        if (store.Phase == StorePhase.Updating && observed.Namespace != NamespaceState.Ours)
+        {
+            return NamespaceLost(store, observed);
+        }
+
         switch (observed.Namespace)
         {
             case NamespaceState.Foreign when observed.ForeignUid is { } other:
@@ -63,18 +82,15 @@ public static class ReconcileDecider
                 return new ReconcileAction.CreateNamespace();
         }
 
-        if (!observed.CredentialsPresent)
+        // Credentials are created once, while provisioning: creating new ones later would not match the database.
+        if (!observed.CredentialsPresent && store.Phase != StorePhase.Updating)
         {
             return new ReconcileAction.CreateCredentials();
         }
 
         if (observed.Release.IsPending)
         {
-            var release = observed.Release;
-            var writerMayBeAlive = !observed.AbandonedHere && (observed.HelmRunningHere || release.Age is not { } age || age < settings.StalePendingAfter);
-            return writerMayBeAlive
-                ? new ReconcileAction.AwaitPendingRelease(release.Status, release.Age, settings.StalePendingAfter, observed.HelmRunningHere)
-                : new ReconcileAction.RecoverPendingRelease(release.Status);
+            return DecidePending(observed, settings);
         }
 
         if (observed.Release.Status != ReleaseStatus.Deployed || observed.Release.Digest != desiredDigest)
@@ -82,10 +98,132 @@ public static class ReconcileDecider
             return new ReconcileAction.InstallOrUpgrade(desiredDigest, observed.Release.Status == ReleaseStatus.Absent);
         }
 
-        return store.Phase == StorePhase.Provisioning
-            ? DecideInfrastructure(observed.Workloads, timedOut, phaseTimeout)
-            : DecideBootstrap(observed, timedOut, phaseTimeout);
+        return store.Phase switch
+        {
+            StorePhase.Provisioning => DecideInfrastructure(observed.Workloads, timedOut, phaseTimeout),
+            StorePhase.Updating => DecideUpdate(store, observed, timedOut, phaseTimeout),
+            _ => DecideBootstrap(observed, timedOut, phaseTimeout),
+        };
     }
+
+    private static ReconcileAction DecidePending(StoreObservation observed, DecisionSettings settings)
+    {
+        var release = observed.Release;
+        var writerMayBeAlive = !observed.AbandonedHere && (observed.HelmRunningHere || release.Age is not { } age || age < settings.StalePendingAfter);
+        return writerMayBeAlive
+            ? new ReconcileAction.AwaitPendingRelease(release.Status, release.Age, settings.StalePendingAfter, observed.HelmRunningHere)
+            : new ReconcileAction.RecoverPendingRelease(release.Status);
+    }
+
+    /// <summary>A live store: lost, changed, drifted, unhealthy — or fine. Observed from the engine's watch caches.</summary>
+    private static ReconcileAction DecideLive(Store store, StoreObservation observed, string desiredDigest, DateTimeOffset now, DecisionSettings settings)
+    {
+        if (observed.Namespace != NamespaceState.Ours)
+        {
+            return NamespaceLost(store, observed);
+        }
+
+        if (store.Generation != store.ObservedGeneration)
+        {
+            return new ReconcileAction.StartUpdate();
+        }
+
+        if (observed.Release.IsPending)
+        {
+            return DecidePending(observed, settings);
+        }
+
+        var drift = observed.Drift ?? DriftReport.None;
+        if (observed.Release.Status != ReleaseStatus.Deployed || observed.Release.Digest != desiredDigest)
+        {
+            var found = observed.Release.Status == ReleaseStatus.Absent
+                ? "the Helm release is gone (uninstalled outside Storefleet)"
+                : $"the Helm release is {Wire(observed.Release.Status)} at revision {observed.Release.Revision} with values digest {observed.Release.Digest ?? "none"}, not Storefleet's {desiredDigest}";
+            drift = drift with { Release = found };
+        }
+
+        if (!drift.IsEmpty && store.Condition(ConditionTypes.DriftPersistent) is not { Status: true })
+        {
+            var recent = store.Repairs.Where(r => now - r < TimeSpan.FromHours(1)).ToList();
+            if (recent.Count >= settings.MaxRepairsPerHour)
+            {
+                return new ReconcileAction.PauseRepairs(drift, recent.Count);
+            }
+
+            if (recent.Count > 0)
+            {
+                var until = recent[^1] + (settings.FirstRepairBackoff * Math.Pow(2, recent.Count - 1));
+                if (until > now)
+                {
+                    return new ReconcileAction.AwaitRepairBackoff(drift, until);
+                }
+            }
+
+            return new ReconcileAction.RepairDrift(drift);
+        }
+
+        var problems = observed.Health ?? [];
+        var counted = problems.FirstOrDefault(p => p.Since is not { } since || now - since >= settings.UnavailableGrace);
+        var cause = counted ?? (store.Condition(ConditionTypes.UpdateFailed) is { } failedUpdate
+            ? new WorkloadProblem(ConditionTypes.UpdateFailed, failedUpdate.Message)
+            : null);
+        var current = store.Condition(ConditionTypes.Degraded);
+        if (cause is not null)
+        {
+            return store.Phase == StorePhase.Ready || current is null || current.Reason != cause.Reason || current.Message != cause.Message
+                ? new ReconcileAction.MarkDegraded(cause)
+                : new ReconcileAction.Nothing();
+        }
+
+        if (store.Phase == StorePhase.Degraded)
+        {
+            return new ReconcileAction.MarkRecovered();
+        }
+
+        // A problem within its grace: look again when the grace ends.
+        var recheck = problems.Where(p => p.Since is not null).Select(p => p.Since!.Value + settings.UnavailableGrace).DefaultIfEmpty().Min();
+        return new ReconcileAction.Nothing(recheck == default ? null : recheck);
+    }
+
+    private static ReconcileAction.Fail NamespaceLost(Store store, StoreObservation observed)
+    {
+        var how = observed.Namespace switch
+        {
+            NamespaceState.Absent => "was deleted outside Storefleet",
+            NamespaceState.Terminating => "is being deleted outside Storefleet",
+            _ => observed.ForeignUid is { } other ? $"was replaced by another store's namespace (uid {other})" : "was replaced by a namespace Storefleet did not create",
+        };
+        return new ReconcileAction.Fail("NamespaceLost",
+            $"The namespace of store '{store.Name}' {how}: its database, files and credentials are gone with it. " +
+            "Retry to provision a fresh, empty store under the same name (restore a backup afterwards if you have one), or delete the store.");
+    }
+
+    private static ReconcileAction DecideUpdate(Store store, StoreObservation observed, bool timedOut, TimeSpan phaseTimeout)
+    {
+        var workloads = observed.Workloads;
+        if (workloads.Ready)
+        {
+            var grow = PlanChange.Growths(store.Spec.Plan, observed.Volumes ?? []);
+            return grow.Count > 0 ? new ReconcileAction.GrowVolumes(grow) : new ReconcileAction.MarkUpdated();
+        }
+
+        if (!timedOut)
+        {
+            return new ReconcileAction.AwaitWorkloads(workloads);
+        }
+
+        var problem = workloads.Problems.Count > 0 ? workloads.Problems[0] : null;
+        return new ReconcileAction.RollBack(problem?.Reason ?? "UpdateTimeout",
+            $"The workloads on plan {store.Spec.Plan.Id} were not ready after {Describe(phaseTimeout)} ({problem?.Message ?? workloads.Summary}).");
+    }
+
+    private static string Wire(ReleaseStatus status) => status switch
+    {
+        ReleaseStatus.PendingInstall => "pending-install",
+        ReleaseStatus.PendingUpgrade => "pending-upgrade",
+        ReleaseStatus.PendingRollback => "pending-rollback",
+        _ => status.ToString().ToLowerInvariant(),
+    };
 
     private static ReconcileAction DecideDeletion(StoreObservation observed)
     {

@@ -38,7 +38,11 @@ public sealed record ReleaseState(ReleaseStatus Status, int Revision = 0, string
 {
     public static ReleaseState Absent { get; } = new(ReleaseStatus.Absent);
 
-    public bool IsPending => Status is ReleaseStatus.PendingInstall or ReleaseStatus.PendingUpgrade or ReleaseStatus.PendingRollback;
+    /// <summary>
+    /// A helm operation is (or was, if it died) under way: pending-install/upgrade/rollback, or uninstalling (an uninstall
+    /// that failed part-way stays so, and blocks every upgrade: "has no deployed releases").
+    /// </summary>
+    public bool IsPending => Status is ReleaseStatus.PendingInstall or ReleaseStatus.PendingUpgrade or ReleaseStatus.PendingRollback or ReleaseStatus.Uninstalling;
 }
 
 /// <summary>
@@ -46,7 +50,55 @@ public sealed record ReleaseState(ReleaseStatus Status, int Revision = 0, string
 /// <paramref name="Reason"/> as Kubernetes says it (ImagePullBackOff, CrashLoopBackOff, Unschedulable,
 /// FailedCreate, PersistentVolumeClaimPending...), <paramref name="Message"/> naming pod, container and image.
 /// </summary>
-public sealed record WorkloadProblem(string Reason, string Message);
+/// <para><paramref name="Since"/>: when the problem began (by the cluster's clock), for problems that count only once
+/// they last (workloads unavailable during a rollout are not yet a degradation); null: counts at once.</para>
+public sealed record WorkloadProblem(string Reason, string Message, DateTimeOffset? Since = null);
+
+/// <summary>
+/// An object of the release that is not as Storefleet applied it: <paramref name="Change"/> says how
+/// ("deleted", "changed by kubectl-edit", "scaled by kubectl").
+/// </summary>
+public sealed record DriftedObject(string Target, string Change)
+{
+    public override string ToString() => $"{Target} ({Change})";
+}
+
+/// <summary>
+/// How a live store differs from what Storefleet applied: release objects deleted or written by another field
+/// manager since the last apply, Pod Security labels missing from the namespace, or a release that is no longer
+/// the deployed revision with our values (rolled back or failed by hand).
+/// </summary>
+public sealed record DriftReport(IReadOnlyList<DriftedObject> Objects, IReadOnlyList<string> NamespaceLabels, string? Release = null)
+{
+    public static DriftReport None { get; } = new([], []);
+
+    public bool IsEmpty => Objects.Count == 0 && NamespaceLabels.Count == 0 && Release is null;
+
+    /// <summary>The drift in one line for events: what, and how.</summary>
+    public string Describe()
+    {
+        var parts = new List<string>();
+        if (Objects.Count > 0)
+        {
+            parts.Add(string.Join(", ", Objects));
+        }
+
+        if (NamespaceLabels.Count > 0)
+        {
+            parts.Add($"namespace labels {string.Join(", ", NamespaceLabels)} (removed or changed)");
+        }
+
+        if (Release is not null)
+        {
+            parts.Add(Release);
+        }
+
+        return string.Join("; ", parts);
+    }
+}
+
+/// <summary>One of the store's volumes: its claim, which plan volume it is (database or files), its requested size and storage class.</summary>
+public sealed record VolumeState(string Claim, string Volume, string Requested, string? StorageClass);
 
 /// <summary>Readiness of the store's Deployments, StatefulSets, PVCs and Pods.</summary>
 public sealed record WorkloadState(bool Ready, IReadOnlyList<WorkloadProblem> Problems, string Summary)
@@ -78,6 +130,8 @@ public sealed record NamespaceTermination(DateTimeOffset? Since, IReadOnlyList<s
 /// <paramref name="AbandonedHere"/>: the latest (pending) revision is the very record a helm of this replica left
 /// behind when it ended without finishing (seen right after it exited, under the lease): its writer is dead.
 /// </summary>
+/// <para>For live stores (from the engine's watch caches): <paramref name="Health"/>, what keeps it from being healthy;
+/// <paramref name="Drift"/>, how it differs from what was applied; <paramref name="Volumes"/>, its claims (also read while updating).</para>
 public sealed record StoreObservation(
     NamespaceState Namespace,
     bool CredentialsPresent,
@@ -88,4 +142,7 @@ public sealed record StoreObservation(
     NamespaceTermination? Termination = null,
     string? ForeignUid = null,
     bool HelmRunningHere = false,
-    bool AbandonedHere = false);
+    bool AbandonedHere = false,
+    IReadOnlyList<WorkloadProblem>? Health = null,
+    DriftReport? Drift = null,
+    IReadOnlyList<VolumeState>? Volumes = null);

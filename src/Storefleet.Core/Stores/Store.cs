@@ -49,8 +49,23 @@ public sealed record Store
 
     public StoreUrls? Urls { get; init; }
 
-    /// <summary>Bumped when the spec changes (a new Helm values digest is expected).</summary>
+    /// <summary>Bumped on every spec change (a new Helm values digest is expected), as Kubernetes' metadata.generation.</summary>
     public long Generation { get; init; } = 1;
+
+    /// <summary>
+    /// The generation the current phase describes (Kubernetes' status.observedGeneration): lower than
+    /// <see cref="Generation"/> while a spec change waits for the engine to pick it up.
+    /// </summary>
+    public long ObservedGeneration { get; init; } = 1;
+
+    /// <summary>The plan the release last deployed successfully (what serves while an update runs, and what a failed update returns to).</summary>
+    public StorePlan? AppliedPlan { get; init; }
+
+    /// <summary>The objects of the deployed release and when Storefleet last applied them (see <see cref="ReleaseInventory"/>); null until Ready.</summary>
+    public ReleaseInventory? Inventory { get; init; }
+
+    /// <summary>When drift was repaired within the last hour, oldest first (for backoff and DriftPersistent).</summary>
+    public IReadOnlyList<DateTimeOffset> Repairs { get; init; } = [];
 
     /// <summary>Bumped on each bootstrap retry, so only the bootstrap Job is re-run.</summary>
     public long BootstrapGeneration { get; init; } = 1;
@@ -71,6 +86,13 @@ public sealed record Store
         PhaseStartedAt = now,
         Progress = ProgressClock.StartedAt(now),
     };
+
+    /// <summary>A person changed the plan: the spec and its generation move on; the engine upgrades the release.</summary>
+    public Store WithPlan(StorePlan plan, DateTimeOffset now) =>
+        this with { Spec = Spec with { Plan = plan }, Generation = Generation + 1, AppliedPlan = AppliedPlan ?? Spec.Plan, UpdatedAt = now };
+
+    /// <summary>The plan that serves: the last one deployed successfully (the spec's own before the first update).</summary>
+    public StorePlan ServingPlan => AppliedPlan ?? Spec.Plan;
 
     public bool CanTake(StoreTrigger trigger) => StoreLifecycle.TryMove(Phase, trigger, FailedPhase, out _);
 
@@ -97,13 +119,60 @@ public sealed record Store
                 FailedPhase = null,
                 Attempts = 0,
                 UpdatedAt = now,
-                BootstrapGeneration = next == StorePhase.Bootstrapping ? BootstrapGeneration + 1 : BootstrapGeneration,
-                Conditions = Conditions.Where(c => c.Type != ConditionTypes.Failed).ToArray(),
+                BootstrapGeneration = next == StorePhase.Bootstrapping || FailedPhase is StorePhase.Ready or StorePhase.Degraded ? BootstrapGeneration + 1 : BootstrapGeneration,
+                Inventory = FailedPhase is StorePhase.Ready or StorePhase.Degraded ? null : Inventory,
+                Repairs = [],
+                Conditions = Conditions.Where(c => c.Type is not (ConditionTypes.Failed or ConditionTypes.DriftPersistent or ConditionTypes.Degraded)).ToArray(),
             },
+            StoreTrigger.StartUpdate => this with { Phase = next, ObservedGeneration = Generation, Attempts = 0, UpdatedAt = now },
+            StoreTrigger.UpdateSucceeded => this with
+            {
+                Phase = next,
+                AppliedPlan = Spec.Plan,
+                Attempts = 0,
+                UpdatedAt = now,
+                Conditions = Conditions.Where(c => c.Type is not (ConditionTypes.UpdateFailed or ConditionTypes.Degraded or ConditionTypes.Retrying)).ToArray(),
+            },
+            StoreTrigger.Recover => this with { Phase = next, UpdatedAt = now, Conditions = Conditions.Where(c => c.Type != ConditionTypes.Degraded).ToArray() },
             _ => this with { Phase = next, UpdatedAt = now, Attempts = next == Phase ? Attempts : 0 },
         };
         return moved.Phase == Phase ? moved : moved with { PhaseStartedAt = now, Progress = ProgressClock.StartedAt(now) };
     }
+
+    /// <summary>
+    /// A failed update was rolled back: the spec returns to the plan that serves (a new generation, observed at once),
+    /// and the store is Degraded with the reason until the plan is changed again or a person retries.
+    /// </summary>
+    public Store RolledBack(StoreCondition reason, DateTimeOffset now)
+    {
+        var degraded = Take(StoreTrigger.UpdateRolledBack, now);
+        return degraded with
+        {
+            Spec = Spec with { Plan = ServingPlan },
+            Generation = Generation + 1,
+            ObservedGeneration = Generation + 1,
+            Attempts = 0,
+            Conditions = [.. degraded.Conditions.Where(c => c.Type is not (ConditionTypes.Retrying or ConditionTypes.Degraded or ConditionTypes.UpdateFailed)), reason,
+                new StoreCondition(ConditionTypes.Degraded, true, ConditionTypes.UpdateFailed, reason.Message, now)],
+        };
+    }
+
+    /// <summary>Drift was repaired now: remembered for an hour (backoff, DriftPersistent).</summary>
+    public Store WithRepair(DateTimeOffset now) =>
+        this with { Repairs = [.. Repairs.Where(r => now - r < TimeSpan.FromHours(1)), now], UpdatedAt = now };
+
+    /// <summary>A person asked to resume a live store's automatic care: paused repairs resume, a rolled-back update's mark clears.</summary>
+    public Store Resumed(DateTimeOffset now) =>
+        this with
+        {
+            Repairs = [],
+            UpdatedAt = now,
+            Conditions = [.. Conditions.Where(c => c.Type is not (ConditionTypes.DriftPersistent or ConditionTypes.UpdateFailed)
+                && !(c.Type == ConditionTypes.Degraded && c.Reason == ConditionTypes.UpdateFailed))],
+        };
+
+    /// <summary>The live store waits for a person: repairs paused (DriftPersistent) or a failed update to acknowledge.</summary>
+    public bool AwaitsPerson => Phase.IsLive() && (Condition(ConditionTypes.DriftPersistent) is { Status: true } || Condition(ConditionTypes.UpdateFailed) is not null);
 
     /// <summary>A step made progress: the timeout's clock restarts.</summary>
     public Store WithProgress(DateTimeOffset now) => this with { Progress = ProgressClock.StartedAt(now) };
@@ -126,6 +195,13 @@ public sealed record Store
     public IReadOnlyList<StoreCondition> WithCondition(StoreCondition condition) =>
         [.. Conditions.Where(c => c.Type != condition.Type), condition];
 }
+
+/// <summary>
+/// What the deployed release consists of: its objects (<c>Kind/name</c>, from the release's own manifest) and
+/// when Storefleet last applied them by the API server's clock. An object missing from the cluster, or written by
+/// another field manager after <paramref name="AppliedAt"/>, is drift. <paramref name="Revision"/>: the release revision.
+/// </summary>
+public sealed record ReleaseInventory(IReadOnlyList<string> Objects, DateTimeOffset AppliedAt, int Revision);
 
 /// <summary>The chart version and values digest a store's (bootstrap) generation is installed with (see <see cref="Store.Pin"/>).</summary>
 public sealed record ReleasePin(long Generation, long BootstrapGeneration, string ChartVersion, string Digest);

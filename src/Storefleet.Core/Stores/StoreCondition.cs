@@ -34,6 +34,18 @@ public static class ConditionTypes
 
     /// <summary>The store's namespace cannot be used yet or at all (terminating, foreign, stuck).</summary>
     public const string Namespace = "Namespace";
+
+    /// <summary>Why a live store is Degraded (reason: CrashLoopBackOff, OOMKilled, ImagePullBackOff, VolumeLost, Unavailable, UpdateFailed...).</summary>
+    public const string Degraded = "Degraded";
+
+    /// <summary>The store kept drifting: automatic repair is paused until a person retries.</summary>
+    public const string DriftPersistent = "DriftPersistent";
+
+    /// <summary>The last plan change failed and was rolled back (the message says why and what serves).</summary>
+    public const string UpdateFailed = "UpdateFailed";
+
+    /// <summary>Drift was seen but cannot be repaired by this control plane (e.g. the release is pinned to another chart version).</summary>
+    public const string DriftNotRepaired = "DriftNotRepaired";
 }
 
 /// <summary>URLs of a live store.</summary>

@@ -12,6 +12,12 @@ public enum StoreEventType
     RetryRequested,
     DeleteRequested,
     Deleted,
+
+    /// <summary>Drift of a live store was repaired (the message names the objects and how they had changed).</summary>
+    DriftRepaired,
+
+    /// <summary>A person changed the store's spec (its plan).</summary>
+    SpecChanged,
 }
 
 /// <summary>One entry of a store's timeline. <paramref name="Duration"/> is set for completed steps.</summary>

@@ -4,8 +4,11 @@ namespace Storefleet.Core.Stores;
 /// The store state machine, every allowed move in one table:
 /// <code>
 /// Requested → Provisioning → Bootstrapping → Ready
-///     Requested | Provisioning | Bootstrapping → Failed (remembering the phase that failed)
-///     Failed → Retry → the phase that failed
+///     Ready ⇄ Degraded (health, both ways, by themselves)
+///     Ready | Degraded → Updating (a spec change) → Ready, or → Degraded (failed, rolled back to the old plan)
+///     Requested | Provisioning | Bootstrapping | Updating → Failed (remembering the phase that failed)
+///     Ready | Degraded → Failed (the namespace was lost: its data is gone)
+///     Failed → Retry → the phase that failed; a live store that lost its namespace is provisioned afresh
 ///     any phase except Deleting → Deleting (repeating a delete is not a move; the record just stays Deleting)
 /// </code>
 /// Leaving Deleting is not a move: the record is removed and the event timeline keeps a tombstone.
@@ -18,9 +21,19 @@ public static class StoreLifecycle
         [(StorePhase.Provisioning, StoreTrigger.InfrastructureReady)] = StorePhase.Bootstrapping,
         [(StorePhase.Bootstrapping, StoreTrigger.BootstrapSucceeded)] = StorePhase.Ready,
 
+        [(StorePhase.Ready, StoreTrigger.Degrade)] = StorePhase.Degraded,
+        [(StorePhase.Degraded, StoreTrigger.Recover)] = StorePhase.Ready,
+        [(StorePhase.Ready, StoreTrigger.StartUpdate)] = StorePhase.Updating,
+        [(StorePhase.Degraded, StoreTrigger.StartUpdate)] = StorePhase.Updating,
+        [(StorePhase.Updating, StoreTrigger.UpdateSucceeded)] = StorePhase.Ready,
+        [(StorePhase.Updating, StoreTrigger.UpdateRolledBack)] = StorePhase.Degraded,
+
         [(StorePhase.Requested, StoreTrigger.Fail)] = StorePhase.Failed,
         [(StorePhase.Provisioning, StoreTrigger.Fail)] = StorePhase.Failed,
         [(StorePhase.Bootstrapping, StoreTrigger.Fail)] = StorePhase.Failed,
+        [(StorePhase.Updating, StoreTrigger.Fail)] = StorePhase.Failed,
+        [(StorePhase.Ready, StoreTrigger.Fail)] = StorePhase.Failed,
+        [(StorePhase.Degraded, StoreTrigger.Fail)] = StorePhase.Failed,
 
         // The target of Retry is the phase recorded at failure; Failed here is a marker resolved in TryMove.
         [(StorePhase.Failed, StoreTrigger.Retry)] = StorePhase.Failed,
@@ -29,6 +42,8 @@ public static class StoreLifecycle
         [(StorePhase.Provisioning, StoreTrigger.RequestDelete)] = StorePhase.Deleting,
         [(StorePhase.Bootstrapping, StoreTrigger.RequestDelete)] = StorePhase.Deleting,
         [(StorePhase.Ready, StoreTrigger.RequestDelete)] = StorePhase.Deleting,
+        [(StorePhase.Degraded, StoreTrigger.RequestDelete)] = StorePhase.Deleting,
+        [(StorePhase.Updating, StoreTrigger.RequestDelete)] = StorePhase.Deleting,
         [(StorePhase.Failed, StoreTrigger.RequestDelete)] = StorePhase.Deleting,
     };
 
@@ -37,7 +52,8 @@ public static class StoreLifecycle
 
     /// <summary>
     /// Computes the phase after <paramref name="trigger"/>. <paramref name="failedPhase"/> is the phase a
-    /// failed store failed in; it is required for <see cref="StoreTrigger.Retry"/>.
+    /// failed store failed in; it is required for <see cref="StoreTrigger.Retry"/>, which resumes there — except that
+    /// a live store (Ready or Degraded) fails only when its namespace is lost, and is provisioned afresh.
     /// </summary>
     public static bool TryMove(StorePhase from, StoreTrigger trigger, StorePhase? failedPhase, out StorePhase to)
     {
@@ -48,13 +64,18 @@ public static class StoreLifecycle
 
         if (trigger == StoreTrigger.Retry)
         {
-            if (failedPhase is not (StorePhase.Requested or StorePhase.Provisioning or StorePhase.Bootstrapping))
+            switch (failedPhase)
             {
-                to = default;
-                return false;
+                case StorePhase.Requested or StorePhase.Provisioning or StorePhase.Bootstrapping or StorePhase.Updating:
+                    to = failedPhase.Value;
+                    break;
+                case StorePhase.Ready or StorePhase.Degraded:
+                    to = StorePhase.Provisioning;
+                    break;
+                default:
+                    to = default;
+                    return false;
             }
-
-            to = failedPhase.Value;
         }
 
         return true;

@@ -12,8 +12,18 @@ public enum StorePhase
     /// <summary>Infrastructure is ready; the bootstrap Job installs WordPress and WooCommerce.</summary>
     Bootstrapping,
 
-    /// <summary>The storefront is live.</summary>
+    /// <summary>The storefront is live and healthy; the engine keeps watching it (health, drift, spec changes).</summary>
     Ready,
+
+    /// <summary>
+    /// Live but unhealthy (a pod crash-looping or OOM-killed, an image that cannot be pulled, a volume lost, workloads
+    /// unavailable) or a plan change that failed and was rolled back: condition Degraded names the cause. Still served,
+    /// still deletable; back to Ready by itself when the cause clears.
+    /// </summary>
+    Degraded,
+
+    /// <summary>The spec changed (a new plan): the release is being upgraded in place; the old plan serves meanwhile.</summary>
+    Updating,
 
     /// <summary>A step failed; <see cref="Store.FailedPhase"/> says which, and a retry resumes there.</summary>
     Failed,
@@ -26,7 +36,10 @@ public static class StorePhaseExtensions
 {
     /// <summary>Phases in which work is under way (the dashboard animates them).</summary>
     public static bool IsInProgress(this StorePhase phase) =>
-        phase is StorePhase.Requested or StorePhase.Provisioning or StorePhase.Bootstrapping or StorePhase.Deleting;
+        phase is StorePhase.Requested or StorePhase.Provisioning or StorePhase.Bootstrapping or StorePhase.Updating or StorePhase.Deleting;
+
+    /// <summary>Phases of a live store the engine watches in steady state (health, drift, spec changes).</summary>
+    public static bool IsLive(this StorePhase phase) => phase is StorePhase.Ready or StorePhase.Degraded;
 
     public static string ToWire(this StorePhase phase) => phase switch
     {
@@ -34,6 +47,8 @@ public static class StorePhaseExtensions
         StorePhase.Provisioning => "provisioning",
         StorePhase.Bootstrapping => "bootstrapping",
         StorePhase.Ready => "ready",
+        StorePhase.Degraded => "degraded",
+        StorePhase.Updating => "updating",
         StorePhase.Failed => "failed",
         StorePhase.Deleting => "deleting",
         _ => throw new ArgumentOutOfRangeException(nameof(phase), phase, null),

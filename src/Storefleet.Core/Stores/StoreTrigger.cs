@@ -20,4 +20,19 @@ public enum StoreTrigger
 
     /// <summary>A person asked to delete the store.</summary>
     RequestDelete,
+
+    /// <summary>A live store became unhealthy (the Degraded condition says why).</summary>
+    Degrade,
+
+    /// <summary>What made a store degraded cleared.</summary>
+    Recover,
+
+    /// <summary>The engine picked up a spec change of a live store: the release is upgraded in place.</summary>
+    StartUpdate,
+
+    /// <summary>The upgraded release is deployed and its workloads are ready.</summary>
+    UpdateSucceeded,
+
+    /// <summary>The update failed and the release was rolled back to the previous plan, which keeps serving.</summary>
+    UpdateRolledBack,
 }

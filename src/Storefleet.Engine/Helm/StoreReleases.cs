@@ -93,8 +93,12 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
             args.AddRange(["--values", file]);
         }
 
+        // Server-side apply with forced ownership: Storefleet wins every field its chart sets, so an upgrade also repairs
+        // drift (a replica count scaled by hand, an edited quota) instead of failing on the other manager's conflict.
         args.AddRange([
             "--values", values.Path,
+            "--server-side=true",
+            "--force-conflicts",
             "--history-max", "5",
             "--timeout", Duration(options.Value.HelmTimeout),
             "--labels", Labels(store, digest),

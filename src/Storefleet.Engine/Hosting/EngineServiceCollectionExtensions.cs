@@ -25,12 +25,15 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<StoreClusterActions>();
         services.AddSingleton<HelmRunner>();
         services.AddSingleton<StoreReleases>();
+        services.AddSingleton<Watching.StoreCaches>();
+        services.AddSingleton<Watching.LiveStoreObserver>();
         services.AddSingleton<EngineActivity>();
         services.AddSingleton<StoreReconciler>();
         services.TryAddSingleton<IReconcileGate, OpenReconcileGate>();
         services.AddSingleton<OrphanNamespaces>();
         services.AddSingleton<CronRunReporter>();
         services.AddSingleton<StoreCredentialsReader>();
+        services.AddSingleton<PlanChangeCheck>();
 
         // Shutdown waits for helm: SIGTERM, then helm's own timeout and a margin, before the host gives up.
         services.AddOptions<HostOptions>().Configure<IOptions<EngineOptions>>((host, engine) =>

@@ -34,7 +34,7 @@ public static class StoreObserver
         }
 
         var credentials = await ExistsAsync(() => client.CoreV1.ReadNamespacedSecretAsync(names.CredentialsSecret, names.Namespace, cancellationToken: cancellationToken));
-        var workloads = store.Phase == StorePhase.Provisioning ? await WorkloadsAsync(client, names, cancellationToken) : WorkloadState.NotObserved;
+        var workloads = store.Phase is StorePhase.Provisioning or StorePhase.Updating ? await WorkloadsAsync(client, names, cancellationToken) : WorkloadState.NotObserved;
         var job = store.Phase == StorePhase.Bootstrapping ? await BootstrapAsync(client, names, store.BootstrapGeneration, cancellationToken) : BootstrapJobState.Absent;
         var urls = job.Status == BootstrapJobStatus.Succeeded ? await UrlsAsync(client, names, cancellationToken) : null;
         return new StoreObservation(state, credentials, release, workloads, job, urls, termination, HelmRunningHere: helm.Running, AbandonedHere: helm.Abandoned(release));

@@ -8,8 +8,10 @@ namespace Storefleet.Engine.Reconciling;
 
 /// <summary>
 /// Recovery on start and the periodic resync: every store with work left (requested, provisioning,
-/// bootstrapping, deleting) is enqueued, so nothing depends on an event that was lost in a crash. Each
-/// round also looks for orphan namespaces (see <see cref="OrphanNamespaces"/>).
+/// bootstrapping, updating, deleting) is enqueued each round, so nothing depends on an event that was lost in a
+/// crash; every live store (ready, degraded) is enqueued once per <see cref="EngineOptions.SteadyResyncInterval"/>,
+/// each at its own moment spread over the interval (10 000 stores never resync at once). Each round also looks for
+/// orphan namespaces (see <see cref="OrphanNamespaces"/>).
 /// </summary>
 public sealed partial class ResyncService(
     IStoreRepository repository,
@@ -19,7 +21,8 @@ public sealed partial class ResyncService(
     TimeProvider clock,
     ILogger<ResyncService> logger) : BackgroundService
 {
-    private static readonly StorePhase[] WorkLeft = [StorePhase.Requested, StorePhase.Provisioning, StorePhase.Bootstrapping, StorePhase.Deleting];
+    private static readonly StorePhase[] WorkLeft = [StorePhase.Requested, StorePhase.Provisioning, StorePhase.Bootstrapping, StorePhase.Updating, StorePhase.Deleting];
+    private static readonly StorePhase[] Live = [StorePhase.Ready, StorePhase.Degraded];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -44,6 +47,13 @@ public sealed partial class ResyncService(
                     first = false;
                 }
 
+                var now = clock.GetUtcNow();
+                if (now >= _nextSteady)
+                {
+                    await EnqueueLiveStoresAsync(now, stoppingToken);
+                    _nextSteady = now + options.Value.SteadyResyncInterval;
+                }
+
                 await orphans.ScanAsync(stoppingToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -53,6 +63,31 @@ public sealed partial class ResyncService(
 
             await Task.Delay(options.Value.ResyncInterval, clock, stoppingToken);
         }
+    }
+
+    private DateTimeOffset _nextSteady = DateTimeOffset.MinValue;
+
+    /// <summary>
+    /// Every live store, due at a moment of the interval that is its own (a hash of its name): the same store resyncs at
+    /// the same offset on every replica and every round, and the stores spread evenly over the interval.
+    /// </summary>
+    private async Task EnqueueLiveStoresAsync(DateTimeOffset now, CancellationToken stoppingToken)
+    {
+        var interval = options.Value.SteadyResyncInterval;
+        foreach (var phase in Live)
+        {
+            foreach (var name in await repository.NamesInPhaseAsync(phase, stoppingToken))
+            {
+                await queue.EnqueueAsync(name, now + SpreadOffset(name, interval), stoppingToken);
+            }
+        }
+    }
+
+    /// <summary>Where in the interval a store's resync falls: a stable hash of its name, uniform over [0, interval).</summary>
+    public static TimeSpan SpreadOffset(string store, TimeSpan interval)
+    {
+        var hash = BitConverter.ToUInt64(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(store)), 0);
+        return TimeSpan.FromTicks((long)(hash % (ulong)Math.Max(1, interval.Ticks)));
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Recovery: {Count} stores with work left were queued.")]

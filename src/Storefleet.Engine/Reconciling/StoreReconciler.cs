@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using k8s;
+using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Storefleet.Core.Provisioning;
 using Storefleet.Core.Stores;
 using Storefleet.Engine.Helm;
 using Storefleet.Engine.Kubernetes;
+using Storefleet.Engine.Watching;
 
 namespace Storefleet.Engine.Reconciling;
 
@@ -25,6 +27,7 @@ public sealed partial class StoreReconciler(
     ClusterConnection cluster,
     StoreClusterActions actions,
     StoreReleases releases,
+    LiveStoreObserver live,
     EngineActivity activity,
     IReconcileGate gate,
     IOptions<EngineOptions> options,
@@ -36,19 +39,26 @@ public sealed partial class StoreReconciler(
 
     private DateTimeOffset Now => clock.GetUtcNow();
 
-    private DecisionSettings Settings => new(_options.PhaseTimeout, _options.MaxObservationGap, _options.StalePendingReleaseAfter);
+    private DecisionSettings Settings => new(_options.PhaseTimeout, _options.MaxObservationGap, _options.StalePendingReleaseAfter,
+        _options.DegradedAfter, _options.Drift.RepairBackoff, _options.Drift.MaxRepairsPerHour);
 
     public async Task<DateTimeOffset?> ReconcileAsync(Lease lease, ILeaseGuard guard, CancellationToken cancellationToken)
     {
         for (var step = 0; step < MaxStepsPerClaim; step++)
         {
             var store = await repository.GetAsync(lease.Store, cancellationToken);
-            if (store is null || store.Phase is StorePhase.Ready or StorePhase.Failed)
+            if (store is null || store.Phase == StorePhase.Failed)
             {
                 return null;
             }
 
             var names = StoreClusterNames.For(store.Name, _options.NamespacePrefix);
+            if (store.Phase.IsLive() && !live.Ready)
+            {
+                // Never judge a live store from caches that have not listed yet: everything would look deleted.
+                return Now + TimeSpan.FromSeconds(1);
+            }
+
             if (store.Phase == StorePhase.Requested)
             {
                 // The decider's first rule (requested → start) needs no observation: it is taken here, before any cluster call.
@@ -85,6 +95,11 @@ public sealed partial class StoreReconciler(
                         }
 
                         continue;
+                    case PinDecision.Skip skip when store.Phase.IsLive():
+                        // Pinned to another chart (a control-plane upgrade in progress): watched for health here; drift is
+                        // repaired only by a control plane that ships the pinned chart.
+                        digest = store.Pin!.Digest;
+                        break;
                     case PinDecision.Skip skip:
                         LogPinnedElsewhere(logger, store.Name, skip.Reason);
                         return Now + _options.ResyncInterval;
@@ -102,7 +117,25 @@ public sealed partial class StoreReconciler(
             StoreObservation observed;
             try
             {
-                observed = await StoreObserver.ObserveAsync(client, store, names, releases.Activity(names), cancellationToken);
+                if (store.Phase.IsLive() && store.Inventory is null)
+                {
+                    // A store that went live before inventories existed: record what its release consists of, once.
+                    if (!await RecordInventoryAsync(store, lease, client, cancellationToken))
+                    {
+                        return null;
+                    }
+
+                    continue;
+                }
+
+                observed = store.Phase.IsLive()
+                    ? await ObserveLiveAsync(client, store, names, cancellationToken)
+                    : await StoreObserver.ObserveAsync(client, store, names, releases.Activity(names), cancellationToken);
+                if (store.Phase == StorePhase.Updating)
+                {
+                    observed = observed with { Volumes = live.Volumes(names.Namespace) };
+                }
+
                 cluster.ReportReachable();
             }
             catch (Exception e) when (KubeErrors.IsUnreachable(e))
@@ -130,6 +163,45 @@ public sealed partial class StoreReconciler(
     }
 
     /// <summary>
+    /// A live store from the watch caches; only what the caches cannot settle is read from the API server: a namespace
+    /// they do not show (gone, or its Storefleet label removed) and a release that looks pending (its age decides).
+    /// </summary>
+    private async Task<StoreObservation> ObserveLiveAsync(IKubernetes client, Store store, StoreClusterNames names, CancellationToken ct)
+    {
+        var activity = releases.Activity(names);
+        var observed = live.Observe(store, names, activity);
+        if (observed.Namespace == NamespaceState.Absent)
+        {
+            try
+            {
+                var ns = await client.CoreV1.ReadNamespaceAsync(names.Namespace, cancellationToken: ct);
+                observed = live.Observe(store, names, activity, CachedNamespace.From(ns));
+            }
+            catch (Exception e) when (KubeErrors.IsNotFound(e))
+            {
+                // Gone indeed.
+            }
+        }
+
+        if (observed.Release.IsPending)
+        {
+            var release = await StoreObserver.ReleaseAsync(client, names, ct);
+            observed = observed with { Release = release, AbandonedHere = activity.Abandoned(release) };
+        }
+
+        return observed;
+    }
+
+    /// <summary>Reads the deployed release's inventory and records it; false when the lease or the record is gone.</summary>
+    private async Task<bool> RecordInventoryAsync(Store store, Lease lease, IKubernetes client, CancellationToken ct)
+    {
+        var names = StoreClusterNames.For(store.Name, _options.NamespacePrefix);
+        var inventory = await ReleaseManifest.ReadAsync(client, names, ct) ?? new ReleaseInventory([], DateTimeOffset.MinValue, 0);
+        var written = await repository.UpdateAsync(store with { Inventory = inventory, UpdatedAt = Now }, [], lease, ct);
+        return written is not (UpdateStoreResult.LeaseLost or UpdateStoreResult.NotFound);
+    }
+
+    /// <summary>
     /// An exception no step classified (helm missing or not executable, a bug): counted as a failed attempt of
     /// the store's current step, backed off, shown as a condition, and Failed once the attempts run out.
     /// </summary>
@@ -139,9 +211,16 @@ public sealed partial class StoreReconciler(
         {
             guard.EnsureHeld();
             var store = await repository.GetAsync(lease.Store, cancellationToken);
-            if (store is null || store.Phase is StorePhase.Ready or StorePhase.Failed)
+            if (store is null || store.Phase == StorePhase.Failed)
             {
                 return null;
+            }
+
+            if (store.Phase.IsLive())
+            {
+                // A live store never fails for an engine error: it is still served; look again later.
+                LogUnexpectedNotRecorded(logger, lease.Store, Describe(error));
+                return Now + _options.RetryMaxDelay;
             }
 
             return (await RetryLaterAsync(store, lease, "engine", Describe(error), cancellationToken)).NextDue;
@@ -166,8 +245,43 @@ public sealed partial class StoreReconciler(
 
             switch (action)
             {
-                case ReconcileAction.Nothing:
-                    return StepOutcome.Done(null);
+                case ReconcileAction.Nothing nothing:
+                    return StepOutcome.Done(nothing.RecheckAt ?? (store.Phase.IsLive() ? null : (DateTimeOffset?)null));
+
+                case ReconcileAction.StartUpdate:
+                    return await WriteAsync(c, store.Take(StoreTrigger.StartUpdate, Now).WithProgress(Now),
+                        Event(StoreEventType.PhaseChanged, StorePhase.Updating,
+                            $"Updating to plan {store.Spec.Plan.Id} (generation {store.Generation}; plan {store.ServingPlan.Id} serves meanwhile).", action.Step), ct);
+
+                case ReconcileAction.RepairDrift repair:
+                    return await RepairAsync(c, repair, ct);
+
+                case ReconcileAction.AwaitRepairBackoff backoff:
+                    // Quiet: the caches may still be catching up with the last repair; judged again when the backoff ends.
+                    return StepOutcome.Done(backoff.Until + TimeSpan.FromMilliseconds(100));
+
+                case ReconcileAction.PauseRepairs pause:
+                    return await WriteAsync(c, store.With(new StoreCondition(ConditionTypes.DriftPersistent, true, "RepairsPaused",
+                            $"Repaired {pause.Repairs} times in the last hour and drifting again ({pause.Drift.Describe()}); automatic repair is paused.", Now), Now),
+                        Event(StoreEventType.Warning, store.Phase,
+                            $"Store keeps drifting: {pause.Repairs} repairs in the last hour, and again {pause.Drift.Describe()}. Automatic repair is paused: find what changes the store " +
+                            "(the field managers named above), stop it, then retry the store to resume repair.", action.Step), ct, done: true);
+
+                case ReconcileAction.MarkDegraded degraded:
+                    return await DegradeAsync(c, degraded.Cause, ct);
+
+                case ReconcileAction.MarkRecovered:
+                    return await WriteAsync(c, store.Take(StoreTrigger.Recover, Now),
+                        Event(StoreEventType.PhaseChanged, StorePhase.Ready, $"Healthy again (was degraded: {store.Condition(ConditionTypes.Degraded)?.Reason ?? "unknown"}).", action.Step, Now - store.PhaseStartedAt), ct, done: true);
+
+                case ReconcileAction.GrowVolumes grow:
+                    return await GrowVolumesAsync(c, grow, ct);
+
+                case ReconcileAction.MarkUpdated:
+                    return await MarkUpdatedAsync(c, ct);
+
+                case ReconcileAction.RollBack rollBack:
+                    return await RollBackAsync(c, rollBack.Reason, rollBack.Message, ct);
 
                 case ReconcileAction.CreateNamespace:
                     return await CreateNamespaceAsync(c, action, ct);
@@ -198,10 +312,11 @@ public sealed partial class StoreReconciler(
                         wait.Job.Name is null ? "Waiting for the bootstrap Job to be created." : $"Bootstrap Job {wait.Job.Name} is running (installs WordPress, WooCommerce, Storefront, sample products).", Now), ct);
 
                 case ReconcileAction.MarkReady ready:
-                    var live = store.Take(StoreTrigger.BootstrapSucceeded, Now) with { Urls = ready.Urls };
-                    live = live.With(new StoreCondition(ConditionTypes.BootstrapComplete, true, "Succeeded", "The bootstrap Job succeeded.", Now), Now)
+                    var inventory = await ReleaseManifest.ReadAsync(c.Client, c.Names, ct);
+                    var liveStore = store.Take(StoreTrigger.BootstrapSucceeded, Now) with { Urls = ready.Urls, Inventory = inventory, AppliedPlan = store.Spec.Plan, ObservedGeneration = store.Generation };
+                    liveStore = liveStore.With(new StoreCondition(ConditionTypes.BootstrapComplete, true, "Succeeded", "The bootstrap Job succeeded.", Now), Now)
                         .With(new StoreCondition(ConditionTypes.Ready, true, "Ready", ready.Urls is null ? "The store is ready." : $"The store is live at {ready.Urls.Storefront}", Now), Now);
-                    return await WriteAsync(c, live,
+                    return await WriteAsync(c, liveStore,
                         Event(StoreEventType.PhaseChanged, StorePhase.Ready, ready.Urls is null ? "Store is ready." : $"Store is ready: {ready.Urls.Storefront} (admin {ready.Urls.Admin}).", action.Step, Now - store.PhaseStartedAt), ct, done: true);
 
                 case ReconcileAction.AwaitNamespaceRelease wait:
@@ -279,6 +394,11 @@ public sealed partial class StoreReconciler(
 
         await NoteAbandonedAsync(c, ct);
         var summary = StoreReleases.Summarize(result);
+        if (c.Store.Phase == StorePhase.Updating && (StoreReleases.IsTerminal(result) || c.Store.Attempts + 1 >= _options.MaxAttempts))
+        {
+            return await RollBackAsync(c, "UpgradeFailed", $"helm upgrade to plan {c.Store.Spec.Plan.Id} failed: {summary}", ct);
+        }
+
         return StoreReleases.IsTerminal(result)
             ? await FailAsync(c, "HelmFailed", $"helm upgrade --install failed and will not succeed by retrying: {summary} Fix the chart or values, then retry.", ct)
             : await RetryLaterAsync(c.Store, c.Lease, install.Step, $"helm upgrade --install failed: {summary}", ct);
@@ -318,7 +438,8 @@ public sealed partial class StoreReconciler(
 
     private async Task<StepOutcome> RecoverAsync(Context c, ReconcileAction.RecoverPendingRelease recover, CancellationToken ct)
     {
-        var install = recover.Status == ReleaseStatus.PendingInstall;
+        // A pending install, or an uninstall that died part-way, is finished by uninstalling (without hooks); the install runs again.
+        var install = recover.Status is ReleaseStatus.PendingInstall or ReleaseStatus.Uninstalling;
         var result = install
             ? await releases.UninstallAsync(c.Names, withoutHooks: true, c.Guard, ct)
             : await releases.RollbackAsync(c.Names, c.Guard, ct);
@@ -329,9 +450,123 @@ public sealed partial class StoreReconciler(
         }
 
         releases.ForgetAbandoned(c.Names);
-        var what = install ? "uninstalled (without hooks) to install again" : "rolled back to its last deployed revision";
+        var what = install ? "uninstalled (without hooks) to be installed again" : "rolled back to its last deployed revision";
         return await WriteAsync(c, Succeeded(c.Store).Without(ConditionTypes.Retrying, Now), Event(StoreEventType.Warning, c.Store.Phase,
             $"Helm release {c.Names.Release} was left {Wire(recover.Status)} by an interrupted helm (older than {Describe(_options.StalePendingReleaseAfter)}); {what}.", recover.Step, result.Duration), ct);
+    }
+
+    /// <summary>
+    /// Repairs drift: restores the namespace's labels (the engine's own write), re-applies the release with the pinned
+    /// values, forcing ownership of every field the chart sets, and records the new inventory. Each repair counts
+    /// toward the hourly limit, failed ones too.
+    /// </summary>
+    private async Task<StepOutcome> RepairAsync(Context c, ReconcileAction.RepairDrift repair, CancellationToken ct)
+    {
+        var store = c.Store;
+        var detected = Now;
+        if (store.Pin is { } pin && releases.Target(store, c.Names).Digest != pin.Digest && (repair.Drift.Objects.Count > 0 || repair.Drift.Release is not null))
+        {
+            return await WaitAsync(c, new StoreCondition(ConditionTypes.DriftNotRepaired, false, "PinnedElsewhere",
+                $"Drift seen ({repair.Drift.Describe()}), but the release is pinned to chart {pin.ChartVersion} (digest {pin.Digest}), which this control plane does not ship; a control plane that does repairs it.", Now), ct,
+                nextDue: Now + _options.SteadyResyncInterval);
+        }
+
+        var stopwatch = Stopwatch.StartNew();
+        if (repair.Drift.NamespaceLabels.Count > 0)
+        {
+            var labels = live.ExpectedNamespaceLabels(store).Where(kv => repair.Drift.NamespaceLabels.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
+            var patch = new V1Patch(System.Text.Json.JsonSerializer.Serialize(new { metadata = new { labels } }), V1Patch.PatchType.MergePatch);
+            await c.Client.CoreV1.PatchNamespaceAsync(patch, c.Names.Namespace, fieldManager: EngineFieldManager.Name, cancellationToken: ct);
+        }
+
+        HelmResult? result = null;
+        if (repair.Drift.Objects.Count > 0 || repair.Drift.Release is not null)
+        {
+            result = await releases.UpgradeInstallAsync(store, c.Names, c.Observed.Release.Digest == store.Pin?.Digest ? store.Pin!.Digest : releases.Target(store, c.Names).Digest, c.Guard, ct);
+        }
+
+        var repaired = store.WithRepair(Now);
+        if (result is { Succeeded: false })
+        {
+            await NoteAbandonedAsync(c, ct);
+            var failed = repaired.With(new StoreCondition(ConditionTypes.DriftNotRepaired, false, "RepairFailed", $"Repairing {repair.Drift.Describe()} failed: {StoreReleases.Summarize(result)}", Now), Now);
+            return await WriteAsync(c, failed, Event(StoreEventType.Warning, store.Phase,
+                $"Drift detected ({repair.Drift.Describe()}) but the repair failed: {StoreReleases.Summarize(result)} It is tried again after a backoff.", repair.Step, stopwatch.Elapsed), ct, done: true);
+        }
+
+        var inventory = await ReleaseManifest.ReadAsync(c.Client, c.Names, ct) ?? store.Inventory;
+        var what = repair.Drift.Describe();
+        var recent = repaired.Repairs.Count;
+        var done = (repaired with { Inventory = inventory }).Without(ConditionTypes.DriftNotRepaired, Now);
+        var written = await repository.UpdateAsync(done with { UpdatedAt = Now }, [Event(StoreEventType.DriftRepaired, store.Phase,
+            $"Drift repaired in {stopwatch.Elapsed.TotalSeconds:0.0} s: {what}" +
+            (result is null ? " (namespace labels restored)." : $" — release re-applied at revision {inventory?.Revision}{(repair.Drift.NamespaceLabels.Count > 0 ? ", namespace labels restored" : string.Empty)}.") +
+            $" Repair {recent} of at most {_options.Drift.MaxRepairsPerHour} per hour.", repair.Step, Now - detected)], c.Lease, ct);
+        var took = stopwatch.Elapsed.TotalMilliseconds;
+        LogRepaired(logger, store.Name, what, took);
+        return written is UpdateStoreResult.LeaseLost ? StepOutcome.LeaseLost : StepOutcome.Done(Now + TimeSpan.FromSeconds(2));
+    }
+
+    private async Task<StepOutcome> DegradeAsync(Context c, WorkloadProblem cause, CancellationToken ct)
+    {
+        var store = c.Store;
+        var condition = new StoreCondition(ConditionTypes.Degraded, true, cause.Reason, cause.Message, Now);
+        if (store.Phase == StorePhase.Ready)
+        {
+            return await WriteAsync(c, store.Take(StoreTrigger.Degrade, Now).With(condition, Now),
+                Event(StoreEventType.PhaseChanged, StorePhase.Degraded, $"Degraded ({cause.Reason}): {cause.Message}", "degraded"), ct, done: true);
+        }
+
+        return await WriteAsync(c, store.With(condition, Now), Event(StoreEventType.Warning, StorePhase.Degraded, $"Still degraded, now {cause.Reason}: {cause.Message}", "degraded"), ct, done: true);
+    }
+
+    /// <summary>Asks for each volume's growth (the engine's own write; the storage class was checked before the change was accepted).</summary>
+    private async Task<StepOutcome> GrowVolumesAsync(Context c, ReconcileAction.GrowVolumes grow, CancellationToken ct)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        foreach (var volume in grow.Volumes)
+        {
+            var body = new System.Text.Json.Nodes.JsonObject { ["spec"] = new System.Text.Json.Nodes.JsonObject { ["resources"] = new System.Text.Json.Nodes.JsonObject { ["requests"] = new System.Text.Json.Nodes.JsonObject { ["storage"] = volume.To } } } };
+            var patch = new V1Patch(body.ToJsonString(), V1Patch.PatchType.MergePatch);
+            await c.Client.CoreV1.PatchNamespacedPersistentVolumeClaimAsync(patch, volume.Volume.Claim, c.Names.Namespace, fieldManager: EngineFieldManager.Name, cancellationToken: ct);
+        }
+
+        // The caches see the new sizes a moment later; the next look reads them from there.
+        var next = Succeeded(c.Store);
+        var written = await repository.UpdateAsync(next with { UpdatedAt = Now }, [Event(StoreEventType.StepSucceeded, c.Store.Phase,
+            $"Volumes growing for plan {c.Store.Spec.Plan.Id}: {string.Join(", ", grow.Volumes)}.", grow.Step, stopwatch.Elapsed)], c.Lease, ct);
+        return written is UpdateStoreResult.LeaseLost ? StepOutcome.LeaseLost : StepOutcome.Done(Now + TimeSpan.FromSeconds(1));
+    }
+
+    private async Task<StepOutcome> MarkUpdatedAsync(Context c, CancellationToken ct)
+    {
+        var store = c.Store;
+        var inventory = await ReleaseManifest.ReadAsync(c.Client, c.Names, ct) ?? store.Inventory;
+        var updated = store.Take(StoreTrigger.UpdateSucceeded, Now) with { Inventory = inventory };
+        return await WriteAsync(c, updated, Event(StoreEventType.PhaseChanged, StorePhase.Ready,
+            $"Plan changed to {store.Spec.Plan.Id} (from {store.ServingPlan.Id}): release revision {inventory?.Revision}, quota and limits of {store.Spec.Plan.Id} in place.", "updated", Now - store.PhaseStartedAt), ct, done: true);
+    }
+
+    /// <summary>
+    /// An update that cannot succeed: helm rolls the release back to its previous revision (the plan that served), the
+    /// record's spec returns to that plan, and the store is Degraded with the reason. If the rollback fails too, Failed.
+    /// </summary>
+    private async Task<StepOutcome> RollBackAsync(Context c, string reason, string message, CancellationToken ct)
+    {
+        var store = c.Store;
+        var result = await releases.RollbackAsync(c.Names, c.Guard, ct);
+        if (!result.Succeeded)
+        {
+            await NoteAbandonedAsync(c, ct);
+            return await FailAsync(c, "RollbackFailed",
+                $"{message} Rolling the release back to plan {store.ServingPlan.Id} failed too: {StoreReleases.Summarize(result)} Check the cluster, then retry (the update is tried again).", ct);
+        }
+
+        var inventory = await ReleaseManifest.ReadAsync(c.Client, c.Names, ct) ?? store.Inventory;
+        var text = $"Changing the plan to {store.Spec.Plan.Id} failed ({reason}): {message} The release was rolled back to revision {inventory?.Revision} and plan {store.ServingPlan.Id} keeps serving. " +
+            "Fix the cause, then change the plan again (or retry the store to clear this).";
+        var rolledBack = store.RolledBack(new StoreCondition(ConditionTypes.UpdateFailed, false, reason, text, Now), Now) with { Inventory = inventory };
+        return await WriteAsync(c, rolledBack, Event(StoreEventType.StepFailed, StorePhase.Degraded, text, "helm-rollback", result.Duration), ct, done: true);
     }
 
     private async Task<StepOutcome> UninstallAsync(Context c, ReconcileAction.UninstallRelease uninstall, CancellationToken ct)
@@ -535,6 +770,9 @@ public sealed partial class StoreReconciler(
         ReleaseStatus.PendingRollback => "pending-rollback",
         _ => status.ToString().ToLowerInvariant(),
     };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Store {Store}: drift repaired in {Milliseconds} ms: {Drift}")]
+    private static partial void LogRepaired(ILogger logger, string store, string drift, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Store {Store} failed ({Reason}): {Message}")]
     private static partial void LogFailed(ILogger logger, string store, string reason, string message);

@@ -22,12 +22,17 @@ internal sealed record StoreDocument(
     DateTimeOffset? PhaseStartedAt = null,
     string? Uid = null,
     ProgressClock? Progress = null,
-    ReleasePin? Pin = null)
+    ReleasePin? Pin = null,
+    long? ObservedGeneration = null,
+    string? AppliedPlan = null,
+    ReleaseInventory? Inventory = null,
+    IReadOnlyList<DateTimeOffset>? Repairs = null)
 {
     public static StoreDocument From(Store store) => new(
         store.Name, store.Spec.Engine.Id, store.Spec.Plan.Id, store.Owner, store.CreatedAt, store.UpdatedAt,
         store.Phase, store.FailedPhase, store.Conditions, store.Attempts, store.Urls, store.Generation, store.BootstrapGeneration,
-        store.PhaseStartedAt, store.Uid.Length == 0 ? null : store.Uid, store.Progress, store.Pin);
+        store.PhaseStartedAt, store.Uid.Length == 0 ? null : store.Uid, store.Progress, store.Pin,
+        store.ObservedGeneration, store.AppliedPlan?.Id, store.Inventory, store.Repairs.Count == 0 ? null : store.Repairs);
 
     public Store ToStore(long version)
     {
@@ -52,6 +57,12 @@ internal sealed record StoreDocument(
             Attempts = Attempts,
             Urls = Urls,
             Generation = Generation,
+            // Records from before spec changes existed describe their only generation.
+            ObservedGeneration = ObservedGeneration ?? Generation,
+            AppliedPlan = AppliedPlan is null ? null : StorePlan.Find(AppliedPlan)
+                ?? throw new InvalidDataException($"Store '{Name}' was applied with plan '{AppliedPlan}', which this version of Storefleet does not know."),
+            Inventory = Inventory,
+            Repairs = Repairs ?? [],
             BootstrapGeneration = BootstrapGeneration,
             Version = version,
         };

@@ -31,6 +31,12 @@ public sealed class AccessOptions
     [Range(0, 1_000)]
     public int MaxConcurrentProvisioningPerOwner { get; set; } = 3;
 
+    /// <summary>
+    /// Per plan id, how many stores on that plan one owner may have (e.g. <c>large: 1</c>); checked when a store is
+    /// created and when a plan is changed. Plans not listed are limited only by <see cref="MaxStoresPerOwner"/>. Admins are exempt.
+    /// </summary>
+    public Dictionary<string, int> MaxStoresPerPlan { get; set; } = new(StringComparer.Ordinal);
+
     [Range(100, 10_000_000)]
     public int MaxAuditEntries { get; set; } = 10_000;
 

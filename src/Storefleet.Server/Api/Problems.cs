@@ -83,6 +83,22 @@ internal static class Problems
             detail: $"Slow down: try again in {Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds))} s (see Retry-After).",
             type: TypeBase + "rate-limited");
 
+    public static IResult PreconditionFailed(string name, string currentETag) =>
+        TypedResults.Problem(
+            statusCode: StatusCodes.Status412PreconditionFailed,
+            title: "The store changed since you read it.",
+            detail: $"Store '{name}' has another spec now (its ETag is {currentETag}). Read it again (GET /api/v1/stores/{name}), check the change still makes sense, and send it with the new If-Match.",
+            type: TypeBase + "precondition-failed",
+            extensions: new Dictionary<string, object?> { ["etag"] = currentETag });
+
+    public static IResult PlanQuotaReached(string plan, int max) =>
+        TypedResults.Problem(
+            statusCode: StatusCodes.Status403Forbidden,
+            title: "You are at your quota for this plan.",
+            detail: $"You may have at most {max} stores on plan {plan} (Storefleet:Access:MaxStoresPerPlan). Choose another plan, move a store off it, or ask an admin.",
+            type: TypeBase + "stores-per-plan",
+            extensions: new Dictionary<string, object?> { ["limit"] = "stores-per-plan", ["plan"] = plan, ["value"] = max });
+
     public static IResult Conflict(string title, string detail, string slug) =>
         TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: title, detail: detail, type: TypeBase + slug);
 

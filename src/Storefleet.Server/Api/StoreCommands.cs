@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Storefleet.Core.Stores;
+using Storefleet.Engine.Kubernetes;
 using Storefleet.Server.Access;
 using Storefleet.Server.Identity;
 
@@ -27,7 +28,7 @@ public sealed record CommandResult(IResult Result, Store? Store)
 /// limits checked atomically with the create, owner isolation (another owner's store is not found),
 /// intent recorded in Redis and handed to the engine, every outcome in the audit trail.
 /// </summary>
-public sealed class StoreCommands(IStoreRepository repository, StoreWork work, AuditTrail audit, IOptions<AccessOptions> access, TimeProvider clock)
+public sealed class StoreCommands(IStoreRepository repository, StoreWork work, AuditTrail audit, IOptions<AccessOptions> access, PlanChangeCheck planChecks, TimeProvider clock)
 {
     private const int MaxWriteAttempts = 5;
 
@@ -54,6 +55,12 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
         if (errors.Count > 0)
         {
             return new CommandResult(Problems.Validation(errors), null);
+        }
+
+        if (!actor.IsAdmin && await PlanQuotaReachedAsync(actor, plan!, cancellationToken) is { } planLimit)
+        {
+            await Audit(actor, client, AuditActions.StoreCreate, request.Name!, $"refused: plan {plan!.Id} quota {planLimit}");
+            return new(Problems.PlanQuotaReached(plan!.Id, planLimit), null);
         }
 
         var quota = access.Value;
@@ -104,14 +111,182 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
             describe: (before, _, now) => new StoreEvent(now, StoreEventType.DeleteRequested, StorePhase.Deleting, $"Deletion requested by {actor.Subject} (was {before.Phase.ToWire()})."),
             cancellationToken);
 
-    public Task<CommandResult> RetryAsync(Actor actor, string client, string name, CancellationToken cancellationToken) =>
-        ApplyTriggerAsync(
+    /// <summary>
+    /// Retry: a failed store resumes at the step that failed; a live store whose repair was paused (DriftPersistent) or
+    /// whose last plan change was rolled back has that cleared and is looked after again.
+    /// </summary>
+    public async Task<CommandResult> RetryAsync(Actor actor, string client, string name, CancellationToken cancellationToken)
+    {
+        var current = StoresApi.InvalidName(name) is null ? await repository.GetAsync(name, cancellationToken) : null;
+        if (current is not null && actor.CanSee(current.Owner) && current.AwaitsPerson)
+        {
+            return await WriteAsync(actor, client, AuditActions.StoreRetry, name,
+                store => store.AwaitsPerson ? null : Problems.Conflict("Nothing to retry.", $"Store '{name}' is {store.Phase.ToWire()} and needs nothing.", "not-failed"),
+                (store, now) => (store.Resumed(now), new StoreEvent(now, StoreEventType.RetryRequested, store.Phase,
+                    $"Retry requested by {actor.Subject}: automatic repair resumes{(store.Condition(ConditionTypes.UpdateFailed) is not null ? " and the failed plan change is cleared" : string.Empty)}.")),
+                cancellationToken);
+        }
+
+        return await ApplyTriggerAsync(
             actor, client, AuditActions.StoreRetry, name, StoreTrigger.Retry,
             refuse: store => store.CanTake(StoreTrigger.Retry)
                 ? null
                 : Problems.Conflict("Only failed stores can be retried.", $"Store '{name}' is {store.Phase.ToWire()}, not failed; there is nothing to retry.", "not-failed"),
             describe: (_, after, now) => new StoreEvent(now, StoreEventType.RetryRequested, after.Phase, $"Retry requested by {actor.Subject}; resuming at {after.Phase.ToWire()}."),
             cancellationToken);
+    }
+
+    /// <summary>
+    /// Changes a live store's plan in place: refused up front (nothing changed) when the store is not live, the
+    /// If-Match is stale (412), a volume would have to shrink or cannot expand (422), or the owner is at the plan's quota.
+    /// Otherwise the spec and its generation move on and the engine upgrades the release (202).
+    /// </summary>
+    public async Task<CommandResult> ChangePlanAsync(Actor actor, string client, string name, ChangeStoreRequest request, string? ifMatch, CancellationToken cancellationToken)
+    {
+        if (StoresApi.InvalidName(name) is { } invalid)
+        {
+            return new(invalid, null);
+        }
+
+        var store = await repository.GetAsync(name, cancellationToken);
+        if (store is null || !actor.CanSee(store.Owner))
+        {
+            await Audit(actor, client, AuditActions.StoreChange, name, "refused: not found");
+            return new(Problems.StoreNotFound(name), null);
+        }
+
+        var errors = new Dictionary<string, string[]>();
+        var plan = request.Plan is null ? null : StorePlan.Find(request.Plan);
+        if (request.Plan is null)
+        {
+            errors["plan"] = [$"Send the plan to move to, e.g. {{\"plan\":\"medium\"}}. Accepted plans: {StorePlan.AcceptedIds}."];
+        }
+        else if (plan is null)
+        {
+            errors["plan"] = [$"Plan '{request.Plan}' does not exist. Accepted plans: {StorePlan.AcceptedIds}."];
+        }
+
+        if (request.Name is not null && request.Name != store.Name)
+        {
+            errors["name"] = ["A store's name cannot change. Create a new store instead."];
+        }
+
+        if (request.Engine is not null && request.Engine != store.Spec.Engine.Id)
+        {
+            errors["engine"] = [$"A store's engine cannot change (it is '{store.Spec.Engine.Id}')."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return new(Problems.Validation(errors), null);
+        }
+
+        if (ifMatch is not null && !StoreETag.Matches(ifMatch, store.Generation))
+        {
+            await Audit(actor, client, AuditActions.StoreChange, name, "refused: stale If-Match");
+            return new(Problems.PreconditionFailed(name, StoreETag.Of(store.Generation)), store);
+        }
+
+        if (plan == store.Spec.Plan)
+        {
+            return new(TypedResults.Ok(work.View(store)), store);
+        }
+
+        if (!store.Phase.IsLive())
+        {
+            await Audit(actor, client, AuditActions.StoreChange, name, $"refused: {store.Phase.ToWire()}");
+            return new(Problems.Conflict("The store cannot change plan now.",
+                store.Phase == StorePhase.Updating
+                    ? $"Store '{name}' is already changing to plan {store.Spec.Plan.Id}; change it again once that is done."
+                    : store.Phase == StorePhase.Failed
+                        ? $"Store '{name}' has failed; retry it (or delete it) before changing its plan."
+                        : $"Store '{name}' is {store.Phase.ToWire()}; its plan can be changed once it is ready.",
+                "not-live"), store);
+        }
+
+        if (!actor.IsAdmin && await PlanQuotaReachedAsync(actor, plan!, cancellationToken) is { } planLimit)
+        {
+            await Audit(actor, client, AuditActions.StoreChange, name, $"refused: plan {plan!.Id} quota {planLimit}");
+            return new(Problems.PlanQuotaReached(plan!.Id, planLimit), store);
+        }
+
+        switch (await planChecks.CheckAsync(store, plan!, cancellationToken))
+        {
+            case PlanChangeVerdict.Impossible impossible:
+                await Audit(actor, client, AuditActions.StoreChange, name, $"refused: {impossible.Reason}");
+                return new(Problems.Unprocessable(impossible.Reason == "volume-shrink" ? "Volumes cannot shrink." : "Volumes cannot grow.", impossible.Detail, impossible.Reason), store);
+            case PlanChangeVerdict.Unknown unknown:
+                return new(Problems.ClusterUnavailable($"The store's volumes could not be checked for plan {plan!.Id}: {unknown.Detail}. Nothing was changed."), store);
+        }
+
+        var from = store.Spec.Plan.Id;
+        var generation = store.Generation;
+        return await WriteAsync(actor, client, AuditActions.StoreChange, name,
+            current => current.Generation != generation
+                ? Problems.PreconditionFailed(name, StoreETag.Of(current.Generation))
+                : current.Phase.IsLive() ? null : Problems.Conflict("The store cannot change plan now.", $"Store '{name}' is {current.Phase.ToWire()}.", "not-live"),
+            (current, now) => (current.WithPlan(plan!, now), new StoreEvent(now, StoreEventType.SpecChanged, current.Phase,
+                $"Plan change requested by {actor.Subject}: {from} → {plan!.Id} (generation {current.Generation + 1}).")),
+            cancellationToken);
+    }
+
+    /// <summary>The owner's limit for <paramref name="plan"/> when they are at it (null: room, or no limit).</summary>
+    private async Task<int?> PlanQuotaReachedAsync(Actor actor, StorePlan plan, CancellationToken cancellationToken)
+    {
+        if (!access.Value.MaxStoresPerPlan.TryGetValue(plan.Id, out var max) || max <= 0)
+        {
+            return null;
+        }
+
+        var count = 0;
+        string? token = null;
+        do
+        {
+            var page = await repository.ListAsync(new StoreQuery(StoreQuery.MaxLimit, token, Owner: actor.Subject), cancellationToken);
+            count += page.Items.Count(s => s.Spec.Plan == plan && s.Phase != StorePhase.Deleting);
+            token = page.Continue;
+        }
+        while (token is not null && count < max);
+
+        return count >= max ? max : null;
+    }
+
+    /// <summary>Read, check, change, write with the record's version (a few tries on a concurrent change), then hand to the engine.</summary>
+    private async Task<CommandResult> WriteAsync(
+        Actor actor,
+        string client,
+        string action,
+        string name,
+        Func<Store, IResult?> refuse,
+        Func<Store, DateTimeOffset, (Store Next, StoreEvent Event)> change,
+        CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < MaxWriteAttempts; attempt++)
+        {
+            var store = await repository.GetAsync(name, cancellationToken);
+            if (store is null || !actor.CanSee(store.Owner))
+            {
+                return new(Problems.StoreNotFound(name), null);
+            }
+
+            if (refuse(store) is { } answer)
+            {
+                await Audit(actor, client, action, name, "refused: conflict");
+                return new(answer, store);
+            }
+
+            var now = clock.GetUtcNow();
+            var (next, storeEvent) = change(store, now);
+            if (await repository.UpdateAsync(next, [storeEvent], cancellationToken: cancellationToken) is UpdateStoreResult.Updated updated)
+            {
+                await work.NotifyAsync(name);
+                await Audit(actor, client, action, name, "ok");
+                return new(Accepted(work.View(updated.Store)), updated.Store);
+            }
+        }
+
+        return new(Problems.Conflict("The store is changing.", $"Store '{name}' changed several times while this request was applied; send the request again.", "busy"), null);
+    }
 
     /// <summary>
     /// Read, check, move, write with the record's version; on a concurrent change, read again (a few times).

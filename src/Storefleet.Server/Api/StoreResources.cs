@@ -7,6 +7,12 @@ namespace Storefleet.Server.Api;
 /// <summary>Body of <c>POST /api/v1/stores</c>. Unknown fields are rejected.</summary>
 public sealed record CreateStoreRequest(string? Name, string? Engine, string? Plan);
 
+/// <summary>
+/// Body of <c>PATCH /api/v1/stores/{name}</c> (<c>application/merge-patch+json</c>): the plan to move to. The name and
+/// engine may be sent only with their current values (they cannot change). Unknown fields are rejected.
+/// </summary>
+public sealed record ChangeStoreRequest(string? Plan, string? Name, string? Engine);
+
 /// <summary>A store as the API shows it.</summary>
 public sealed record StoreResource(
     string Name,
@@ -25,7 +31,9 @@ public sealed record StoreResource(
     string SpecHash,
     long Version,
     string Namespace,
-    string Release)
+    string Release,
+    long ObservedGeneration,
+    string ServingPlan)
 {
     public static StoreResource From(Store store, string namespacePrefix) => new(
         store.Name,
@@ -44,7 +52,23 @@ public sealed record StoreResource(
         store.SpecHash,
         store.Version,
         namespacePrefix + store.Name,
-        store.Name);
+        store.Name,
+        store.ObservedGeneration,
+        store.ServingPlan.Id);
+}
+
+/// <summary>
+/// The ETag of a store is its spec's generation, quoted (<c>"3"</c>): a client that read the store may change it with
+/// <c>If-Match</c> while the engine keeps updating its status; only a concurrent spec change makes it stale (412).
+/// </summary>
+public static class StoreETag
+{
+    public static string Of(long generation) => $"\"{generation}\"";
+
+    /// <summary>Whether an If-Match header value matches the generation (<c>*</c> matches any; lists are allowed).</summary>
+    public static bool Matches(string ifMatch, long generation) =>
+        ifMatch.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Any(tag => tag == "*" || tag == Of(generation));
 }
 
 /// <summary>A store's WordPress administrator login (<c>GET /api/v1/stores/{name}/credentials</c>; never cached, never logged).</summary>
@@ -74,6 +98,7 @@ public sealed record StoreEventListResource(IReadOnlyList<StoreEventResource> It
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(CreateStoreRequest))]
+[JsonSerializable(typeof(ChangeStoreRequest))]
 [JsonSerializable(typeof(CreateTokenRequest))]
 [JsonSerializable(typeof(StoreResource))]
 [JsonSerializable(typeof(StoreListResource))]

@@ -48,9 +48,25 @@ public static class StoresApi
             .WithDescription("Marks the store for deletion and returns 202 at once; repeating it while deletion is in progress returns 202 again.")
             .RequireAuthorization(AccessPolicies.Write);
 
+        stores.MapPatch("/{name}", ChangeStore)
+            .WithName("ChangeStore")
+            .WithSummary("Change a live store's plan in place")
+            .WithDescription("Send application/merge-patch+json, e.g. {\"plan\":\"medium\"}, with If-Match set to the store's ETag (from GET). 202: the engine upgrades the " +
+                "release (phase updating), the old plan serving meanwhile. 412: the spec changed since you read it. 422: a volume would have to shrink, or its storage class " +
+                "does not allow expansion (nothing changed). 409: the store is not ready or degraded.")
+            .Accepts<ChangeStoreRequest>("application/merge-patch+json")
+            .Produces<StoreResource>(StatusCodes.Status202Accepted)
+            .Produces<StoreResource>(StatusCodes.Status200OK)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .RequireAuthorization(AccessPolicies.Write);
+
         stores.MapPost("/{name}/retry", RetryStore)
             .WithName("RetryStore")
-            .WithSummary("Retry a failed store from the step that failed")
+            .WithSummary("Retry a failed store from the step that failed, or resume the care of a live store (paused drift repair, a failed plan change)")
             .RequireAuthorization(AccessPolicies.Write);
 
         stores.MapGet("/{name}/credentials", GetCredentials)
@@ -133,7 +149,41 @@ public static class StoresApi
         }
 
         var store = await repository.GetAsync(name, cancellationToken);
-        return store is null || !actors.Current(http).CanSee(store.Owner) ? Problems.StoreNotFound(name) : TypedResults.Ok(work.View(store));
+        if (store is null || !actors.Current(http).CanSee(store.Owner))
+        {
+            return Problems.StoreNotFound(name);
+        }
+
+        http.Response.Headers.ETag = StoreETag.Of(store.Generation);
+        return TypedResults.Ok(work.View(store));
+    }
+
+    internal static async Task<IResult> ChangeStore(string name, HttpContext http, StoreCommands commands, IActorAccessor actors, CancellationToken cancellationToken)
+    {
+        var contentType = http.Request.ContentType;
+        if (!(Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media) && media.MediaType.Equals("application/merge-patch+json", StringComparison.OrdinalIgnoreCase)))
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status415UnsupportedMediaType,
+                title: "Unsupported content type.",
+                detail: $"Send the change as a JSON merge patch with 'Content-Type: application/merge-patch+json', e.g. {{\"plan\":\"medium\"}} (got '{contentType ?? "none"}').",
+                type: Problems.TypeBase + "unsupported-media-type");
+        }
+
+        var (request, problem) = await JsonRequestBody.ReadAsync<ChangeStoreRequest>(http.Request, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var ifMatch = http.Request.Headers.IfMatch.ToString() is { Length: > 0 } value ? value : null;
+        var result = await commands.ChangePlanAsync(actors.Current(http), AuditTrail.ClientAddress(http), name, request!, ifMatch, cancellationToken);
+        if (result.Succeeded && result.Store is { } changed)
+        {
+            http.Response.Headers.ETag = StoreETag.Of(changed.Generation);
+        }
+
+        return result.Result;
     }
 
     internal static async Task<IResult> GetStoreEvents(string name, HttpContext http, IStoreRepository repository, IActorAccessor actors, CancellationToken cancellationToken)

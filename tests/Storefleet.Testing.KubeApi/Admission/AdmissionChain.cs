@@ -9,7 +9,7 @@ namespace Storefleet.Testing.KubeApi.Admission;
 /// <summary>
 /// The admission plugins of a default kube-apiserver that the product's objects meet, in their order:
 /// ServiceAccount (a pod's service account must exist), LimitRanger (container defaults, maxima),
-/// PersistentVolumeClaimResize (growth only where the storage class allows expansion) and ResourceQuota
+/// DefaultStorageClass (a claim without a class gets the cluster's default), PersistentVolumeClaimResize (growth only where the storage class allows expansion) and ResourceQuota
 /// (counts and compute resources, with the real "exceeded quota" and "must specify" messages).
 /// Refusals are 403 Forbidden, as a real server answers.
 /// </summary>
@@ -28,7 +28,7 @@ public sealed class AdmissionChain(ObjectStore store, ApiCatalog catalog)
         var refusal = resource.GroupResource switch
         {
             "pods" when current is null => ServiceAccountMissing(ns, obj) ?? LimitRanger.DefaultAndCheckPod(obj, LimitRanges(ns)),
-            "persistentvolumeclaims" when current is null => LimitRanger.CheckClaim(obj, LimitRanges(ns)),
+            "persistentvolumeclaims" when current is null => DefaultStorageClass(obj) ?? LimitRanger.CheckClaim(obj, LimitRanges(ns)),
             "persistentvolumeclaims" => ResizeRefused(current, obj),
             _ => null,
         };
@@ -42,6 +42,27 @@ public sealed class AdmissionChain(ObjectStore store, ApiCatalog catalog)
         return store.Get(_serviceAccounts, ns, account) is null
             ? $"error looking up service account {ns}/{account}: serviceaccount \"{account}\" not found"
             : null;
+    }
+
+    /// <summary>The DefaultStorageClass plugin: a claim that names no class gets the one annotated as the default (none: left unset).</summary>
+    private string? DefaultStorageClass(JsonObject claim)
+    {
+        if (claim["spec"] is not JsonObject spec || spec.ContainsKey("storageClassName"))
+        {
+            return null;
+        }
+
+        var defaults = store.List(_storageClasses, null).Items
+            .Where(c => c["metadata"]?["annotations"]?["storageclass.kubernetes.io/is-default-class"]?.GetValue<string>() == "true")
+            .Select(c => c["metadata"]!["name"]!.GetValue<string>())
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        if (defaults.Count > 0)
+        {
+            spec["storageClassName"] = defaults[0];
+        }
+
+        return null;
     }
 
     private string? ResizeRefused(JsonObject current, JsonObject next)

@@ -100,6 +100,7 @@ public sealed class KubeApiHandler(KubeApiState state)
         }
 
         var query = request.Query;
+        _userAgent.Value = request.Headers.UserAgent.ToString();
         var watch = query["watch"] is { Count: > 0 } w && (w.ToString() is "1" or "true");
         context.Items[KubeApiState.VerbItem] = target.Verb(request.Method, watch);
         context.Items[KubeApiState.ResourceItem] = target.Subresource is null ? target.Resource.GroupResource : $"{target.Resource.GroupResource}/{target.Subresource}";
@@ -107,6 +108,7 @@ public sealed class KubeApiHandler(KubeApiState state)
         var (status, body) = request.Method switch
         {
             "GET" when target.Name is null && watch => await WatchAsync(context, target),
+            "GET" when target.Name is null && accept.Contains("as=PartialObjectMetadataList", StringComparison.Ordinal) => MetadataList(List(target, query)),
             "GET" when target.Name is null => List(target, query),
             "GET" when target.Subresource == "log" => await WriteLogAsync(context, target),
             "GET" when target.Subresource == "scale" => ScaleOf(target),
@@ -230,7 +232,12 @@ public sealed class KubeApiHandler(KubeApiState state)
             "scale" => WithReplicas(current, JsonNumbers.Int(obj["spec"]?["replicas"])),
             _ => obj,
         };
-        return state.Writer.Replace(target.Resource, target.Namespace, target.Name!, replacement, Options(query) with { ExpectedVersion = string.IsNullOrEmpty(expected) ? null : expected });
+        var written = state.Writer.Replace(target.Resource, target.Namespace, target.Name!, replacement, Options(query) with
+        {
+            ExpectedVersion = string.IsNullOrEmpty(expected) ? null : expected,
+            Subresource = target.Subresource,
+        });
+        return written.Item1 == 200 && target.Subresource == "scale" ? ScaleOf(target) : written;
     }
 
     private (int, JsonObject) Patch(ResourceRequest target, string contentType, string body, IQueryCollection query)
@@ -258,7 +265,12 @@ public sealed class KubeApiHandler(KubeApiState state)
             {
                 applied["metadata"] ??= new JsonObject();
                 applied["metadata"]!["name"] ??= target.Name;
-                return state.Writer.Create(target.Resource, target.Namespace, applied, Options(query) with { FieldManager = query["fieldManager"] });
+                if (string.IsNullOrEmpty(query["fieldManager"]))
+                {
+                    return (422, StatusBodies.Failure(422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"));
+                }
+
+                return state.Writer.Create(target.Resource, target.Namespace, applied, Options(query) with { Operation = FieldOperation.Apply, Applied = (JsonObject)applied.DeepClone() });
             }
         }
 
@@ -302,7 +314,20 @@ public sealed class KubeApiHandler(KubeApiState state)
             "scale" => WithReplicas(current, JsonNumbers.Int(patched["spec"]?["replicas"])),
             _ => patched.AsObject(),
         };
-        return state.Writer.Replace(target.Resource, target.Namespace, target.Name!, replacement, Options(query) with { ExpectedVersion = string.IsNullOrEmpty(expected) ? null : expected });
+        var apply = mediaType == "application/apply-patch+yaml";
+        if (apply && string.IsNullOrEmpty(query["fieldManager"]))
+        {
+            return (422, StatusBodies.Failure(422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"));
+        }
+
+        var written = state.Writer.Replace(target.Resource, target.Namespace, target.Name!, replacement, Options(query) with
+        {
+            ExpectedVersion = string.IsNullOrEmpty(expected) ? null : expected,
+            Operation = apply ? FieldOperation.Apply : FieldOperation.Update,
+            Applied = apply ? (JsonObject)patch!.DeepClone() : null,
+            Subresource = target.Subresource,
+        });
+        return written.Item1 == 200 && target.Subresource == "scale" ? ScaleOf(target) : written;
     }
 
     private (int, JsonObject) Delete(ResourceRequest target, IQueryCollection query, JsonObject? options)
@@ -365,6 +390,10 @@ public sealed class KubeApiHandler(KubeApiState state)
             && (target.Namespace is null || e.Namespace == target.Namespace)
             && labels.Matches(e.Object) && fields.Matches(e.Object);
 
+        // A metadata-only watch (client-go's metadata informers) gets PartialObjectMetadata objects.
+        var metadataOnly = context.Request.Headers.Accept.ToString().Contains("as=PartialObjectMetadata", StringComparison.Ordinal);
+        JsonObject View(JsonObject obj) => metadataOnly ? AsPartialMetadata(obj) : obj;
+
         long snapshotVersion = 0;
         if (resumeAfter is null)
         {
@@ -373,7 +402,7 @@ public sealed class KubeApiHandler(KubeApiState state)
             snapshotVersion = listVersion;
             foreach (var item in items.Where(o => labels.Matches(o) && fields.Matches(o)))
             {
-                await WriteEventAsync(context, "ADDED", WithType(item, target.Resource));
+                await WriteEventAsync(context, "ADDED", View(WithType(item, target.Resource)));
             }
 
             if (sendInitial && bookmarks)
@@ -384,7 +413,7 @@ public sealed class KubeApiHandler(KubeApiState state)
 
         foreach (var e in backlog.Where(Wanted))
         {
-            await WriteEventAsync(context, e.Type, WithType(e.Object, e.Resource));
+            await WriteEventAsync(context, e.Type, View(WithType(e.Object, e.Resource)));
         }
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, state.Stopping);
@@ -395,7 +424,7 @@ public sealed class KubeApiHandler(KubeApiState state)
             {
                 if (e.ResourceVersion > snapshotVersion && Wanted(e))
                 {
-                    await WriteEventAsync(context, e.Type, WithType(e.Object, e.Resource));
+                    await WriteEventAsync(context, e.Type, View(WithType(e.Object, e.Resource)));
                 }
             }
         }
@@ -523,6 +552,36 @@ public sealed class KubeApiHandler(KubeApiState state)
         return new JsonObject { ["kind"] = resource.Kind, ["apiVersion"] = resource.GroupVersion, ["metadata"] = metadata };
     }
 
+    /// <summary>A list as <c>PartialObjectMetadataList</c> (Accept <c>as=PartialObjectMetadataList;g=meta.k8s.io;v=v1</c>): metadata only.</summary>
+    private static (int, JsonObject) MetadataList((int Status, JsonObject Body) list)
+    {
+        if (list.Status != 200)
+        {
+            return list;
+        }
+
+        var items = new JsonArray();
+        foreach (var item in list.Body["items"]!.AsArray().OfType<JsonObject>())
+        {
+            items.Add(AsPartialMetadata(item));
+        }
+
+        return (200, new JsonObject
+        {
+            ["kind"] = "PartialObjectMetadataList",
+            ["apiVersion"] = "meta.k8s.io/v1",
+            ["metadata"] = list.Body["metadata"]!.DeepClone(),
+            ["items"] = items,
+        });
+    }
+
+    private static JsonObject AsPartialMetadata(JsonObject obj) => new()
+    {
+        ["kind"] = "PartialObjectMetadata",
+        ["apiVersion"] = "meta.k8s.io/v1",
+        ["metadata"] = obj["metadata"]?.DeepClone(),
+    };
+
     internal static JsonObject WithType(JsonObject obj, ApiResource resource)
     {
         var typed = new JsonObject { ["kind"] = resource.Kind, ["apiVersion"] = resource.GroupVersion };
@@ -541,14 +600,19 @@ public sealed class KubeApiHandler(KubeApiState state)
 
     private static bool DryRun(IQueryCollection query) => query["dryRun"].ToString() == "All";
 
-    private static WriteOptions Options(IQueryCollection query) => new(
+    private WriteOptions Options(IQueryCollection query) => new(
         DryRun: DryRun(query),
         Validation: query["fieldValidation"].ToString() switch
         {
             "Ignore" => FieldValidation.Ignore,
             "Warn" => FieldValidation.Warn,
             _ => FieldValidation.Strict,
-        });
+        },
+        FieldManager: FieldOwnership.ManagerOf(query["fieldManager"], _userAgent.Value),
+        Force: query["force"].ToString() == "true");
+
+    /// <summary>The User-Agent of the request being served (a manager name when the request names none).</summary>
+    private readonly AsyncLocal<string?> _userAgent = new();
 
     private static async Task WriteEventAsync(HttpContext context, string type, JsonObject obj)
     {

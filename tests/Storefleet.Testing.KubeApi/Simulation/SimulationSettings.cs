@@ -6,6 +6,9 @@ public enum PodFault
     ImagePullBackOff,
     CrashLoopBackOff,
     Unschedulable,
+
+    /// <summary>The container is killed for exceeding its memory limit, again and again (last state OOMKilled, exit 137, then CrashLoopBackOff).</summary>
+    OOMKilled,
 }
 
 /// <summary>
@@ -25,17 +28,42 @@ public sealed class SimulationSettings
     /// <summary>Extra time a Job takes to finish, on top of <see cref="ReadyDelay"/> (e.g. to watch a bootstrap run).</summary>
     public TimeSpan JobDuration { get; set; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// While true the simulated controllers ignore changes (objects written meanwhile keep exactly the status they were
+    /// written with) — for seeding a large fleet in a known state quickly, e.g. the idle benchmark's thousand stores.
+    /// </summary>
+    public bool Paused { get; set; }
+
     /// <summary>Time a deleted namespace stays Terminating before its contents and itself are removed.</summary>
     public TimeSpan NamespaceDeletionDelay { get; set; } = TimeSpan.FromMilliseconds(50);
 
-    /// <summary>Pods in <paramref name="ns"/> (null: any) whose images contain <paramref name="imageContains"/> (null: any) get <paramref name="fault"/>.</summary>
+    /// <summary>
+    /// Pods in <paramref name="ns"/> (null: any) whose images contain <paramref name="imageContains"/> (null: any) get
+    /// <paramref name="fault"/> — running pods too, at once (as a container that starts failing).
+    /// </summary>
     public void AddPodFault(PodFault fault, string? ns = null, string? imageContains = null)
     {
         lock (_gate)
         {
             _podFaults.Add((ns, imageContains, fault));
         }
+
+        PodFaultsChanged?.Invoke(ns);
     }
+
+    /// <summary>The pod faults of <paramref name="ns"/> clear: its pods recover, as after a fix.</summary>
+    public void RemovePodFaults(string ns)
+    {
+        lock (_gate)
+        {
+            _podFaults.RemoveAll(f => f.Namespace == ns);
+        }
+
+        PodFaultsChanged?.Invoke(ns);
+    }
+
+    /// <summary>Pod faults were added or removed (the namespace, or null for all).</summary>
+    public event Action<string?>? PodFaultsChanged;
 
     /// <summary>Jobs in <paramref name="ns"/> whose name contains <paramref name="jobNameContains"/> (null: any) fail, logging <paramref name="logLines"/>.</summary>
     public void FailJobs(string ns, string? jobNameContains = null, params string[] logLines)

@@ -44,6 +44,17 @@ public sealed class WorkloadSimulator
         store.Changed += OnChanged;
         writer.NamespaceTerminating += ns => _ = Task.Run(() => TerminateNamespaceAsync(ns), CancellationToken.None);
         settings.FaultsCleared += () => ResyncAll();
+        settings.PodFaultsChanged += ns =>
+        {
+            if (ns is null)
+            {
+                ResyncAll();
+            }
+            else
+            {
+                ResyncNamespace(ns);
+            }
+        };
     }
 
     public IReadOnlyList<string> LogsFor(string ns, string pod) =>
@@ -63,6 +74,11 @@ public sealed class WorkloadSimulator
 
     private void OnChanged(WatchEvent e)
     {
+        if (_settings.Paused)
+        {
+            return;
+        }
+
         switch (e.Resource.GroupResource)
         {
             case "deployments.apps" or "statefulsets.apps" or "jobs.batch" or "persistentvolumeclaims" when e.Type != "DELETED":
@@ -205,6 +221,7 @@ public sealed class WorkloadSimulator
             return;
         }
 
+        MarkRevision(resource, ns, name, hash);
         var (ready, total, createFailure) = EnsurePods(ns, rs, template, rsLabels, replicas, ordinal: false);
         var generation = JsonNumbers.Long(deployment["metadata"]!["generation"]) ?? 1;
         var available = ready >= replicas;
@@ -228,6 +245,39 @@ public sealed class WorkloadSimulator
             ["conditions"] = DeploymentConditions(available, rsName, createFailure, now),
         });
     }
+
+    /// <summary>
+    /// The deployment controller's revision annotation, written as a real cluster writes it: an update by the manager
+    /// "kube-controller-manager" (so the object's managedFields show a second manager, as they do on a real server).
+    /// </summary>
+    private void MarkRevision(ApiResource resource, string ns, string name, string templateHash)
+    {
+        _store.Update(resource, ns, name, deployment =>
+        {
+            var annotations = deployment["metadata"]!["annotations"] as JsonObject;
+            var hashes = _revisions.AddOrUpdate($"{ns}/{name}", _ => [templateHash], (_, seen) => seen.Contains(templateHash) ? seen : [.. seen, templateHash]);
+            var revision = (Array.IndexOf(hashes, templateHash) + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (annotations?["deployment.kubernetes.io/revision"]?.GetValue<string>() == revision)
+            {
+                return null;
+            }
+
+            var before = (JsonObject)deployment.DeepClone();
+            annotations ??= [];
+            annotations["deployment.kubernetes.io/revision"] = revision;
+            deployment["metadata"]!["annotations"] = annotations;
+            var managed = FieldOwnership.Next(before, deployment, null, "kube-controller-manager", FieldOperation.Update, null, false, "apps/v1", _writer.Timestamp()).ManagedFields;
+            deployment["metadata"]!.AsObject().Remove("managedFields");
+            if (managed is not null)
+            {
+                deployment["metadata"]!["managedFields"] = managed;
+            }
+
+            return deployment;
+        });
+    }
+
+    private readonly ConcurrentDictionary<string, string[]> _revisions = new();
 
     /// <summary>Available and Progressing, and ReplicaFailure (FailedCreate) while admission refuses its pods, as the deployment controller reports them.</summary>
     private static JsonArray DeploymentConditions(bool available, string rsName, string? createFailure, string now)
@@ -491,21 +541,36 @@ public sealed class WorkloadSimulator
                 _ when configError is not null => new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "CreateContainerConfigError", ["message"] = configError } },
                 _ when creating || (configErrors is { Count: > 0 } && fault is null) => new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "ContainerCreating" } },
                 (PodFault.ImagePullBackOff, _) => new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "ImagePullBackOff", ["message"] = $"Back-off pulling image \"{image}\"" } },
-                (PodFault.CrashLoopBackOff, _) => new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "CrashLoopBackOff", ["message"] = $"back-off 40s restarting failed container={c["name"]} pod={pod}" } },
+                (PodFault.CrashLoopBackOff or PodFault.OOMKilled, _) => new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "CrashLoopBackOff", ["message"] = $"back-off 40s restarting failed container={c["name"]} pod={pod}" } },
                 (PodFault.Unschedulable, _) => new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "ContainerCreating" } },
                 (_, { } exit) => new JsonObject { ["terminated"] = new JsonObject { ["exitCode"] = exit, ["reason"] = exit == 0 ? "Completed" : "Error", ["startedAt"] = now, ["finishedAt"] = now } },
                 _ => new JsonObject { ["running"] = new JsonObject { ["startedAt"] = now } },
             };
-            containers.Add(new JsonObject
+            var containerStatus = new JsonObject
             {
                 ["name"] = c["name"]?.DeepClone(),
                 ["image"] = image,
                 ["imageID"] = fault == PodFault.ImagePullBackOff ? string.Empty : $"docker.io/library/{image}@sha256:{new string('0', 64)}",
                 ["ready"] = ready,
                 ["started"] = ready,
-                ["restartCount"] = fault == PodFault.CrashLoopBackOff ? 5 : 0,
+                ["restartCount"] = fault is PodFault.CrashLoopBackOff or PodFault.OOMKilled ? 5 : 0,
                 ["state"] = state,
-            });
+            };
+            if (fault is PodFault.CrashLoopBackOff or PodFault.OOMKilled)
+            {
+                containerStatus["lastState"] = new JsonObject
+                {
+                    ["terminated"] = new JsonObject
+                    {
+                        ["exitCode"] = fault == PodFault.OOMKilled ? 137 : 1,
+                        ["reason"] = fault == PodFault.OOMKilled ? "OOMKilled" : "Error",
+                        ["startedAt"] = now,
+                        ["finishedAt"] = now,
+                    },
+                };
+            }
+
+            containers.Add(containerStatus);
         }
 
         var scheduled = fault != PodFault.Unschedulable && !pvcPending;

@@ -25,13 +25,19 @@ public enum FieldValidation
 /// How a write reaches the store. <paramref name="ByController"/>: written by the double's own
 /// controllers (the workload simulation, namespace seeding), which skip request decoding but not admission.
 /// <paramref name="ExpectedVersion"/>: the <c>resourceVersion</c> precondition of an update or patch.
+/// <paramref name="FieldManager"/>, <paramref name="Operation"/>, <paramref name="Applied"/> (the configuration a
+/// server-side apply sent), <paramref name="Force"/> and <paramref name="Subresource"/>: field ownership (see <see cref="FieldOwnership"/>).
 /// </summary>
 public sealed record WriteOptions(
     bool DryRun = false,
     FieldValidation Validation = FieldValidation.Strict,
     string? FieldManager = null,
     bool ByController = false,
-    string? ExpectedVersion = null)
+    string? ExpectedVersion = null,
+    FieldOperation Operation = FieldOperation.Update,
+    JsonObject? Applied = null,
+    bool Force = false,
+    string? Subresource = null)
 {
     public static WriteOptions Controller { get; } = new(ByController: true);
 }
@@ -131,20 +137,13 @@ public sealed class ObjectWriter(ObjectStore store, ApiCatalog catalog, TimeProv
             metadata["generation"] = 1;
         }
 
-        if (options.FieldManager is { } fieldManager)
+        Default(resource, obj);
+        metadata.Remove("managedFields");
+        if (FieldOwnership.Next(null, obj, options.Applied, options.FieldManager, options.Operation, options.Subresource, options.Force, resource.GroupVersion, now).ManagedFields is { } managed)
         {
-            metadata["managedFields"] = new JsonArray(new JsonObject
-            {
-                ["manager"] = fieldManager,
-                ["operation"] = "Apply",
-                ["apiVersion"] = resource.GroupVersion,
-                ["time"] = now,
-                ["fieldsType"] = "FieldsV1",
-                ["fieldsV1"] = new JsonObject(),
-            });
+            metadata["managedFields"] = managed;
         }
 
-        Default(resource, obj);
         if (options.DryRun)
         {
             return (201, obj);
@@ -221,6 +220,19 @@ public sealed class ObjectWriter(ObjectStore store, ApiCatalog catalog, TimeProv
                 }
 
                 Default(resource, obj);
+                var ownership = FieldOwnership.Next(current, obj, options.Applied, options.FieldManager, options.Operation, options.Subresource, options.Force, resource.GroupVersion, Timestamp());
+                if (ownership.Conflict is { } conflict)
+                {
+                    rejected = (409, StatusBodies.Failure(409, "Conflict", conflict, new JsonObject { ["name"] = name, ["group"] = resource.Group, ["kind"] = resource.Plural }));
+                    return null;
+                }
+
+                metadata.Remove("managedFields");
+                if (ownership.ManagedFields is { } managed)
+                {
+                    metadata["managedFields"] = managed;
+                }
+
                 if (options.DryRun)
                 {
                     result = obj;

@@ -1,0 +1,80 @@
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using k8s;
+using Storefleet.Core.Provisioning;
+using Storefleet.Core.Stores;
+
+namespace Storefleet.Engine.Helm;
+
+/// <summary>
+/// The objects a deployed release consists of, read from helm's own release record (the Secret
+/// <c>sh.helm.release.v1.&lt;release&gt;.v&lt;revision&gt;</c>, whose <c>release</c> key is base64 of gzipped JSON
+/// with the rendered manifest) — what <c>helm get manifest</c> prints, in one request. Hooks are not part of it.
+/// </summary>
+public static partial class ReleaseManifest
+{
+    /// <summary>
+    /// Kinds that are not drift when they go: a completed bootstrap Job may be cleaned up (its TTL), and the
+    /// Pods and ReplicaSets of the release belong to their controllers.
+    /// </summary>
+    private static readonly HashSet<string> Transient = ["Job", "Pod", "ReplicaSet"];
+
+    /// <summary>
+    /// The inventory of the release's latest deployed revision, applied "now" by the API server's clock (the response's
+    /// Date). Null when the release has no deployed revision.
+    /// </summary>
+    public static async Task<ReleaseInventory?> ReadAsync(IKubernetes client, StoreClusterNames names, CancellationToken cancellationToken)
+    {
+        using var response = await client.CoreV1.ListNamespacedSecretWithHttpMessagesAsync(
+            names.Namespace, labelSelector: $"owner=helm,name={names.Release},status=deployed", cancellationToken: cancellationToken);
+        var serverNow = response.Response.Headers.Date ?? DateTimeOffset.UtcNow;
+        var latest = response.Body.Items
+            .Select(s => (Secret: s, Revision: int.TryParse(s.Metadata.Labels?.TryGetValue("version", out var v) == true ? v : null, out var r) ? r : 0))
+            .OrderByDescending(s => s.Revision)
+            .FirstOrDefault();
+        if (latest.Secret?.Data is not { } data || !data.TryGetValue("release", out var encoded))
+        {
+            return null;
+        }
+
+        return new ReleaseInventory(Objects(Decode(encoded)), serverNow, latest.Revision);
+    }
+
+    /// <summary>The rendered manifest inside a release record's <c>release</c> value (base64 text of gzipped JSON).</summary>
+    public static string Decode(byte[] encoded)
+    {
+        var compressed = Convert.FromBase64String(Encoding.ASCII.GetString(encoded));
+        using var input = new MemoryStream(compressed);
+        using var json = compressed is [0x1f, 0x8b, ..] ? new GZipStream(input, CompressionMode.Decompress) : (Stream)input;
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.TryGetProperty("manifest", out var manifest) ? manifest.GetString() ?? string.Empty : string.Empty;
+    }
+
+    /// <summary><c>Kind/name</c> of every object in a rendered manifest (helm writes each document with top-level kind and metadata.name).</summary>
+    public static IReadOnlyList<string> Objects(string manifest)
+    {
+        var objects = new List<string>();
+        foreach (var document in DocumentSeparator().Split(manifest))
+        {
+            var kind = KindLine().Match(document);
+            var name = MetadataName().Match(document);
+            if (kind.Success && name.Success && !Transient.Contains(kind.Groups[1].Value))
+            {
+                objects.Add($"{kind.Groups[1].Value}/{name.Groups[1].Value.Trim('"', '\'')}");
+            }
+        }
+
+        return [.. objects.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+    }
+
+    [GeneratedRegex(@"^---\s*$", RegexOptions.Multiline)]
+    private static partial Regex DocumentSeparator();
+
+    [GeneratedRegex(@"^kind:\s*(\S+)\s*$", RegexOptions.Multiline)]
+    private static partial Regex KindLine();
+
+    [GeneratedRegex(@"^metadata:\s*\n(?:[ \t]+.*\n)*?[ \t]+name:\s*(\S+)\s*$", RegexOptions.Multiline)]
+    private static partial Regex MetadataName();
+}
