@@ -13,7 +13,7 @@ public abstract class StoreRepositoryContract(IStateBackendFixture backend)
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
     private readonly RedisKeys _keys = new($"t{Guid.NewGuid():N}:");
-    private readonly StateOptions _options = new() { MaxEventsPerStore = 10, TombstoneRetention = TimeSpan.FromMinutes(5) };
+    private readonly StateOptions _options = new() { MaxEventsPerStore = 10, TombstoneRetention = TimeSpan.FromMinutes(5), MaxChanges = 100 };
 
     private RedisStoreRepository Repository => new(backend.Redis, _keys, Options.Create(_options));
 
@@ -132,6 +132,58 @@ public abstract class StoreRepositoryContract(IStateBackendFixture backend)
         Assert.Equal(_options.MaxEventsPerStore, events.Count);
         Assert.Equal("event 14", events[^1].Message);
         Assert.Equal(store.Name, (await Repository.GetAsync("shop"))!.Name);
+    }
+
+    [Fact]
+    public async Task TimelineIds_AreStable_WhenOlderEntriesAreTrimmed_AndNeverReusedAfterARecreate()
+    {
+        var store = await CreateAsync("shop");
+        for (var i = 0; i < 14; i++)
+        {
+            await Repository.AppendEventAsync("shop", Event(StorePhase.Requested, $"event {i}"));
+        }
+
+        var timeline = await Repository.GetTimelineAsync("shop");
+        var updated = await Repository.UpdateAsync((await Repository.GetAsync("shop"))!.Take(StoreTrigger.StartProvisioning, T0), [Event(StorePhase.Provisioning, "a"), Event(StorePhase.Provisioning, "b")]);
+        var after = await Repository.GetTimelineAsync("shop");
+        await Repository.RemoveAsync(((UpdateStoreResult.Updated)updated).Store, new StoreEvent(T0, StoreEventType.Deleted, StorePhase.Provisioning, "gone"));
+        await CreateAsync("shop");
+        var recreated = await Repository.GetTimelineAsync("shop");
+
+        // 15 events appended (created + 14), 10 kept: ids 6..15; then two more: 8..17.
+        Assert.Equal(Enumerable.Range(6, 10).Select(i => (long)i), timeline.Select(e => e.Id));
+        Assert.Equal("event 13", timeline[^1].Event.Message);
+        Assert.Equal(Enumerable.Range(8, 10).Select(i => (long)i), after.Select(e => e.Id));
+        Assert.Equal(timeline.Single(e => e.Event.Message == "event 9").Id, after.Single(e => e.Event.Message == "event 9").Id);
+        Assert.Equal(19, Assert.Single(recreated).Id);
+        Assert.Equal($"created {store.Name}", recreated[0].Event.Message);
+    }
+
+    [Fact]
+    public async Task TheChangeFeed_ListsAddedModifiedDeleted_InOrder_AndSaysWhenAReaderFellBehind()
+    {
+        var start = (await Repository.GetChangesAsync(0)).Latest;
+        var store = await CreateAsync("shop");
+        var moved = (UpdateStoreResult.Updated)await Repository.UpdateAsync(store.Take(StoreTrigger.StartProvisioning, T0), []);
+        await Repository.RemoveAsync(moved.Store, new StoreEvent(T0, StoreEventType.Deleted, StorePhase.Provisioning, "gone"));
+
+        var page = await Repository.GetChangesAsync(start);
+        var fromMiddle = await Repository.GetChangesAsync(start + 1);
+
+        Assert.Equal([StoreChangeType.Added, StoreChangeType.Modified, StoreChangeType.Deleted], page.Changes.Select(c => c.Type));
+        Assert.All(page.Changes, c => Assert.Equal(("shop", "alice"), (c.Name, c.Owner)));
+        Assert.Equal([start + 1, start + 2, start + 3], page.Changes.Select(c => c.Sequence));
+        Assert.Equal([start + 2, start + 3], fromMiddle.Changes.Select(c => c.Sequence));
+        Assert.False(page.Missed(start));
+
+        for (var i = 0; i < 120; i++)
+        {
+            await CreateAsync($"many{i}");
+        }
+
+        var late = await Repository.GetChangesAsync(start);
+        Assert.True(late.Missed(start), "a reader 120 changes behind a feed of 100 must be told to list again");
+        Assert.Equal(100, (await Repository.GetChangesAsync(late.Oldest - 1)).Changes.Count);
     }
 
     [Fact]

@@ -55,6 +55,37 @@ public interface IStoreRepository
 
     /// <summary>The latest event of each store (null where there is none), in one round trip.</summary>
     Task<IReadOnlyList<StoreEvent?>> GetLatestEventsAsync(IReadOnlyList<string> names, CancellationToken cancellationToken = default);
+
+    /// <summary>The store's timeline with stable ids (an entry keeps its id when older ones are trimmed), oldest first.</summary>
+    Task<IReadOnlyList<TimelineEntry>> GetTimelineAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Changes to store records after sequence number <paramref name="after"/> (0: none, just the position), oldest first.
+    /// <see cref="ChangeFeedPage.Oldest"/> says how far back the feed reaches: a reader further behind missed changes.
+    /// </summary>
+    Task<ChangeFeedPage> GetChangesAsync(long after, CancellationToken cancellationToken = default);
+}
+
+/// <summary>One timeline entry and its id (the count of events appended to the store's timeline up to it).</summary>
+public sealed record TimelineEntry(long Id, StoreEvent Event);
+
+public enum StoreChangeType
+{
+    Added,
+    Modified,
+    Deleted,
+}
+
+/// <summary>A change to one store record: its sequence number in the feed, what happened, the store and its owner.</summary>
+public sealed record StoreChange(long Sequence, StoreChangeType Type, string Name, string Owner);
+
+/// <summary>
+/// Changes after a position. <paramref name="Latest"/>: the newest sequence number; <paramref name="Oldest"/>: the oldest
+/// still kept — a reader whose position is below <c>Oldest - 1</c> missed changes and must list again.
+/// </summary>
+public sealed record ChangeFeedPage(IReadOnlyList<StoreChange> Changes, long Latest, long Oldest)
+{
+    public bool Missed(long after) => after < Oldest - 1 && Latest >= Oldest;
 }
 
 public abstract record CreateStoreResult

@@ -24,6 +24,15 @@ public sealed class RedisKeys(string prefix)
     /// <summary>Capped list of a store's events, oldest first.</summary>
     public RedisKey Events(string name) => $"{Prefix}events:{name}";
 
+    /// <summary>Counter: how many events were ever appended to a store's timeline (the ids of timeline entries).</summary>
+    public RedisKey EventCount(string name) => $"{Prefix}events-count:{name}";
+
+    /// <summary>Counter: the sequence number of the latest change to any store record.</summary>
+    public RedisKey ChangeSequence => $"{Prefix}changes:seq";
+
+    /// <summary>Capped list of recent changes to store records ("seq TAB added|modified|deleted TAB name TAB owner"), oldest first.</summary>
+    public RedisKey ChangeLog => $"{Prefix}changes:log";
+
     /// <summary>Capped list of tombstones of deleted stores, newest last.</summary>
     public RedisKey Tombstones => $"{Prefix}tombstones";
 

@@ -40,8 +40,10 @@ public sealed class RedisStoreRepository : IStoreRepository, IDisposable
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(
             StoreScripts.Create,
             [keys.Store(store.Name), keys.AllStores, keys.StoresByOwner(store.Owner), keys.StoresByPhase(store.Phase.ToWire()), keys.Events(store.Name),
-             keys.StoresByPhase(StorePhase.Requested.ToWire()), keys.StoresByPhase(StorePhase.Provisioning.ToWire()), keys.StoresByPhase(StorePhase.Bootstrapping.ToWire())],
-            [document, store.Name, Score(store), Serialize(created), _options.MaxEventsPerStore, limits.MaxStoresPerOwner, limits.MaxStoresTotal, limits.MaxInProgressPerOwner]).ConfigureAwait(false))!;
+             keys.StoresByPhase(StorePhase.Requested.ToWire()), keys.StoresByPhase(StorePhase.Provisioning.ToWire()), keys.StoresByPhase(StorePhase.Bootstrapping.ToWire()),
+             keys.EventCount(store.Name), keys.ChangeSequence, keys.ChangeLog],
+            [document, store.Name, Score(store), Serialize(created), _options.MaxEventsPerStore, limits.MaxStoresPerOwner, limits.MaxStoresTotal, limits.MaxInProgressPerOwner,
+             store.Owner, _options.MaxChanges]).ConfigureAwait(false))!;
 
         switch ((int)result[0])
         {
@@ -93,13 +95,16 @@ public sealed class RedisStoreRepository : IStoreRepository, IDisposable
             Score(updated),
             _options.MaxEventsPerStore,
             lease?.Token ?? string.Empty,
+            updated.Owner,
+            _options.MaxChanges,
         };
         args.AddRange(events.Select(e => (RedisValue)Serialize(e)));
 
         // The script re-checks the version, so a concurrent writer between the read above and here loses cleanly.
         var outcome = (long)(await Db.ScriptEvaluateAsync(
             StoreScripts.Update,
-            [keys.Store(updated.Name), keys.StoresByPhase(current.Phase.ToWire()), keys.StoresByPhase(updated.Phase.ToWire()), keys.Events(updated.Name), keys.Lease(updated.Name)],
+            [keys.Store(updated.Name), keys.StoresByPhase(current.Phase.ToWire()), keys.StoresByPhase(updated.Phase.ToWire()), keys.Events(updated.Name), keys.Lease(updated.Name),
+             keys.EventCount(updated.Name), keys.ChangeSequence, keys.ChangeLog],
             [.. args]).ConfigureAwait(false));
 
         var result = Outcome(outcome, () => new UpdateStoreResult.Updated(updated with { Version = outcome }));
@@ -116,9 +121,10 @@ public sealed class RedisStoreRepository : IStoreRepository, IDisposable
         var entry = new TombstoneEntry(current.Name, current.Owner, current.Spec.Engine.Id, current.Spec.Plan.Id, current.CreatedAt, tombstone);
         var outcome = (long)(await Db.ScriptEvaluateAsync(
             StoreScripts.Remove,
-            [keys.Store(current.Name), keys.AllStores, keys.StoresByOwner(current.Owner), keys.StoresByPhase(current.Phase.ToWire()), keys.Events(current.Name), keys.Tombstones, keys.Lease(current.Name)],
+            [keys.Store(current.Name), keys.AllStores, keys.StoresByOwner(current.Owner), keys.StoresByPhase(current.Phase.ToWire()), keys.Events(current.Name), keys.Tombstones, keys.Lease(current.Name),
+             keys.EventCount(current.Name), keys.ChangeSequence, keys.ChangeLog],
             [current.Version, current.Name, Serialize(tombstone), _options.MaxEventsPerStore, (long)_options.TombstoneRetention.TotalSeconds, _options.MaxTombstones,
-             JsonSerializer.Serialize(entry, StateJsonContext.Default.TombstoneEntry), lease?.Token ?? string.Empty]).ConfigureAwait(false));
+             JsonSerializer.Serialize(entry, StateJsonContext.Default.TombstoneEntry), lease?.Token ?? string.Empty, current.Owner, _options.MaxChanges]).ConfigureAwait(false));
 
         var result = Outcome(outcome, () => new UpdateStoreResult.Updated(current));
         if (result is UpdateStoreResult.Updated)
@@ -216,8 +222,32 @@ public sealed class RedisStoreRepository : IStoreRepository, IDisposable
     public async Task AppendEventAsync(string name, StoreEvent storeEvent, CancellationToken cancellationToken = default) =>
         await Db.ScriptEvaluateAsync(
             StoreScripts.AppendEvent,
-            [keys.Events(name), keys.Store(name)],
+            [keys.Events(name), keys.Store(name), keys.EventCount(name)],
             [Serialize(storeEvent), _options.MaxEventsPerStore]).ConfigureAwait(false);
+
+    public async Task<IReadOnlyList<TimelineEntry>> GetTimelineAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var reply = (RedisResult[])(await Db.ScriptEvaluateAsync(StoreScripts.Timeline, [keys.Events(name), keys.EventCount(name)]).ConfigureAwait(false))!;
+        var first = (long)reply[0];
+        return [.. reply.Skip(1).Select((v, i) => new TimelineEntry(first + i, JsonSerializer.Deserialize((string)v!, StateJsonContext.Default.StoreEvent)!))];
+    }
+
+    public async Task<ChangeFeedPage> GetChangesAsync(long after, CancellationToken cancellationToken = default)
+    {
+        var reply = (RedisResult[])(await Db.ScriptEvaluateAsync(StoreScripts.ChangesSince, [keys.ChangeSequence, keys.ChangeLog], [after]).ConfigureAwait(false))!;
+        var changes = new List<StoreChange>(reply.Length - 2);
+        foreach (var entry in reply.Skip(2))
+        {
+            var parts = ((string)entry!).Split('\t', 4);
+            if (parts.Length == 4 && long.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var sequence) && sequence > after)
+            {
+                var type = parts[1] switch { "added" => StoreChangeType.Added, "deleted" => StoreChangeType.Deleted, _ => StoreChangeType.Modified };
+                changes.Add(new StoreChange(sequence, type, parts[2], parts[3]));
+            }
+        }
+
+        return new ChangeFeedPage(changes, (long)reply[0], (long)reply[1]);
+    }
 
     private static bool Matches(Store store, StoreQuery query) =>
         (query.Phase is null || store.Phase == query.Phase) && (query.Owner is null || store.Owner == query.Owner)

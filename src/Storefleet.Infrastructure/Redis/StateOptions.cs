@@ -20,6 +20,13 @@ public sealed class StateOptions
     [Range(typeof(TimeSpan), "00:01:00", "365.00:00:00")]
     public TimeSpan TombstoneRetention { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>
+    /// How many recent changes to store records the change feed keeps (<c>GET /api/v1/stores?watch=true</c>): a client
+    /// that reconnects further behind than this is told to list again.
+    /// </summary>
+    [Range(100, 1_000_000)]
+    public int MaxChanges { get; set; } = 10_000;
+
     /// <summary>How many tombstones of deleted stores are kept in the tombstone list.</summary>
     [Range(10, 1_000_000)]
     public int MaxTombstones { get; set; } = 10_000;

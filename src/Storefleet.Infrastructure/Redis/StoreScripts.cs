@@ -8,9 +8,10 @@ internal static class StoreScripts
 {
     /// <summary>
     /// KEYS: store, all-stores index, owner index, phase index, events, then the requested, provisioning and
-    /// bootstrapping phase indexes (for the in-progress limit).
+    /// bootstrapping phase indexes (for the in-progress limit), then the events counter, the change sequence and the
+    /// change log.
     /// ARGV: json, name, score (ms), event json, max events, max stores per owner, max stores in total,
-    /// max in-progress stores per owner (0: no limit).
+    /// max in-progress stores per owner (0: no limit), owner, max change log entries.
     /// Returns {1} when created, {0, existing json, existing version} when the name is taken, or
     /// {2, limit, value} when a limit refuses it.
     /// </summary>
@@ -46,12 +47,18 @@ internal static class StoreScripts
         redis.call('DEL', KEYS[5])
         redis.call('RPUSH', KEYS[5], ARGV[4])
         redis.call('LTRIM', KEYS[5], -tonumber(ARGV[5]), -1)
+        redis.call('PERSIST', KEYS[9])
+        redis.call('INCR', KEYS[9])
+        local seq = redis.call('INCR', KEYS[10])
+        redis.call('RPUSH', KEYS[11], seq .. '\t' .. 'added' .. '\t' .. ARGV[2] .. '\t' .. ARGV[9])
+        redis.call('LTRIM', KEYS[11], -tonumber(ARGV[10]), -1)
         return {1}
         """;
 
     /// <summary>
-    /// KEYS: store, old phase index, new phase index, events, lease.
-    /// ARGV: expected version, json, name, score (ms), max events, lease token ('' for none), event jsons...
+    /// KEYS: store, old phase index, new phase index, events, lease, events counter, change sequence, change log.
+    /// ARGV: expected version, json, name, score (ms), max events, lease token ('' for none), owner, max change log
+    /// entries, event jsons...
     /// Returns the new version, -1 when the record is gone, -3 when the lease is not held, or
     /// -10 - current version on a version mismatch.
     /// </summary>
@@ -72,19 +79,24 @@ internal static class StoreScripts
           redis.call('ZREM', KEYS[2], ARGV[3])
           redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
         end
-        for i = 7, #ARGV do
+        for i = 9, #ARGV do
           redis.call('RPUSH', KEYS[4], ARGV[i])
         end
-        if #ARGV >= 7 then
+        if #ARGV >= 9 then
           redis.call('LTRIM', KEYS[4], -tonumber(ARGV[5]), -1)
+          redis.call('INCRBY', KEYS[6], #ARGV - 8)
         end
+        local seq = redis.call('INCR', KEYS[7])
+        redis.call('RPUSH', KEYS[8], seq .. '\t' .. 'modified' .. '\t' .. ARGV[3] .. '\t' .. ARGV[7])
+        redis.call('LTRIM', KEYS[8], -tonumber(ARGV[8]), -1)
         return next
         """;
 
     /// <summary>
-    /// KEYS: store, all-stores index, owner index, phase index, events, tombstones, lease.
+    /// KEYS: store, all-stores index, owner index, phase index, events, tombstones, lease, events counter, change
+    /// sequence, change log.
     /// ARGV: expected version, name, tombstone event json, max events, retention seconds, max tombstones,
-    /// tombstone entry json, lease token ('' for none).
+    /// tombstone entry json, lease token ('' for none), owner, max change log entries.
     /// Returns 1 when removed, -1 when already gone, -3 when the lease is not held, or -10 - current version on a version mismatch.
     /// </summary>
     public const string Remove = """
@@ -107,17 +119,62 @@ internal static class StoreScripts
         redis.call('EXPIRE', KEYS[5], tonumber(ARGV[5]))
         redis.call('RPUSH', KEYS[6], ARGV[7])
         redis.call('LTRIM', KEYS[6], -tonumber(ARGV[6]), -1)
+        redis.call('INCR', KEYS[8])
+        redis.call('EXPIRE', KEYS[8], tonumber(ARGV[5]))
+        local seq = redis.call('INCR', KEYS[9])
+        redis.call('RPUSH', KEYS[10], seq .. '\t' .. 'deleted' .. '\t' .. ARGV[2] .. '\t' .. ARGV[9])
+        redis.call('LTRIM', KEYS[10], -tonumber(ARGV[10]), -1)
         return 1
         """;
 
-    /// <summary>KEYS: events. ARGV: event json, max events. Appends only while the timeline exists or the store does (KEYS[2]).</summary>
+    /// <summary>KEYS: events, store, events counter. ARGV: event json, max events. Appends only while the store exists.</summary>
     public const string AppendEvent = """
         if redis.call('EXISTS', KEYS[2]) == 0 then
           return 0
         end
         redis.call('RPUSH', KEYS[1], ARGV[1])
         redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+        redis.call('INCR', KEYS[3])
         return 1
+        """;
+
+    /// <summary>
+    /// KEYS: events, events counter. The timeline with the id of its first entry: ids count every event ever appended
+    /// to the store's timeline, so an entry keeps its id when older ones are trimmed. Returns {first id, entries...}.
+    /// </summary>
+    public const string Timeline = """
+        local entries = redis.call('LRANGE', KEYS[1], 0, -1)
+        local total = tonumber(redis.call('GET', KEYS[2]) or '0')
+        local first = total - #entries + 1
+        local reply = {first}
+        for i = 1, #entries do
+          reply[#reply + 1] = entries[i]
+        end
+        return reply
+        """;
+
+    /// <summary>
+    /// KEYS: change sequence, change log. ARGV: after (a sequence number). The log's entries after it (each
+    /// "seq TAB type TAB name TAB owner"), with the newest sequence number and the oldest still in the log:
+    /// {latest, oldest, entries...}. Sequence numbers are consecutive, so the position of "after" is computed.
+    /// </summary>
+    public const string ChangesSince = """
+        local latest = tonumber(redis.call('GET', KEYS[1]) or '0')
+        local length = redis.call('LLEN', KEYS[2])
+        local oldest = latest - length + 1
+        local after = tonumber(ARGV[1])
+        local reply = {latest, oldest}
+        if after >= latest then
+          return reply
+        end
+        local start = after - oldest + 1
+        if start < 0 then
+          start = 0
+        end
+        for _, entry in ipairs(redis.call('LRANGE', KEYS[2], start, -1)) do
+          reply[#reply + 1] = entry
+        end
+        return reply
         """;
 
     /// <summary>

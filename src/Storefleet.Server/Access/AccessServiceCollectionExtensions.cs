@@ -232,7 +232,7 @@ public static class AccessServiceCollectionExtensions
         && context.Connection.RemoteIpAddress is { } address && IPAddress.IsLoopback(address);
 
     /// <summary>The rate-limit partition: the token's subject when authenticated, else the client address.</summary>
-    private static (string Key, bool Authenticated) Partition(HttpContext context) =>
+    internal static (string Key, bool Authenticated) Partition(HttpContext context) =>
         context.User.Identity?.IsAuthenticated == true && context.User.FindFirst(AccessClaims.TokenId)?.Value is { } token and not "none"
             ? ("sub:" + context.User.FindFirst(AccessClaims.Subject)!.Value, true)
             : ("ip:" + AuditTrail.ClientAddress(context), false);

@@ -103,6 +103,11 @@ public sealed record StoreEventListResource(IReadOnlyList<StoreEventResource> It
 [JsonSerializable(typeof(StoreResource))]
 [JsonSerializable(typeof(StoreListResource))]
 [JsonSerializable(typeof(StoreEventListResource))]
+[JsonSerializable(typeof(StoreEventResource))]
+[JsonSerializable(typeof(Streaming.StreamGap))]
+[JsonSerializable(typeof(Streaming.StreamPosition))]
+[JsonSerializable(typeof(Streaming.StreamRelist))]
+[JsonSerializable(typeof(Streaming.DeletedStore))]
 [JsonSerializable(typeof(CredentialsResource))]
 [JsonSerializable(typeof(OrphanListResource))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

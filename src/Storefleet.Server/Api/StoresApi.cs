@@ -31,8 +31,15 @@ public static class StoresApi
 
         stores.MapGet("/", ListStores)
             .WithName("ListStores")
-            .WithSummary("List stores, newest first, a page at a time")
-            .WithDescription("Filters: ?phase=, ?owner= (admins), ?name= (stores whose name contains the text). Pass ?continue= from the previous page.");
+            .WithSummary("List stores, newest first, a page at a time — or watch them")
+            .WithDescription("Filters: ?phase=, ?owner= (admins), ?name= (stores whose name contains the text). Pass ?continue= from the previous page. " +
+                "With ?watch=true the answer is a Server-Sent Events stream (text/event-stream): 'added' for every store you may see, 'synced', then " +
+                "'added' / 'modified' (data: the store) and 'deleted' (data: its name) as records change, and 'heartbeat' when idle. Each event's id is a " +
+                "position in the change feed: reconnect with Last-Event-ID to continue after it; if the feed no longer reaches back that far you get " +
+                "'relist' (list again, then watch without Last-Event-ID). At most Storefleet:Streams:MaxStreamsPerClient open streams per client (429 beyond).")
+            .Produces<StoreListResource>(StatusCodes.Status200OK)
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         stores.MapGet("/{name}", GetStore)
             .WithName("GetStore")
@@ -40,7 +47,13 @@ public static class StoresApi
 
         stores.MapGet("/{name}/events", GetStoreEvents)
             .WithName("GetStoreEvents")
-            .WithSummary("Get a store's event timeline, oldest first");
+            .WithSummary("Get a store's event timeline, oldest first — or follow it")
+            .WithDescription("With ?follow=true the answer is a Server-Sent Events stream: the timeline ('store-event', id = the event's id in the " +
+                "timeline), then each new event as it is written, 'heartbeat' when idle; it ends after the store's 'deleted' event. Reconnect with " +
+                "Last-Event-ID to continue after the last event you saw; 'gap' says which events were trimmed meanwhile.")
+            .Produces<StoreEventListResource>(StatusCodes.Status200OK)
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         stores.MapDelete("/{name}", DeleteStore)
             .WithName("DeleteStore")
@@ -91,8 +104,19 @@ public static class StoresApi
     }
 
     internal static async Task<IResult> ListStores(
-        HttpContext http, IStoreRepository repository, IActorAccessor actors, StoreWork work, int? limit, string? @continue, string? phase, string? owner, string? name, CancellationToken cancellationToken)
+        HttpContext http, IStoreRepository repository, IActorAccessor actors, StoreWork work, Streaming.StoreStreams streams,
+        int? limit, string? @continue, string? phase, string? owner, string? name, bool? watch, CancellationToken cancellationToken)
     {
+        if (watch == true)
+        {
+            if (LastEventId(http, out var after) is { } badId)
+            {
+                return badId;
+            }
+
+            return OpenStream(http, streams, opened => TypedResults.ServerSentEvents(streams.WatchAsync(actors.Current(http), after, opened, cancellationToken)));
+        }
+
         var errors = new Dictionary<string, string[]>();
         if (limit is < 1 or > StoreQuery.MaxLimit)
         {
@@ -186,7 +210,7 @@ public static class StoresApi
         return result.Result;
     }
 
-    internal static async Task<IResult> GetStoreEvents(string name, HttpContext http, IStoreRepository repository, IActorAccessor actors, CancellationToken cancellationToken)
+    internal static async Task<IResult> GetStoreEvents(string name, HttpContext http, IStoreRepository repository, IActorAccessor actors, Streaming.StoreStreams streams, bool? follow, CancellationToken cancellationToken)
     {
         if (InvalidName(name) is { } invalid)
         {
@@ -199,6 +223,21 @@ public static class StoresApi
         if (store is null ? !actor.IsAdmin : !actor.CanSee(store.Owner))
         {
             return Problems.StoreNotFound(name);
+        }
+
+        if (follow == true)
+        {
+            if (store is null)
+            {
+                return Problems.StoreNotFound(name);
+            }
+
+            if (LastEventId(http, out var after) is { } badId)
+            {
+                return badId;
+            }
+
+            return OpenStream(http, streams, opened => TypedResults.ServerSentEvents(streams.FollowAsync(name, after ?? 0, opened, cancellationToken)));
         }
 
         var events = await repository.GetEventsAsync(name, cancellationToken);
@@ -245,6 +284,42 @@ public static class StoresApi
 
     internal static async Task<IResult> ListOrphans(OrphanNamespaces orphans) =>
         TypedResults.Ok(new OrphanListResource([.. (await orphans.ListAsync()).Select(o => new OrphanResource(o.Namespace, o.Store, o.FirstSeen, o.Message, o.Uid))]));
+
+    /// <summary>Opens a stream within the client's limit of open streams (429 with Retry-After beyond it).</summary>
+    private static IResult OpenStream(HttpContext http, Streaming.StoreStreams streams, Func<IDisposable, IResult> stream)
+    {
+        var opened = streams.TryOpen(AccessServiceCollectionExtensions.Partition(http).Key);
+        if (opened is null)
+        {
+            http.Response.Headers.RetryAfter = "10";
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status429TooManyRequests,
+                title: "Too many open streams.",
+                detail: $"A client may have at most {streams.MaxStreamsPerClient} streams open at once. Close one (or reuse one watch for many stores), then try again.",
+                type: Problems.TypeBase + "too-many-streams");
+        }
+
+        return stream(opened);
+    }
+
+    /// <summary>The Last-Event-ID a reconnecting client sent (null: none), or the problem when it is not a position.</summary>
+    private static IResult? LastEventId(HttpContext http, out long? after)
+    {
+        after = null;
+        var header = http.Request.Headers["Last-Event-ID"].ToString();
+        if (header.Length == 0)
+        {
+            return null;
+        }
+
+        if (long.TryParse(header, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value))
+        {
+            after = value;
+            return null;
+        }
+
+        return Problems.Validation("Last-Event-ID", "Last-Event-ID must be the id of an event this stream sent (a whole number).");
+    }
 
     internal static IResult? InvalidName(string name) =>
         StoreName.Validate(name) is { } error ? Problems.Validation("name", error) : null;

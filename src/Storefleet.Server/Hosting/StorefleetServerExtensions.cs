@@ -20,6 +20,8 @@ public static class StorefleetServerExtensions
         builder.AddStorefleetAccess();
         builder.Services.AddSingleton<Api.StoreWork>();
         builder.Services.AddSingleton<Api.StoreCommands>();
+        builder.Services.AddOptions<Api.Streaming.StreamOptions>().Bind(builder.Configuration.GetSection(Api.Streaming.StreamOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<Api.Streaming.StoreStreams>();
         // Serve the framework's and packages' static files from the build output in every environment
         // (dotnet run, tests); a published app has them in wwwroot and this is a no-op.
         builder.WebHost.UseStaticWebAssets();
