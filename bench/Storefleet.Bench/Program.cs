@@ -3,12 +3,12 @@ using Storefleet.Bench.Benchmarks;
 
 // Storefleet benchmarks: each prints its figures against goals and a baseline measured in the same run,
 // and exits non-zero when a goal is not met.
-//   dotnet run -c Release --project bench/Storefleet.Bench -- provisioning [--stores 100] [--concurrency 4]
+//   dotnet run -c Release --project bench/Storefleet.Bench -- provisioning [--stores 100] [--concurrency 4] [--followers 100]
 //   dotnet run -c Release --project bench/Storefleet.Bench -- idle [--stores 1000] [--window 60]
 var benchmark = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "provisioning";
 return benchmark switch
 {
-    "provisioning" => await ProvisioningBenchmark.RunAsync(Argument("--stores", 100), Argument("--concurrency", 4)),
+    "provisioning" => await ProvisioningBenchmark.RunAsync(Argument("--stores", 100), Argument("--concurrency", 4), Argument("--followers", 0)),
     "idle" => await IdleBenchmark.RunAsync(Argument("--stores", 1000), Argument("--window", 60)),
     _ => Usage(),
 };

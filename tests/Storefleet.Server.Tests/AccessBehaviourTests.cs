@@ -11,6 +11,18 @@ namespace Storefleet.Server.Tests;
 public sealed partial class AccessBehaviourTests(AccessFixture access) : IClassFixture<AccessFixture>
 {
     [Fact]
+    public async Task SignInMethods_AreReadableWithoutCredentials_AndOfferNoDeviceFlowWithoutAnIdentityProvider()
+    {
+        var answer = await access.Factory.CreateClient().GetAsync("/api/v1/auth");
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, answer.StatusCode);
+        var methods = System.Text.Json.Nodes.JsonNode.Parse(await answer.Content.ReadAsStringAsync())!;
+        Assert.Equal("tokens", methods["mode"]!.GetValue<string>());
+        Assert.True(methods["apiTokens"]!.GetValue<bool>());
+        Assert.Null(methods["deviceFlow"]);
+    }
+
+    [Fact]
     public async Task FiftyParallelCreatesByOneOwner_WithAQuotaOfFive_MakeExactlyFive()
     {
         var token = await access.CreateTokenAsync($"q{Guid.NewGuid():N}"[..10], "member", maxStores: 5);

@@ -5,9 +5,6 @@ using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Storefleet.Server.Access;
 using Storefleet.Testing;
 
@@ -21,46 +18,24 @@ namespace Storefleet.Server.Tests;
 /// </summary>
 public sealed class OidcTests : IAsyncLifetime
 {
-    private readonly RSA _signingKey = RSA.Create(2048);
     private readonly RSA _otherKey = RSA.Create(2048);
-    private WebApplication _provider = null!;
+    private StandInIdentityProvider _provider = null!;
     private RedisServerProcess _redis = null!;
     private StorefleetApiFactory _factory = null!;
     private string _authority = null!;
 
     public async Task InitializeAsync()
     {
-        var port = FreePort.Next();
-        _authority = $"http://127.0.0.1:{port}";
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls(_authority);
-        _provider = builder.Build();
-        _provider.MapGet("/.well-known/openid-configuration", () => Results.Json(new Dictionary<string, object>
-        {
-            ["issuer"] = _authority,
-            ["authorization_endpoint"] = $"{_authority}/authorize",
-            ["token_endpoint"] = $"{_authority}/token",
-            ["jwks_uri"] = $"{_authority}/jwks",
-            ["response_types_supported"] = new[] { "code" },
-            ["subject_types_supported"] = new[] { "public" },
-            ["id_token_signing_alg_values_supported"] = new[] { "RS256" },
-        }));
-        var published = _signingKey.ExportParameters(includePrivateParameters: false);
-        _provider.MapGet("/jwks", () => Results.Json(new
-        {
-            keys = new[]
-            {
-                new { kty = "RSA", use = "sig", alg = "RS256", kid = "provider-key", n = Base64UrlEncoder.Encode(published.Modulus), e = Base64UrlEncoder.Encode(published.Exponent) },
-            },
-        }));
-        await _provider.StartAsync();
-
+        _provider = await StandInIdentityProvider.StartAsync();
+        _authority = _provider.Authority;
         _redis = await RedisServerProcess.StartAsync();
         _factory = new StorefleetApiFactory(_redis.ConnectionString, new Dictionary<string, string?>
         {
             ["Storefleet:Access:Oidc:Authority"] = _authority,
             ["Storefleet:Access:Oidc:ClientId"] = "storefleet-dashboard",
+            ["Storefleet:Access:Oidc:CliClientId"] = "storefleet-cli",
             ["Storefleet:Access:Oidc:Audience"] = "storefleet",
+            ["Storefleet:Access:Oidc:Scopes:0"] = "storefleet",
         });
     }
 
@@ -69,8 +44,22 @@ public sealed class OidcTests : IAsyncLifetime
         await _factory.DisposeAsync();
         await _redis.DisposeAsync();
         await _provider.DisposeAsync();
-        _signingKey.Dispose();
         _otherKey.Dispose();
+    }
+
+    [Fact]
+    public async Task TheServer_TellsClientsHowToSignIn_WithoutCredentials()
+    {
+        var answer = await _factory.CreateClient().GetAsync("/api/v1/auth");
+
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        var methods = JsonNode.Parse(await answer.Content.ReadAsStringAsync())!;
+        Assert.Equal("tokens", methods["mode"]!.GetValue<string>());
+        Assert.True(methods["apiTokens"]!.GetValue<bool>());
+        Assert.Equal(_authority, methods["deviceFlow"]!["issuer"]!.GetValue<string>());
+        Assert.Equal("storefleet-cli", methods["deviceFlow"]!["clientId"]!.GetValue<string>());
+        Assert.Equal("storefleet", methods["deviceFlow"]!["audience"]!.GetValue<string>());
+        Assert.Equal(["openid", "profile", "offline_access", "storefleet"], methods["deviceFlow"]!["scopes"]!.AsArray().Select(s => s!.GetValue<string>()));
     }
 
     [Fact]
@@ -120,31 +109,8 @@ public sealed class OidcTests : IAsyncLifetime
         return client;
     }
 
-    private string Token(RSA? key = null, string audience = "storefleet", string? issuer = null, DateTime? expires = null, string? subject = "alice@example.com", string? role = "member")
-    {
-        var claims = new Dictionary<string, object>();
-        if (subject is not null)
-        {
-            claims["sub"] = subject;
-        }
-
-        if (role is not null)
-        {
-            claims["storefleet_role"] = role;
-        }
-
-        var notBefore = (expires ?? DateTime.UtcNow.AddMinutes(5)).AddMinutes(-30);
-        return new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-        {
-            Issuer = issuer ?? _authority,
-            Audience = audience,
-            NotBefore = notBefore,
-            IssuedAt = notBefore,
-            Expires = expires ?? DateTime.UtcNow.AddMinutes(5),
-            Claims = claims,
-            SigningCredentials = new SigningCredentials(new RsaSecurityKey(key ?? _signingKey) { KeyId = "provider-key" }, SecurityAlgorithms.RsaSha256),
-        });
-    }
+    private string Token(RSA? key = null, string audience = "storefleet", string? issuer = null, DateTime? expires = null, string? subject = "alice@example.com", string? role = "member") =>
+        _provider.Token(subject, role, key, audience, issuer, expires);
 
     [Fact]
     public async Task TheDashboard_SendsThePersonToTheProvider_WithPkce()

@@ -12,10 +12,12 @@ namespace Storefleet.Bench.Benchmarks;
 /// Provisioning throughput: N stores through the control plane vs the same N <c>helm upgrade --install</c>
 /// from a plain script (xargs -P), same concurrency, same chart and values, against the Kubernetes API
 /// test double. Goals: ratio ≤ 1.15, peak RSS ≤ 300 MB. CPU is the control plane's own over the timed window.
+/// With <c>--followers N</c>, a second batch of the same size is provisioned while N clients hold watch streams
+/// (<c>GET /api/v1/stores?watch=true</c>) open, and its ratio is held to ≤ 1.05 × the first batch's.
 /// </summary>
 public static class ProvisioningBenchmark
 {
-    public static async Task<int> RunAsync(int stores, int concurrency)
+    public static async Task<int> RunAsync(int stores, int concurrency, int followers = 0)
     {
         var goals = new Goals();
         await using var redis = await RedisServerProcess.StartAsync();
@@ -35,26 +37,71 @@ public static class ProvisioningBenchmark
         (await http.PostAsJsonAsync("/api/v1/stores", new { name = "warmup" })).EnsureSuccessStatusCode();
         await Eventually.WaitUntilAsync(async () => JsonNode.Parse(await http.GetStringAsync("/api/v1/stores/warmup"))!["phase"]!.GetValue<string>() == "ready", TimeSpan.FromSeconds(60), "the warm-up store");
 
-        var planeNames = Enumerable.Range(0, stores).Select(i => $"plane{i:000}").ToList();
         var cpuBefore = ProcessCpu.Seconds(server.Pid);
+        var timed = await ProvisionAsync(http, "plane", stores, ready: 1, baseline);
+        var cpu = ProcessCpu.Seconds(server.Pid) - cpuBefore;
+        var rss = server.PeakResidentBytes() / (1024.0 * 1024.0);
+
+        Goals.Info("control plane (create → all Ready)", timed.TotalSeconds, "s");
+        goals.AtMost("ratio control plane / plain helm", timed / baseline, 1.15, "x");
+        goals.AtMost("peak RSS", rss, 300, "MB", "0");
+        Goals.Info("control plane CPU (timed window)", cpu, "s", "0.0");
+
+        if (followers > 0)
+        {
+            // The same work again, with clients watching every change of every store over Server-Sent Events.
+            var streams = await Task.WhenAll(Enumerable.Range(0, followers).Select(_ => SseStream.OpenAsync(new HttpClient { BaseAddress = server.BaseAddress, Timeout = Timeout.InfiniteTimeSpan }, "/api/v1/stores?watch=true")));
+            var watched = await ProvisionAsync(http, "watched", stores, ready: 1 + stores, baseline);
+            var received = 0;
+            foreach (var stream in streams)
+            {
+                received += await DrainAsync(stream);
+                await stream.DisposeAsync();
+            }
+
+            Goals.Info($"with {followers} watch streams open", watched.TotalSeconds, "s");
+            Goals.Info("events the watchers received", received, "", "0");
+            goals.AtMost("ratio with watchers / without", watched / timed, 1.05, "x");
+        }
+
+        goals.Summary();
+        return goals.ExitCode;
+    }
+
+    /// <summary>Creates <paramref name="stores"/> stores named <paramref name="prefix"/>NNN and waits until all are Ready; the time it took.</summary>
+    private static async Task<TimeSpan> ProvisionAsync(HttpClient http, string prefix, int stores, int ready, TimeSpan baseline)
+    {
         var timed = Stopwatch.StartNew();
-        foreach (var name in planeNames)
+        foreach (var name in Enumerable.Range(0, stores).Select(i => $"{prefix}{i:000}"))
         {
             (await http.PostAsJsonAsync("/api/v1/stores", new { name })).EnsureSuccessStatusCode();
         }
 
         // Bounded: far above what the plain script took, so a stuck engine ends the run with an error.
-        await BenchWait.AllReadyAsync(http, stores, exclude: "warmup", timeout: TimeSpan.FromSeconds(Math.Max(120, baseline.TotalSeconds * 10)));
-        timed.Stop();
-        var cpu = ProcessCpu.Seconds(server.Pid) - cpuBefore;
-        var rss = server.PeakResidentBytes() / (1024.0 * 1024.0);
+        await BenchWait.AllReadyAsync(http, stores + ready - 1, exclude: "warmup", timeout: TimeSpan.FromSeconds(Math.Max(120, baseline.TotalSeconds * 10)));
+        return timed.Elapsed;
+    }
 
-        Goals.Info("control plane (create → all Ready)", timed.Elapsed.TotalSeconds, "s");
-        goals.AtMost("ratio control plane / plain helm", timed.Elapsed / baseline, 1.15, "x");
-        goals.AtMost("peak RSS", rss, 300, "MB", "0");
-        Goals.Info("control plane CPU (timed window)", cpu, "s", "0.0");
-        goals.Summary();
-        return goals.ExitCode;
+    /// <summary>Counts the events a watch stream has delivered so far.</summary>
+    private static async Task<int> DrainAsync(SseStream stream)
+    {
+        var count = 0;
+        try
+        {
+            while (true)
+            {
+                await stream.NextAsync(TimeSpan.FromMilliseconds(200));
+                count++;
+            }
+        }
+        catch (TimeoutException)
+        {
+            return count;
+        }
+        catch (EndOfStreamException)
+        {
+            return count;
+        }
     }
 
     /// <summary>The baseline: namespaces and Secrets exist (as the engine would make them); only helm is timed.</summary>

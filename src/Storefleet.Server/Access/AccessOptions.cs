@@ -63,6 +63,12 @@ public sealed class OidcOptions
 
     /// <summary>Scopes asked for besides openid and profile (e.g. the one that releases the role claim).</summary>
     public List<string> Scopes { get; set; } = [];
+
+    /// <summary>
+    /// The command line's OIDC client: a public client (no secret) with the device authorization grant enabled.
+    /// When set, <c>GET /api/v1/auth</c> offers it and <c>storefleet login</c> signs in through the provider.
+    /// </summary>
+    public string? CliClientId { get; set; }
 }
 
 /// <summary>

@@ -13,6 +13,10 @@ public static class AccessApi
         tokens.MapGet("/", ListTokens).WithName("ListTokens").WithSummary("List tokens (never their secrets)");
         tokens.MapDelete("/{id}", RevokeToken).WithName("RevokeToken").WithSummary("Revoke a token; it stops working on the next request");
 
+        app.MapGet("/api/v1/auth", SignInMethods).WithTags("Access").WithName("SignInMethods")
+            .WithSummary("How to sign in here: API tokens, and the identity provider's device flow for the command line when configured")
+            .AllowAnonymous();
+
         app.MapGet("/api/v1/audit", QueryAudit).WithTags("Access").WithName("QueryAudit")
             .WithSummary("The audit trail, newest first; filter by ?actor= and ?store=")
             .RequireAuthorization(AccessPolicies.Administer);
@@ -71,6 +75,17 @@ public static class AccessApi
             : TypedResults.Ok(TokenResource.From(revoked));
     }
 
+    internal static IResult SignInMethods(AccessMode mode, Microsoft.Extensions.Options.IOptions<AccessOptions> options)
+    {
+        var oidc = options.Value.Oidc;
+        var deviceFlow = mode.OidcEnabled && !string.IsNullOrWhiteSpace(oidc.CliClientId)
+            ? new DeviceFlowResource(oidc.Authority!.TrimEnd('/'), oidc.CliClientId!, oidc.Audience, [.. DeviceFlowScopes.Concat(oidc.Scopes).Distinct(StringComparer.Ordinal)])
+            : null;
+        return TypedResults.Ok(new SignInMethodsResource(mode.Name, mode.RequiresCredentials, deviceFlow));
+    }
+
+    private static readonly string[] DeviceFlowScopes = ["openid", "profile", "offline_access"];
+
     internal static async Task<IResult> QueryAudit(AuditTrail audit, string? actor, string? store, int? limit)
     {
         if (limit is < 1 or > 1000)
@@ -91,6 +106,15 @@ public sealed record TokenResource(string Id, string Name, string Subject, strin
 
 /// <summary>The only answer that ever contains a token.</summary>
 public sealed record CreatedTokenResource(TokenResource Token, string Secret);
+
+/// <summary>How a client signs in: <c>mode</c> none (no credentials needed) or tokens; the device flow when offered.</summary>
+public sealed record SignInMethodsResource(string Mode, bool ApiTokens, DeviceFlowResource? DeviceFlow);
+
+/// <summary>
+/// The OAuth 2.0 device authorization grant (RFC 8628) at the identity provider: the issuer's discovery document
+/// names the endpoints; the access token it issues for <see cref="Audience"/> is accepted as a bearer token here.
+/// </summary>
+public sealed record DeviceFlowResource(string Issuer, string ClientId, string? Audience, IReadOnlyList<string> Scopes);
 
 public sealed record TokenListResource(IReadOnlyList<TokenResource> Items);
 

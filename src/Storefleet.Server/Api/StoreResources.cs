@@ -88,10 +88,11 @@ public sealed record ConditionResource(string Type, string Status, string Reason
 /// <summary>A page of stores; pass <see cref="Continue"/> back as <c>?continue=</c> for the next one.</summary>
 public sealed record StoreListResource(IReadOnlyList<StoreResource> Items, string? Continue);
 
-public sealed record StoreEventResource(DateTimeOffset Time, string Type, string Phase, string Message, double? DurationMs, string? Step)
+/// <summary>One timeline entry; <paramref name="Id"/> is stable (the Last-Event-ID of the follow stream).</summary>
+public sealed record StoreEventResource(DateTimeOffset Time, string Type, string Phase, string Message, double? DurationMs, string? Step, long? Id = null)
 {
-    public static StoreEventResource From(StoreEvent e) =>
-        new(e.Time, JsonNamingPolicy.CamelCase.ConvertName(e.Type.ToString()), e.Phase.ToWire(), e.Message, e.Duration?.TotalMilliseconds, e.Step);
+    public static StoreEventResource From(StoreEvent e, long? id = null) =>
+        new(e.Time, JsonNamingPolicy.CamelCase.ConvertName(e.Type.ToString()), e.Phase.ToWire(), e.Message, e.Duration?.TotalMilliseconds, e.Step, id);
 }
 
 public sealed record StoreEventListResource(IReadOnlyList<StoreEventResource> Items);

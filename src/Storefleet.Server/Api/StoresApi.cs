@@ -240,13 +240,13 @@ public static class StoresApi
             return OpenStream(http, streams, opened => TypedResults.ServerSentEvents(streams.FollowAsync(name, after ?? 0, opened, cancellationToken)));
         }
 
-        var events = await repository.GetEventsAsync(name, cancellationToken);
+        var events = await repository.GetTimelineAsync(name, cancellationToken);
         if (events.Count == 0 && store is null)
         {
             return Problems.StoreNotFound(name);
         }
 
-        return TypedResults.Ok(new StoreEventListResource(events.Select(StoreEventResource.From).ToArray()));
+        return TypedResults.Ok(new StoreEventListResource([.. events.Select(e => StoreEventResource.From(e.Event, e.Id))]));
     }
 
     internal static async Task<IResult> DeleteStore(string name, HttpContext http, StoreCommands commands, IActorAccessor actors, CancellationToken cancellationToken) =>

@@ -73,7 +73,7 @@ public sealed class StoreStreams(IStoreRepository repository, StoreWork work, IO
                 var ended = false;
                 foreach (var entry in timeline.Where(e => e.Id > last))
                 {
-                    yield return new SseItem<string>(JsonSerializer.Serialize(StoreEventResource.From(entry.Event), Json), "store-event") { EventId = Id(entry.Id) };
+                    yield return new SseItem<string>(JsonSerializer.Serialize(StoreEventResource.From(entry.Event, entry.Id), Json), "store-event") { EventId = Id(entry.Id) };
                     last = entry.Id;
                     ended |= entry.Event.Type == StoreEventType.Deleted;
                 }
