@@ -26,6 +26,7 @@ public static class StateServiceCollectionExtensions
         services.AddSingleton(sp => new RedisKeys(sp.GetRequiredService<IOptions<StateOptions>>().Value.KeyPrefix));
         services.AddSingleton<IStoreRepository, RedisStoreRepository>();
         services.AddSingleton<IWorkQueue, RedisWorkQueue>();
+        services.AddSingleton<ReplicaAcknowledgements>();
 
         // One clock for every replica: this machine's, corrected to Redis's (see RedisClock).
         services.TryAddKeyedSingleton(RedisClock.LocalClockKey, TimeProvider.System);
@@ -48,8 +49,12 @@ public static class StateServiceCollectionExtensions
         }
         else
         {
+            // A connection string naming a serviceName is Redis Sentinel: the endpoints are the Sentinels, and the
+            // client follows the primary they name across failovers.
             var parsed = ConfigurationOptions.Parse(connectionString);
-            services.AddSingleton(new StateBackend("redis", string.Join(",", parsed.EndPoints.Select(e => e.ToString()))));
+            services.AddSingleton(parsed.ServiceName is { Length: > 0 } service
+                ? new StateBackend("redis-sentinel", $"{service} via {string.Join(",", parsed.EndPoints.Select(e => e.ToString()))}")
+                : new StateBackend("redis", string.Join(",", parsed.EndPoints.Select(e => e.ToString()))));
             services.AddSingleton<IConnectionMultiplexer>(sp => Connect(connectionString, sp));
         }
 

@@ -5,6 +5,9 @@ namespace Storefleet.Testing;
 /// <summary>One run of helm as the wrapper saw it: when it started and ended, how, and whether it got SIGTERM.</summary>
 public sealed record HelmInvocation(int Pid, IReadOnlyList<string> Args, DateTimeOffset Started, DateTimeOffset? Ended, int? ExitCode, DateTimeOffset? TerminatedAt)
 {
+    /// <summary>The process that started helm (the control plane), when the log says.</summary>
+    public int? ParentPid { get; init; }
+
     public string Command => Args.Count > 0 ? Args[0] : string.Empty;
 
     /// <summary>The release the command acts on (<c>upgrade --install NAME</c>, <c>uninstall NAME</c>, <c>rollback NAME</c>...).</summary>
@@ -77,7 +80,10 @@ public sealed class HelmWrapper : IDisposable
             switch (parts[0])
             {
                 case "start":
-                    started[pid] = new HelmInvocation(pid, parts.Length > 3 ? parts[3].Split('\u001f') : [], time, null, null, null);
+                    started[pid] = new HelmInvocation(pid, parts.Length > 3 ? parts[3].Split('\u001f') : [], time, null, null, null)
+                    {
+                        ParentPid = parts.Length > 4 && int.TryParse(parts[4], CultureInfo.InvariantCulture, out var parent) ? parent : null,
+                    };
                     order.Add(pid);
                     break;
                 case "term" when started.TryGetValue(pid, out var running):
@@ -126,7 +132,7 @@ public sealed class HelmWrapper : IDisposable
         log='{{log}}'
         stamp() { date +%s%N; }
         args=$(IFS=$'\x1f'; printf '%s' "$*")
-        printf 'start\t%s\t%s\t%s\n' "$$" "$(stamp)" "$args" >> "$log"
+        printf 'start\t%s\t%s\t%s\t%s\n' "$$" "$(stamp)" "$args" "$PPID" >> "$log"
         child=
         terminated=0
         on_term() {

@@ -27,6 +27,18 @@ public sealed class StateOptions
     [Range(100, 1_000_000)]
     public int MaxChanges { get; set; } = 10_000;
 
+    /// <summary>
+    /// Replicas that must confirm (Redis <c>WAIT</c>) a write a person is told succeeded — store creation, deletion,
+    /// plan change and retry, token changes — before the answer is sent, so a failover cannot lose it. 0 (the default)
+    /// for a single node or embedded Garnet; 1 with Sentinel and at least two replicas (one may be down or promoted).
+    /// </summary>
+    [Range(0, 10)]
+    public int MinReplicaAcknowledgements { get; set; }
+
+    /// <summary>How long a write waits for its replicas; past it the request is answered 503 and can be repeated safely.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan ReplicaAcknowledgementTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>How many tombstones of deleted stores are kept in the tombstone list.</summary>
     [Range(10, 1_000_000)]
     public int MaxTombstones { get; set; } = 10_000;

@@ -23,7 +23,7 @@ public sealed record ApiTokenRecord(
 /// match it), shown once at creation, stored only as a SHA-256 hash. Revocation takes effect on the next
 /// request: every request looks its token up.
 /// </summary>
-public sealed class ApiTokenStore(IConnectionMultiplexer redis, RedisKeys keys, TimeProvider clock)
+public sealed class ApiTokenStore(IConnectionMultiplexer redis, RedisKeys keys, TimeProvider clock, ReplicaAcknowledgements replicas)
 {
     public const string Prefix = "sfat_";
     private const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -44,6 +44,7 @@ public sealed class ApiTokenStore(IConnectionMultiplexer redis, RedisKeys keys, 
         _ = transaction.StringSetAsync(keys.Token(hash), Serialize(record));
         _ = transaction.HashSetAsync(keys.Tokens, record.Id, hash);
         await transaction.ExecuteAsync();
+        await replicas.ConfirmAsync("token creation");
         return (record, token);
     }
 
@@ -93,6 +94,7 @@ public sealed class ApiTokenStore(IConnectionMultiplexer redis, RedisKeys keys, 
 
         var revoked = record with { RevokedAt = clock.GetUtcNow() };
         await Db.StringSetAsync(keys.Token(hash!), Serialize(revoked));
+        await replicas.ConfirmAsync("token revocation");
         return revoked;
     }
 

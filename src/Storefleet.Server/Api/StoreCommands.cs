@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Storefleet.Core.Stores;
 using Storefleet.Engine.Kubernetes;
+using Storefleet.Infrastructure.Redis;
 using Storefleet.Server.Access;
 using Storefleet.Server.Identity;
 
@@ -28,7 +29,7 @@ public sealed record CommandResult(IResult Result, Store? Store)
 /// limits checked atomically with the create, owner isolation (another owner's store is not found),
 /// intent recorded in Redis and handed to the engine, every outcome in the audit trail.
 /// </summary>
-public sealed class StoreCommands(IStoreRepository repository, StoreWork work, AuditTrail audit, IOptions<AccessOptions> access, PlanChangeCheck planChecks, TimeProvider clock)
+public sealed class StoreCommands(IStoreRepository repository, StoreWork work, AuditTrail audit, IOptions<AccessOptions> access, PlanChangeCheck planChecks, TimeProvider clock, ReplicaAcknowledgements replicas)
 {
     private const int MaxWriteAttempts = 5;
 
@@ -74,6 +75,12 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
         var created = new StoreEvent(now, StoreEventType.Created, StorePhase.Requested, $"Store requested by {actor.Subject}: {engine!.DisplayName}, plan {plan!.Id}.");
 
         var result = await repository.CreateAsync(store, created, limits, cancellationToken);
+        if (result is CreateStoreResult.Created or CreateStoreResult.AlreadyExists)
+        {
+            // Also a repeated create: the first attempt may have been written but not confirmed by the replicas.
+            await replicas.ConfirmAsync("store creation");
+        }
+
         if (result is CreateStoreResult.Created)
         {
             await work.NotifyAsync(store.Name);
@@ -279,6 +286,7 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
             var (next, storeEvent) = change(store, now);
             if (await repository.UpdateAsync(next, [storeEvent], cancellationToken: cancellationToken) is UpdateStoreResult.Updated updated)
             {
+                await replicas.ConfirmAsync("store change");
                 await work.NotifyAsync(name);
                 await Audit(actor, client, action, name, "ok");
                 return new(Accepted(work.View(updated.Store)), updated.Store);
@@ -327,6 +335,7 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
             switch (await repository.UpdateAsync(next, [describe(store, next, now)], cancellationToken: cancellationToken))
             {
                 case UpdateStoreResult.Updated updated:
+                    await replicas.ConfirmAsync("store change");
                     await work.NotifyAsync(name);
                     await Audit(actor, client, action, name, "ok");
                     return new(Accepted(work.View(updated.Store)), updated.Store);

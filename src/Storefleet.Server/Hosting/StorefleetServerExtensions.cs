@@ -32,6 +32,7 @@ public static class StorefleetServerExtensions
         builder.Services.AddSingleton<Dashboard.PlatformStatus>();
 
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<StateUnavailableHandler>();
         builder.Services.AddOpenApi();
         builder.Services.AddHealthChecks()
             .AddCheck<RedisHealthCheck>("redis", tags: ["ready"])
