@@ -28,7 +28,7 @@ public static class AccessServiceCollectionExtensions
         services.AddSingleton<ApiTokenStore>();
         services.AddSingleton<TokenVerifier>();
         services.AddSingleton<AuditTrail>();
-        services.AddSingleton<FailedSignInThrottle>();
+        services.AddSingleton<SharedLimits>();
         services.AddSingleton<IActorAccessor, ClaimsActorAccessor>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, AccessProblems>();
         services.AddHostedService<AccessStartupCheck>();
@@ -159,6 +159,7 @@ public static class AccessServiceCollectionExtensions
             options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
             {
                 var limits = context.RequestServices.GetRequiredService<IOptions<AccessOptions>>().Value.RateLimits;
+                var buckets = context.RequestServices.GetRequiredService<SharedLimits>();
                 var (key, authenticated) = Partition(context);
                 if (IsLocalAdmin(context))
                 {
@@ -167,23 +168,21 @@ public static class AccessServiceCollectionExtensions
 
                 if (!authenticated)
                 {
-                    return RateLimitPartition.GetTokenBucketLimiter(key, _ => PerMinute(limits.AnonymousRequestsPerMinute));
+                    return buckets.Bucket(key, limits.AnonymousRequestsPerMinute);
                 }
 
                 var read = HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method);
-                return read
-                    ? RateLimitPartition.GetTokenBucketLimiter(key + ":read", _ => PerMinute(limits.ReadsPerMinute))
-                    : RateLimitPartition.GetTokenBucketLimiter(key + ":write", _ => PerMinute(limits.RequestsPerMinute));
+                return read ? buckets.Bucket(key + ":read", limits.ReadsPerMinute) : buckets.Bucket(key + ":write", limits.RequestsPerMinute);
             });
             options.AddPolicy(CreatePolicy, context =>
             {
                 var limits = context.RequestServices.GetRequiredService<IOptions<AccessOptions>>().Value.RateLimits;
-                return RateLimitPartition.GetTokenBucketLimiter("create:" + Partition(context).Key, _ => PerMinute(limits.CreatesPerMinute));
+                return context.RequestServices.GetRequiredService<SharedLimits>().Bucket("create:" + Partition(context).Key, limits.CreatesPerMinute);
             });
             options.AddPolicy(SignInPolicy, context =>
             {
                 var limits = context.RequestServices.GetRequiredService<IOptions<AccessOptions>>().Value.RateLimits;
-                return RateLimitPartition.GetTokenBucketLimiter("sign-in:" + AuditTrail.ClientAddress(context), _ => PerMinute(limits.FailedSignInsPerMinute));
+                return context.RequestServices.GetRequiredService<SharedLimits>().Bucket("sign-in:" + AuditTrail.ClientAddress(context), limits.FailedSignInsPerMinute);
             });
             options.OnRejected = async (rejected, cancellationToken) =>
             {
@@ -209,9 +208,9 @@ public static class AccessServiceCollectionExtensions
         app.Use(async (context, next) =>
         {
             // A client that kept presenting bad tokens is turned away before its next guess is even checked.
-            var throttle = context.RequestServices.GetRequiredService<FailedSignInThrottle>();
+            var throttle = context.RequestServices.GetRequiredService<SharedLimits>();
             var presentsCredentials = context.Request.Headers.Authorization.Count > 0 || context.Request.Path.StartsWithSegments("/auth/sign-in");
-            if (presentsCredentials && throttle.RetryAfter(context) is { } wait)
+            if (presentsCredentials && await throttle.RetryAfterAsync(AuditTrail.ClientAddress(context)) is { } wait)
             {
                 context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 await Problems.RateLimited(wait).ExecuteAsync(context);
@@ -236,15 +235,6 @@ public static class AccessServiceCollectionExtensions
         context.User.Identity?.IsAuthenticated == true && context.User.FindFirst(AccessClaims.TokenId)?.Value is { } token and not "none"
             ? ("sub:" + context.User.FindFirst(AccessClaims.Subject)!.Value, true)
             : ("ip:" + AuditTrail.ClientAddress(context), false);
-
-    private static TokenBucketRateLimiterOptions PerMinute(int permits) => new()
-    {
-        TokenLimit = permits,
-        TokensPerPeriod = Math.Max(1, permits / 60),
-        ReplenishmentPeriod = TimeSpan.FromSeconds(Math.Max(1, 60.0 / permits * Math.Max(1, permits / 60))),
-        QueueLimit = 0,
-        AutoReplenishment = true,
-    };
 
     /// <summary>Cookie sessions carry the token id they were opened with: a revoked token ends its sessions on the next request.</summary>
     private static async Task ValidateSessionAsync(CookieValidatePrincipalContext context)

@@ -5,7 +5,8 @@ namespace Storefleet.Server.Access;
 
 /// <summary>
 /// Turns a client address away (429) after too many failed sign-ins or invalid tokens in a minute, so
-/// tokens cannot be guessed at speed. In memory, per instance; the window slides. Addresses whose failures
+/// tokens cannot be guessed at speed. In memory, for a single node (<see cref="SharedLimits"/> keeps it in Redis when
+/// replicas share one); the window slides. Addresses whose failures
 /// have all left the window are forgotten, so many clients over a long time do not grow it without bound.
 /// </summary>
 public sealed class FailedSignInThrottle(IOptions<AccessOptions> options, TimeProvider clock)
@@ -16,8 +17,6 @@ public sealed class FailedSignInThrottle(IOptions<AccessOptions> options, TimePr
 
     /// <summary>Client addresses with failures still in the window (for tests and diagnostics).</summary>
     public int TrackedClients => _failures.Count;
-
-    public void RecordFailure(HttpContext http) => RecordFailure(AuditTrail.ClientAddress(http));
 
     public void RecordFailure(string client)
     {
@@ -55,9 +54,9 @@ public sealed class FailedSignInThrottle(IOptions<AccessOptions> options, TimePr
     }
 
     /// <summary>How long the client must wait, or null when it may try.</summary>
-    public TimeSpan? RetryAfter(HttpContext http)
+    public TimeSpan? RetryAfter(string client)
     {
-        if (!_failures.TryGetValue(AuditTrail.ClientAddress(http), out var queue))
+        if (!_failures.TryGetValue(client, out var queue))
         {
             return null;
         }

@@ -56,7 +56,7 @@ public static class SignInEndpoints
         return Results.Content(html, "text/html; charset=utf-8");
     }
 
-    private static async Task<IResult> SignInAsync(HttpContext http, [FromForm] string? token, [FromForm] string? returnUrl, TokenVerifier verifier, AuditTrail audit, FailedSignInThrottle throttle)
+    private static async Task<IResult> SignInAsync(HttpContext http, [FromForm] string? token, [FromForm] string? returnUrl, TokenVerifier verifier, AuditTrail audit, SharedLimits throttle)
     {
         var target = SafeReturnUrl(returnUrl);
         if (string.IsNullOrWhiteSpace(token))
@@ -67,7 +67,7 @@ public static class SignInEndpoints
         var principal = await verifier.VerifyAsync(token.Trim(), CookieAuthenticationDefaults.AuthenticationScheme);
         if (principal is null)
         {
-            throttle.RecordFailure(http);
+            await throttle.RecordFailureAsync(AuditTrail.ClientAddress(http));
             await audit.RecordAsync(new AuditEntry(DateTimeOffset.UtcNow, "anonymous", "none", AuditTrail.ClientAddress(http), AuditActions.SignIn, "dashboard", "refused", "invalid or revoked token"));
             return Results.Redirect($"/sign-in?error={Uri.EscapeDataString("That token is not valid (or was revoked).")}&returnUrl={Uri.EscapeDataString(target)}");
         }
