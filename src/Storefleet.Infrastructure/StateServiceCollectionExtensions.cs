@@ -33,6 +33,7 @@ public static class StateServiceCollectionExtensions
         services.AddSingleton<RedisClock>();
         services.AddSingleton<TimeProvider>(sp => sp.GetRequiredService<RedisClock>());
         services.AddHostedService<RedisClockSync>();
+        services.AddHostedService<NameIndexBackfill>();
 
         var connectionString = configuration.GetConnectionString("Redis");
         if (string.IsNullOrWhiteSpace(connectionString))

@@ -274,6 +274,49 @@ public abstract class StoreRepositoryContract(IStateBackendFixture backend)
     }
 
     [Fact]
+    public async Task NameSearch_FindsNamesAndWordsStartingWithTheText_NewestFirst_FromTheIndex()
+    {
+        await CreateAsync("alice-shop", "alice", createdAt: T0.AddSeconds(1));
+        await CreateAsync("shop-1", "bob", createdAt: T0.AddSeconds(2));
+        await CreateAsync("bookshop", "alice", createdAt: T0.AddSeconds(3));
+        await CreateAsync("shopper", "alice", createdAt: T0.AddSeconds(4));
+        await CreateAsync("shop-shop", "alice", createdAt: T0.AddSeconds(5));
+
+        Assert.Equal(["shop-shop", "shopper", "shop-1", "alice-shop"], await NamesAsync(new StoreQuery(10, NameSearch: "shop")));
+        Assert.Equal(["shop-shop", "shopper", "alice-shop"], await NamesAsync(new StoreQuery(10, Owner: "alice", NameSearch: "shop")));
+        Assert.Equal(["shop-shop", "shop-1"], await NamesAsync(new StoreQuery(10, NameSearch: "shop-")));
+        Assert.Empty(await NamesAsync(new StoreQuery(10, NameSearch: "hop")));
+        Assert.Equal(["bookshop"], await NamesAsync(new StoreQuery(10, NameSearch: "book")));
+
+        var first = await Repository.ListAsync(new StoreQuery(2, NameSearch: "shop"));
+        var second = await Repository.ListAsync(new StoreQuery(2, first.Continue, NameSearch: "shop"));
+        Assert.Equal(["shop-shop", "shopper"], first.Items.Select(s => s.Name));
+        Assert.Equal(["shop-1", "alice-shop"], second.Items.Select(s => s.Name));
+        Assert.Null(second.Continue);
+
+        var removed = await Repository.GetAsync("shop-1");
+        await Repository.RemoveAsync(removed!, Event(StorePhase.Deleting, "gone"));
+        Assert.Equal(["shop-shop", "shopper", "alice-shop"], await NamesAsync(new StoreQuery(10, NameSearch: "shop")));
+        Assert.Equal(["alice-shop alice-shop", "bookshop bookshop", "shop alice-shop", "shop shop-shop", "shop-shop shop-shop", "shopper shopper"],
+            (await backend.Redis.GetDatabase().SortedSetRangeByRankAsync(_keys.NameIndex)).Select(e => (string)e!));
+    }
+
+    [Fact]
+    public async Task NameIndex_IsBuiltOnceForStoresThatPredateIt()
+    {
+        await CreateAsync("old-shop", "alice");
+        var db = backend.Redis.GetDatabase();
+        await db.KeyDeleteAsync(_keys.NameIndex); // as before the index existed
+
+        Assert.Empty(await NamesAsync(new StoreQuery(10, NameSearch: "shop")));
+        await Repository.EnsureNameIndexAsync();
+        Assert.Equal(["old-shop"], await NamesAsync(new StoreQuery(10, NameSearch: "shop")));
+        Assert.True(await db.KeyExistsAsync(_keys.NameIndexBuilt));
+    }
+
+    private async Task<IReadOnlyList<string>> NamesAsync(StoreQuery query) => [.. (await Repository.ListAsync(query)).Items.Select(s => s.Name)];
+
+    [Fact]
     public async Task List_FilteredPaging_FillsPagesAcrossNonMatchingEntries()
     {
         for (var i = 0; i < 12; i++)

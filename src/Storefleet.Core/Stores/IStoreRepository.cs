@@ -130,9 +130,10 @@ public abstract record UpdateStoreResult
 
 /// <summary>
 /// A page request. <paramref name="Continue"/> is the opaque token of the previous page;
-/// <paramref name="NameContains"/> keeps stores whose name contains the text.
+/// <paramref name="NameSearch"/> keeps stores whose name, or one of its hyphen-separated words, starts with the text
+/// (<c>shop</c> finds <c>shop-1</c> and <c>alice-shop</c>; <c>hop</c> finds neither): an index lookup, never a scan.
 /// </summary>
-public sealed record StoreQuery(int Limit, string? Continue = null, StorePhase? Phase = null, string? Owner = null, string? NameContains = null)
+public sealed record StoreQuery(int Limit, string? Continue = null, StorePhase? Phase = null, string? Owner = null, string? NameSearch = null)
 {
     public const int DefaultLimit = 50;
     public const int MaxLimit = 500;
@@ -140,6 +141,10 @@ public sealed record StoreQuery(int Limit, string? Continue = null, StorePhase? 
 
 /// <summary>A page of stores; <paramref name="Continue"/> is null on the last page.</summary>
 public sealed record StorePage(IReadOnlyList<Store> Items, string? Continue);
+
+/// <summary>A name search matches more stores than one search may examine; the text should be longer.</summary>
+public sealed class SearchTooBroadException(string search, int limit)
+    : ArgumentException($"More than {limit} stores match '{search}'. Type more of the name.");
 
 /// <summary>The continue token could not be read (tampered, truncated or from another query).</summary>
 public sealed class InvalidContinueTokenException(string message) : ArgumentException(message);

@@ -11,7 +11,7 @@ namespace Storefleet.Infrastructure.Redis;
 /// </summary>
 internal sealed record ContinueToken(double Score, string Name, string Filter)
 {
-    public static string FilterOf(StoreQuery query) => $"{query.Phase?.ToWire()}|{query.Owner}|{query.NameContains}";
+    public static string FilterOf(StoreQuery query) => $"{query.Phase?.ToWire()}|{query.Owner}|{query.NameSearch}";
 
     public string Encode() => Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(this, StateJsonContext.Default.ContinueToken));
 

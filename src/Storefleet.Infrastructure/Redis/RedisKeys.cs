@@ -21,6 +21,15 @@ public sealed class RedisKeys(string prefix)
     /// <summary>Sorted set of the store names in one phase, scored by creation time.</summary>
     public RedisKey StoresByPhase(string phase) => $"{Prefix}stores:phase:{phase}";
 
+    /// <summary>
+    /// Sorted set, every score 0, of <c>"word-suffix name"</c> for each hyphen-separated word of each store name
+    /// (<c>alice-shop</c>: <c>"alice-shop alice-shop"</c>, <c>"shop alice-shop"</c>): name search is a lexicographic range.
+    /// </summary>
+    public RedisKey NameIndex => $"{Prefix}stores:names";
+
+    /// <summary>Marker: <see cref="NameIndex"/> holds every store created before it existed too.</summary>
+    public RedisKey NameIndexBuilt => $"{Prefix}stores:names:built";
+
     /// <summary>Capped list of a store's events, oldest first.</summary>
     public RedisKey Events(string name) => $"{Prefix}events:{name}";
 

@@ -41,7 +41,7 @@ public sealed class RedisStoreRepository : IStoreRepository, IDisposable
             StoreScripts.Create,
             [keys.Store(store.Name), keys.AllStores, keys.StoresByOwner(store.Owner), keys.StoresByPhase(store.Phase.ToWire()), keys.Events(store.Name),
              keys.StoresByPhase(StorePhase.Requested.ToWire()), keys.StoresByPhase(StorePhase.Provisioning.ToWire()), keys.StoresByPhase(StorePhase.Bootstrapping.ToWire()),
-             keys.EventCount(store.Name), keys.ChangeSequence, keys.ChangeLog],
+             keys.EventCount(store.Name), keys.ChangeSequence, keys.ChangeLog, keys.NameIndex],
             [document, store.Name, Score(store), Serialize(created), _options.MaxEventsPerStore, limits.MaxStoresPerOwner, limits.MaxStoresTotal, limits.MaxInProgressPerOwner,
              store.Owner, _options.MaxChanges]).ConfigureAwait(false))!;
 
@@ -122,7 +122,7 @@ public sealed class RedisStoreRepository : IStoreRepository, IDisposable
         var outcome = (long)(await Db.ScriptEvaluateAsync(
             StoreScripts.Remove,
             [keys.Store(current.Name), keys.AllStores, keys.StoresByOwner(current.Owner), keys.StoresByPhase(current.Phase.ToWire()), keys.Events(current.Name), keys.Tombstones, keys.Lease(current.Name),
-             keys.EventCount(current.Name), keys.ChangeSequence, keys.ChangeLog],
+             keys.EventCount(current.Name), keys.ChangeSequence, keys.ChangeLog, keys.NameIndex],
             [current.Version, current.Name, Serialize(tombstone), _options.MaxEventsPerStore, (long)_options.TombstoneRetention.TotalSeconds, _options.MaxTombstones,
              JsonSerializer.Serialize(entry, StateJsonContext.Default.TombstoneEntry), lease?.Token ?? string.Empty, current.Owner, _options.MaxChanges]).ConfigureAwait(false));
 
@@ -162,6 +162,10 @@ public sealed class RedisStoreRepository : IStoreRepository, IDisposable
         var index = query.Phase is { } phase ? keys.StoresByPhase(phase.ToWire())
             : query.Owner is { } owner ? keys.StoresByOwner(owner)
             : keys.AllStores;
+        if (!string.IsNullOrEmpty(query.NameSearch))
+        {
+            return await SearchAsync(query, after, index).ConfigureAwait(false);
+        }
 
         // Walk the index newest first from the token's position, loading records a batch at a time
         // and keeping those that match the other filter, until the page (plus one, to know if there
@@ -202,6 +206,87 @@ public sealed class RedisStoreRepository : IStoreRepository, IDisposable
         items.RemoveAt(items.Count - 1);
         var last = items[^1];
         return new StorePage(items, new ContinueToken(Score(last), last.Name, ContinueToken.FilterOf(query)).Encode());
+    }
+
+    /// <summary>
+    /// A name search, newest first like every list: the name index's lexicographic range gives the matching names
+    /// (at most <see cref="MaxSearchMatches"/>), their scores in the chosen index (creation time; a name absent from a
+    /// phase or owner index drops out) order and page them, and only the page's records are read.
+    /// </summary>
+    private async Task<StorePage> SearchAsync(StoreQuery query, ContinueToken? after, RedisKey index)
+    {
+        var search = query.NameSearch!;
+        var upper = System.Text.Encoding.ASCII.GetBytes(search).Append((byte)0xFF).ToArray();
+        var entries = await Db.SortedSetRangeByValueAsync(keys.NameIndex, search, upper, Exclude.None, Order.Ascending, 0, MaxSearchMatches + 1).ConfigureAwait(false);
+        if (entries.Length > MaxSearchMatches)
+        {
+            throw new SearchTooBroadException(search, MaxSearchMatches);
+        }
+
+        var names = entries.Select(e => ((string)e!)[(((string)e!).IndexOf(' ', StringComparison.Ordinal) + 1)..]).Distinct(StringComparer.Ordinal).ToArray();
+        var scores = names.Length == 0 ? [] : await Db.SortedSetScoresAsync(index, [.. names.Select(n => (RedisValue)n)]).ConfigureAwait(false);
+        var candidates = names.Zip(scores, (name, score) => (Name: name, Score: score))
+            .Where(c => c.Score is { } score && (after is null || score < after.Score || (score == after.Score && string.CompareOrdinal(c.Name, after.Name) < 0)))
+            .OrderByDescending(c => c.Score).ThenByDescending(c => c.Name, StringComparer.Ordinal)
+            .ToList();
+
+        var items = new List<Store>(query.Limit + 1);
+        for (var from = 0; from < candidates.Count && items.Count <= query.Limit; from += query.Limit + 1)
+        {
+            var loaded = await Task.WhenAll(candidates.Skip(from).Take(query.Limit + 1).Select(c => GetAsync(c.Name, cancellationToken: default))).ConfigureAwait(false);
+            items.AddRange(loaded.OfType<Store>().Where(s => Matches(s, query)).Take(query.Limit + 1 - items.Count));
+        }
+
+        if (items.Count <= query.Limit)
+        {
+            return new StorePage(items, null);
+        }
+
+        items.RemoveAt(items.Count - 1);
+        var last = items[^1];
+        return new StorePage(items, new ContinueToken(Score(last), last.Name, ContinueToken.FilterOf(query)).Encode());
+    }
+
+    /// <summary>How many name-index entries one search may examine.</summary>
+    public const int MaxSearchMatches = 10_000;
+
+    /// <summary>
+    /// Adds every existing store to the name index once (stores created before the index existed); later creates and
+    /// removals keep it current in their own scripts. Safe to run on several replicas at once.
+    /// </summary>
+    public async Task EnsureNameIndexAsync(CancellationToken cancellationToken = default)
+    {
+        if (await Db.KeyExistsAsync(keys.NameIndexBuilt).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        const int batch = 1000;
+        for (long start = 0; !cancellationToken.IsCancellationRequested; start += batch)
+        {
+            var names = await Db.SortedSetRangeByRankAsync(keys.AllStores, start, start + batch - 1).ConfigureAwait(false);
+            if (names.Length > 0)
+            {
+                var entries = names.SelectMany(n => NameIndexEntries((string)n!)).Select(e => new SortedSetEntry(e, 0)).ToArray();
+                await Db.SortedSetAddAsync(keys.NameIndex, entries).ConfigureAwait(false);
+            }
+
+            if (names.Length < batch)
+            {
+                break;
+            }
+        }
+
+        await Db.StringSetAsync(keys.NameIndexBuilt, "1").ConfigureAwait(false);
+    }
+
+    /// <summary>The name index entries of one store (as the scripts write them).</summary>
+    internal static IEnumerable<string> NameIndexEntries(string name)
+    {
+        for (var from = 0; from >= 0 && from <= name.Length; from = name.IndexOf('-', from) is var dash and >= 0 ? dash + 1 : -1)
+        {
+            yield return $"{name[from..]} {name}";
+        }
     }
 
     public async Task<IReadOnlyList<StoreEvent>> GetEventsAsync(string name, CancellationToken cancellationToken = default)
@@ -251,7 +336,7 @@ public sealed class RedisStoreRepository : IStoreRepository, IDisposable
 
     private static bool Matches(Store store, StoreQuery query) =>
         (query.Phase is null || store.Phase == query.Phase) && (query.Owner is null || store.Owner == query.Owner)
-        && (string.IsNullOrEmpty(query.NameContains) || store.Name.Contains(query.NameContains, StringComparison.Ordinal));
+        && (string.IsNullOrEmpty(query.NameSearch) || NameIndexEntries(store.Name).Any(e => e.StartsWith(query.NameSearch, StringComparison.Ordinal)));
 
     private static double Score(Store store) => store.CreatedAt.ToUnixTimeMilliseconds();
 

@@ -6,16 +6,34 @@ namespace Storefleet.Infrastructure.Redis;
 /// </summary>
 internal static class StoreScripts
 {
+    /// <summary>Lua: the name index entries of ARGV[2] (<c>index(key, command)</c> runs the command for each word).</summary>
+    private const string NameIndexEntries = """
+        local function index(key, command)
+          local name = ARGV[2]
+          local from = 1
+          while from do
+            if command == 'ZADD' then
+              redis.call('ZADD', key, 0, string.sub(name, from) .. ' ' .. name)
+            else
+              redis.call('ZREM', key, string.sub(name, from) .. ' ' .. name)
+            end
+            local dash = string.find(name, '-', from, true)
+            from = dash and dash + 1 or nil
+          end
+        end
+
+        """;
+
     /// <summary>
     /// KEYS: store, all-stores index, owner index, phase index, events, then the requested, provisioning and
-    /// bootstrapping phase indexes (for the in-progress limit), then the events counter, the change sequence and the
-    /// change log.
+    /// bootstrapping phase indexes (for the in-progress limit), then the events counter, the change sequence, the
+    /// change log and the name index.
     /// ARGV: json, name, score (ms), event json, max events, max stores per owner, max stores in total,
     /// max in-progress stores per owner (0: no limit), owner, max change log entries.
     /// Returns {1} when created, {0, existing json, existing version} when the name is taken, or
     /// {2, limit, value} when a limit refuses it.
     /// </summary>
-    public const string Create = """
+    public const string Create = NameIndexEntries + """
         local existing = redis.call('HGET', KEYS[1], 'data')
         if existing then
           return {0, existing, redis.call('HGET', KEYS[1], 'version')}
@@ -52,6 +70,7 @@ internal static class StoreScripts
         local seq = redis.call('INCR', KEYS[10])
         redis.call('RPUSH', KEYS[11], seq .. '\t' .. 'added' .. '\t' .. ARGV[2] .. '\t' .. ARGV[9])
         redis.call('LTRIM', KEYS[11], -tonumber(ARGV[10]), -1)
+        index(KEYS[12], 'ZADD')
         return {1}
         """;
 
@@ -94,12 +113,12 @@ internal static class StoreScripts
 
     /// <summary>
     /// KEYS: store, all-stores index, owner index, phase index, events, tombstones, lease, events counter, change
-    /// sequence, change log.
+    /// sequence, change log, name index.
     /// ARGV: expected version, name, tombstone event json, max events, retention seconds, max tombstones,
     /// tombstone entry json, lease token ('' for none), owner, max change log entries.
     /// Returns 1 when removed, -1 when already gone, -3 when the lease is not held, or -10 - current version on a version mismatch.
     /// </summary>
-    public const string Remove = """
+    public const string Remove = NameIndexEntries + """
         if ARGV[8] ~= '' and redis.call('GET', KEYS[7]) ~= ARGV[8] then
           return -3
         end
@@ -123,6 +142,7 @@ internal static class StoreScripts
         redis.call('EXPIRE', KEYS[8], tonumber(ARGV[5]))
         local seq = redis.call('INCR', KEYS[9])
         redis.call('RPUSH', KEYS[10], seq .. '\t' .. 'deleted' .. '\t' .. ARGV[2] .. '\t' .. ARGV[9])
+        index(KEYS[11], 'ZREM')
         redis.call('LTRIM', KEYS[10], -tonumber(ARGV[10]), -1)
         return 1
         """;

@@ -32,7 +32,7 @@ public static class StoresApi
         stores.MapGet("/", ListStores)
             .WithName("ListStores")
             .WithSummary("List stores, newest first, a page at a time — or watch them")
-            .WithDescription("Filters: ?phase=, ?owner= (admins), ?name= (stores whose name contains the text). Pass ?continue= from the previous page. " +
+            .WithDescription("Filters: ?phase=, ?owner= (admins), ?name= (stores whose name, or one of its hyphen-separated words, starts with the text: 'shop' finds 'shop-1' and 'alice-shop'). Pass ?continue= from the previous page. " +
                 "With ?watch=true the answer is a Server-Sent Events stream (text/event-stream): 'added' for every store you may see, 'synced', then " +
                 "'added' / 'modified' (data: the store) and 'deleted' (data: its name) as records change, and 'heartbeat' when idle. Each event's id is a " +
                 "position in the change feed: reconnect with Last-Event-ID to continue after it; if the feed no longer reaches back that far you get " +
@@ -143,7 +143,7 @@ public static class StoresApi
 
         if (name is { Length: 0 or > 40 } || (name is not null && !name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-')))
         {
-            errors["name"] = ["name (a search: stores whose name contains it) must be 1 to 40 lowercase letters, digits or hyphens."];
+            errors["name"] = ["name (a search: stores whose name or one of its words starts with it) must be 1 to 40 lowercase letters, digits or hyphens."];
         }
 
         if (errors.Count > 0)
@@ -162,6 +162,10 @@ public static class StoresApi
         catch (InvalidContinueTokenException e)
         {
             return Problems.Validation("continue", e.Message);
+        }
+        catch (SearchTooBroadException e)
+        {
+            return Problems.Validation("name", e.Message);
         }
     }
 

@@ -19,7 +19,7 @@ public sealed class SimulationSettings
 {
     private readonly object _gate = new();
     private readonly List<(string? Namespace, string? ImageContains, PodFault Fault)> _podFaults = [];
-    private readonly List<(string Namespace, string? JobNameContains, string[] LogLines)> _jobFailures = [];
+    private readonly List<(string Namespace, string? JobNameSearch, string[] LogLines)> _jobFailures = [];
     private readonly HashSet<string> _heldNamespaces = new(StringComparer.Ordinal);
 
     /// <summary>Time from a workload change until its pods are ready (and Jobs complete, PVCs bind).</summary>
@@ -65,12 +65,12 @@ public sealed class SimulationSettings
     /// <summary>Pod faults were added or removed (the namespace, or null for all).</summary>
     public event Action<string?>? PodFaultsChanged;
 
-    /// <summary>Jobs in <paramref name="ns"/> whose name contains <paramref name="jobNameContains"/> (null: any) fail, logging <paramref name="logLines"/>.</summary>
-    public void FailJobs(string ns, string? jobNameContains = null, params string[] logLines)
+    /// <summary>Jobs in <paramref name="ns"/> whose name contains <paramref name="jobNameSearch"/> (null: any) fail, logging <paramref name="logLines"/>.</summary>
+    public void FailJobs(string ns, string? jobNameSearch = null, params string[] logLines)
     {
         lock (_gate)
         {
-            _jobFailures.Add((ns, jobNameContains, logLines.Length > 0 ? logLines : ["Error: simulated failure"]));
+            _jobFailures.Add((ns, jobNameSearch, logLines.Length > 0 ? logLines : ["Error: simulated failure"]));
         }
     }
 
