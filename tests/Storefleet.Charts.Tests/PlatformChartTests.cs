@@ -92,6 +92,22 @@ public sealed partial class PlatformChartTests
     }
 
     [Fact]
+    public async Task AnExternalRedisSentinel_IsOneConnectionString_WithConfirmedWrites_AndEgressToSentinelsAndServers()
+    {
+        var chart = await HelmCli.TemplateAsync(Chart, "storefleet", "storefleet", ChartValues.From(Path.Combine(Chart, "values-prod.yaml"))
+            .With("externalRedis.sentinel.serviceName", "mymaster")
+            .With("externalRedis.sentinel.endpoints", "{s1.redis:26379,s2.redis:26379,s3.redis:26379}")
+            .With("externalRedis.minReplicaAcknowledgements", "1"));
+
+        var env = chart.All<V1Deployment>().Single().Spec.Template.Spec.Containers.Single().Env;
+        Assert.StartsWith("s1.redis:26379,s2.redis:26379,s3.redis:26379,serviceName=mymaster,password=$(REDIS_PASSWORD),", env.Single(e => e.Name == "ConnectionStrings__Redis").Value);
+        Assert.Equal("1", env.Single(e => e.Name == "Storefleet__State__MinReplicaAcknowledgements").Value);
+        var egressPorts = chart.All<V1NetworkPolicy>().SelectMany(p => p.Spec.Egress ?? []).SelectMany(r => r.Ports ?? []).Select(p => p.Port.Value).ToList();
+        Assert.Contains("26379", egressPorts);
+        Assert.Contains("6379", egressPorts);
+    }
+
+    [Fact]
     public async Task AnExternalRedis_WithoutAnEndpoint_IsRefusedWithAMessage()
     {
         var result = await HelmCli.RunAsync(["template", "sf", Chart, "--set", "redis.enabled=false"]);

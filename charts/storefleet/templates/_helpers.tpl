@@ -40,7 +40,9 @@ capabilities:
 {{- end -}}
 
 {{- define "storefleet.redisEndpoint" -}}
-{{- if .Values.redis.enabled -}}{{ printf "%s-redis:6379" (include "storefleet.fullname" .) }}{{- else -}}{{ required "externalRedis.endpoint is required when redis.enabled is false" .Values.externalRedis.endpoint }}{{- end -}}
+{{- if .Values.redis.enabled -}}{{ printf "%s-redis:6379" (include "storefleet.fullname" .) }}
+{{- else if .Values.externalRedis.sentinel.serviceName -}}{{ required "externalRedis.sentinel.endpoints is required with a sentinel serviceName" (join "," .Values.externalRedis.sentinel.endpoints) }},serviceName={{ .Values.externalRedis.sentinel.serviceName }}
+{{- else -}}{{ required "externalRedis.endpoint (or externalRedis.sentinel) is required when redis.enabled is false" .Values.externalRedis.endpoint }}{{- end -}}
 {{- end -}}
 
 {{- define "storefleet.imagePullSecrets" -}}
