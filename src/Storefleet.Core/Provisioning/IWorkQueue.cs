@@ -35,4 +35,10 @@ public interface IWorkQueue
 
     /// <summary>Raised (on any instance) when a store became due now, so idle workers wake at once.</summary>
     event Action? Signalled;
+
+    /// <summary>
+    /// Cancelled the next time the connection to the queue's store is restored (a reconnection, a failover to another
+    /// primary): every lease holder re-checks its lease at once, since a failover may have lost it.
+    /// </summary>
+    CancellationToken NextReconnection { get; }
 }

@@ -20,8 +20,9 @@ public sealed class LeaseLapsedException(string message) : OperationCanceledExce
 
 /// <summary>
 /// Keeps one lease alive while its work runs, and stops the work the moment the lease may be gone.
-/// Renews every TTL/3, each attempt bounded by that interval; a failed attempt (a Redis timeout, a failover,
-/// a stall) is retried at the next tick, never ends the renewing. A local deadline — when the last
+/// Renews every TTL/3, each attempt bounded by that interval, and at once when the connection to Redis is restored (a
+/// failover may have lost the lease); a failed attempt (a Redis timeout, a failover, a stall) is retried at the next
+/// tick, never ends the renewing. A local deadline — when the last
 /// successful renewal was sent, plus the TTL, minus a margin — is measured on the monotonic clock: past it,
 /// or when Redis says the lease belongs to another token, <see cref="Token"/> is cancelled (helm gets
 /// SIGTERM) and <see cref="EnsureHeld"/> throws, so no cluster write and no helm start happens without a lease.
@@ -103,13 +104,21 @@ public sealed partial class LeaseKeeper : ILeaseGuard, IAsyncDisposable
         var interval = _ttl / 3;
         while (!_work.IsCancellationRequested)
         {
-            try
+            // Wait for the next tick, or less: after a reconnection (a failover may have lost the lease) check at once.
+            using (var wake = CancellationTokenSource.CreateLinkedTokenSource(_work.Token, _queue.NextReconnection))
             {
-                await Task.Delay(interval, _clock, _work.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
+                try
+                {
+                    await Task.Delay(interval, _clock, wake.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (_work.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (OperationCanceledException)
+                {
+                    LogReconnected(_logger, _lease.Store, _lease.Fence);
+                }
             }
 
             var attemptAt = _clock.GetTimestamp();
@@ -150,6 +159,9 @@ public sealed partial class LeaseKeeper : ILeaseGuard, IAsyncDisposable
             LogDeadlinePassed(_logger, _lease.Store, _lease.Fence);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Store {Store}: Redis connection restored; re-checking lease {Fence} now.")]
+    private static partial void LogReconnected(ILogger logger, string store, long fence);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Store {Store}: lease {Fence} lost; another worker owns the store now.")]
     private static partial void LogLeaseLost(ILogger logger, string store, long fence);

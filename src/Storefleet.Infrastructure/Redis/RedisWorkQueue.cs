@@ -14,6 +14,7 @@ public sealed class RedisWorkQueue : IWorkQueue, IDisposable
     private readonly RedisKeys _keys;
     private readonly TimeProvider _clock;
     private readonly ISubscriber _subscriber;
+    private CancellationTokenSource _reconnection = new();
 
     public RedisWorkQueue(IConnectionMultiplexer redis, RedisKeys keys, TimeProvider clock)
     {
@@ -23,6 +24,18 @@ public sealed class RedisWorkQueue : IWorkQueue, IDisposable
         _subscriber = redis.GetSubscriber();
         // Asynchronously: with Redis down at start the subscription is registered and made on connect.
         _ = _subscriber.SubscribeAsync(keys.QueueChannel, (_, _) => Signalled?.Invoke()).ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+        redis.ConnectionRestored += OnConnectionRestored;
+    }
+
+    public CancellationToken NextReconnection => Volatile.Read(ref _reconnection).Token;
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (e.ConnectionType == ConnectionType.Interactive)
+        {
+            // Not disposed: a keeper may still be linking to its token; a source without a timer holds nothing.
+            Interlocked.Exchange(ref _reconnection, new CancellationTokenSource()).Cancel();
+        }
     }
 
     public event Action? Signalled;
@@ -97,5 +110,10 @@ public sealed class RedisWorkQueue : IWorkQueue, IDisposable
         return first.Length == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)first[0].Score);
     }
 
-    public void Dispose() => _subscriber.Unsubscribe(_keys.QueueChannel);
+    public void Dispose()
+    {
+        _redis.ConnectionRestored -= OnConnectionRestored;
+        _subscriber.Unsubscribe(_keys.QueueChannel);
+        _reconnection.Dispose();
+    }
 }
