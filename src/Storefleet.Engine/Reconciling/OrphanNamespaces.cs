@@ -37,47 +37,48 @@ public sealed partial class OrphanNamespaces(
         var namespaces = await client.CoreV1.ListNamespaceAsync(labelSelector: $"{StoreClusterNames.ManagedByLabel}={StoreClusterNames.ManagedByValue}", cancellationToken: cancellationToken);
         var db = redis.GetDatabase();
         var seen = new HashSet<string>();
-        foreach (var ns in namespaces.Items)
-        {
-            var labels = ns.Metadata.Labels ?? new Dictionary<string, string>();
-            var store = labels.TryGetValue(StoreClusterNames.StoreLabel, out var label) ? label : null;
-            var uid = labels.TryGetValue(StoreClusterNames.StoreUidLabel, out var uidLabel) ? uidLabel : null;
-            if (store is null || ns.Metadata.DeletionTimestamp is not null)
-            {
-                continue;
-            }
+        var candidates = namespaces.Items
+            .Where(ns => ns.Metadata.DeletionTimestamp is null && ns.Metadata.Labels?.ContainsKey(StoreClusterNames.StoreLabel) == true)
+            .Select(ns => (Namespace: ns.Metadata.Name, Store: ns.Metadata.Labels![StoreClusterNames.StoreLabel], Uid: ns.Metadata.Labels.TryGetValue(StoreClusterNames.StoreUidLabel, out var u) ? u : null))
+            .ToList();
 
-            var record = await repository.GetAsync(store, cancellationToken);
+        // Every record and every known orphan in a few pipelined round trips, not one per namespace.
+        var known = (await db.HashGetAllAsync(keys.Orphans)).ToDictionary(e => (string)e.Name!, e => (string)e.Value!, StringComparer.Ordinal);
+        var records = new List<Store?>(candidates.Count);
+        foreach (var chunk in candidates.Chunk(500))
+        {
+            records.AddRange(await Task.WhenAll(chunk.Select(c => repository.GetAsync(c.Store, cancellationToken))));
+        }
+
+        foreach (var ((nsName, store, uid), record) in candidates.Zip(records))
+        {
             if (record is not null && (record.Uid.Length == 0 || uid is null || record.Uid == uid))
             {
                 continue;
             }
 
-            seen.Add(ns.Metadata.Name);
-            var known = await db.HashGetAsync(keys.Orphans, ns.Metadata.Name);
-            var previous = known.IsNull ? null : JsonSerializer.Deserialize((string)known!, OrphanJson.Default.OrphanNamespace);
+            seen.Add(nsName);
+            var previous = known.TryGetValue(nsName, out var json) ? JsonSerializer.Deserialize(json, OrphanJson.Default.OrphanNamespace) : null;
 
             var message = record is null
-                ? $"Namespace {ns.Metadata.Name} is labelled as store '{store}' (uid {uid ?? "none recorded"}) but Storefleet has no record of it. Its database and files are still there. Delete the namespace if the store is gone for good; a new store of that name is never given it."
-                : $"Namespace {ns.Metadata.Name} belongs to an earlier store '{store}' (uid {uid}); the current store of that name (uid {record.Uid}) is a different one and never adopts it. Delete the namespace if the earlier store is gone for good.";
+                ? $"Namespace {nsName} is labelled as store '{store}' (uid {uid ?? "none recorded"}) but Storefleet has no record of it. Its database and files are still there. Delete the namespace if the store is gone for good; a new store of that name is never given it."
+                : $"Namespace {nsName} belongs to an earlier store '{store}' (uid {uid}); the current store of that name (uid {record.Uid}) is a different one and never adopts it. Delete the namespace if the earlier store is gone for good.";
             if (previous is not null && previous.Message == message)
             {
                 continue;
             }
 
             // New, or its situation changed (e.g. a new store of that name was created meanwhile): first seen stays.
-            var orphan = new OrphanNamespace(ns.Metadata.Name, store, previous?.FirstSeen ?? clock.GetUtcNow(), message, uid);
-            await db.HashSetAsync(keys.Orphans, ns.Metadata.Name, JsonSerializer.Serialize(orphan, OrphanJson.Default.OrphanNamespace));
-            LogOrphan(logger, ns.Metadata.Name, store);
+            var orphan = new OrphanNamespace(nsName, store, previous?.FirstSeen ?? clock.GetUtcNow(), message, uid);
+            await db.HashSetAsync(keys.Orphans, nsName, JsonSerializer.Serialize(orphan, OrphanJson.Default.OrphanNamespace));
+            LogOrphan(logger, nsName, store);
         }
 
         // Forget orphans that were resolved (namespace deleted or store recreated).
-        foreach (var entry in await db.HashKeysAsync(keys.Orphans))
+        var resolved = known.Keys.Where(k => !seen.Contains(k)).Select(k => (RedisValue)k).ToArray();
+        if (resolved.Length > 0)
         {
-            if (!seen.Contains((string)entry!))
-            {
-                await db.HashDeleteAsync(keys.Orphans, entry);
-            }
+            await db.HashDeleteAsync(keys.Orphans, resolved);
         }
     }
 

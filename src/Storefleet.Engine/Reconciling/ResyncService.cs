@@ -34,11 +34,10 @@ public sealed partial class ResyncService(
                 var count = 0;
                 foreach (var phase in WorkLeft)
                 {
-                    foreach (var name in await repository.NamesInPhaseAsync(phase, stoppingToken))
-                    {
-                        await queue.EnqueueAsync(name, clock.GetUtcNow(), stoppingToken);
-                        count++;
-                    }
+                    var names = await repository.NamesInPhaseAsync(phase, stoppingToken);
+                    var due = clock.GetUtcNow();
+                    await EnqueueAllAsync(names.Select(name => (name, due)), stoppingToken);
+                    count += names.Count;
                 }
 
                 if (first)
@@ -76,10 +75,17 @@ public sealed partial class ResyncService(
         var interval = options.Value.SteadyResyncInterval;
         foreach (var phase in Live)
         {
-            foreach (var name in await repository.NamesInPhaseAsync(phase, stoppingToken))
-            {
-                await queue.EnqueueAsync(name, now + SpreadOffset(name, interval), stoppingToken);
-            }
+            var names = await repository.NamesInPhaseAsync(phase, stoppingToken);
+            await EnqueueAllAsync(names.Select(name => (name, now + SpreadOffset(name, interval))), stoppingToken);
+        }
+    }
+
+    /// <summary>Enqueues many stores a few hundred at a time, pipelined on the connection rather than one round trip each.</summary>
+    private async Task EnqueueAllAsync(IEnumerable<(string Name, DateTimeOffset Due)> stores, CancellationToken stoppingToken)
+    {
+        foreach (var chunk in stores.Chunk(500))
+        {
+            await Task.WhenAll(chunk.Select(s => queue.EnqueueAsync(s.Name, s.Due, stoppingToken)));
         }
     }
 
