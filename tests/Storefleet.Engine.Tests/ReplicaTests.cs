@@ -50,7 +50,10 @@ public sealed class ReplicaTests(EngineFixture fixture) : IClassFixture<EngineFi
 
             Assert.Single(ReleaseNames($"store-{name}"));
             var revisions = ReleaseRevisions($"store-{name}");
-            Assert.Equal(runs.Count(r => r.Command == "upgrade" && r.ExitCode == 0), revisions.Count);
+            // Every successful upgrade made a revision, and every revision came from an upgrade run (one stopped by a
+            // lapsed lease on a loaded machine may or may not have recorded its revision before SIGTERM).
+            var upgrades = runs.Where(r => r.Command == "upgrade").ToList();
+            Assert.InRange(revisions.Count, upgrades.Count(r => r.ExitCode == 0), upgrades.Count);
             Assert.Equal(Enumerable.Range(1, revisions.Count), revisions);
         }
     }

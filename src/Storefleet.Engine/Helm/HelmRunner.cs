@@ -12,7 +12,7 @@ namespace Storefleet.Engine.Helm;
 /// string), at most <see cref="EngineOptions.MaxConcurrentHelm"/> at a time, in a private helm home.
 /// Cancellation forwards SIGTERM and waits; past helm's own timeout the process tree is killed.
 /// </summary>
-public sealed partial class HelmRunner(EnginePaths paths, IOptions<EngineOptions> options, ILogger<HelmRunner> logger) : IDisposable
+public sealed partial class HelmRunner(EnginePaths paths, IOptions<EngineOptions> options, ILogger<HelmRunner> logger, Telemetry.StorefleetMetrics? metrics = null) : IDisposable
 {
     private static readonly TimeSpan TerminationGrace = TimeSpan.FromSeconds(10);
     private readonly SemaphoreSlim _slots = new(options.Value.MaxConcurrentHelm, options.Value.MaxConcurrentHelm);
@@ -130,6 +130,7 @@ public sealed partial class HelmRunner(EnginePaths paths, IOptions<EngineOptions
 
         var result = new HelmResult(process.ExitCode, await stdout, await stderr, stopwatch.Elapsed);
         LogFinished(logger, args.Count > 0 ? args[0] : "", process.ExitCode, stopwatch.ElapsedMilliseconds);
+        metrics?.Helm(args.Count > 0 ? args[0] : "none", process.ExitCode == 0, stopwatch.Elapsed);
         return result;
     }
 

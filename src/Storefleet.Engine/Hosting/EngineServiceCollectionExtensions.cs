@@ -23,6 +23,8 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<EnginePaths>();
         services.AddSingleton<ClusterConnection>();
         services.AddSingleton<StoreClusterActions>();
+        services.AddMetrics();
+        services.AddSingleton<Telemetry.StorefleetMetrics>();
         services.AddSingleton<HelmRunner>();
         services.AddSingleton<StoreReleases>();
         services.AddSingleton<Watching.StoreCaches>();

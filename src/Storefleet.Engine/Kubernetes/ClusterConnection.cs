@@ -9,7 +9,7 @@ namespace Storefleet.Engine.Kubernetes;
 /// <c>~/.kube/config</c> or the in-cluster service account, and the cluster's last known reachability.
 /// With no configuration at all the engine keeps running: stores wait and say why.
 /// </summary>
-public sealed partial class ClusterConnection(IOptions<EngineOptions> options, ILogger<ClusterConnection> logger, TimeProvider clock) : IDisposable
+public sealed partial class ClusterConnection(IOptions<EngineOptions> options, ILogger<ClusterConnection> logger, TimeProvider clock, Telemetry.StorefleetMetrics? metrics = null) : IDisposable
 {
     private readonly Lock _gate = new();
     private k8s.Kubernetes? _client;
@@ -27,7 +27,9 @@ public sealed partial class ClusterConnection(IOptions<EngineOptions> options, I
             {
                 try
                 {
-                    _client = new k8s.Kubernetes(LoadConfiguration(options.Value.Kubeconfig), new TransientRetryHandler());
+                    _client = metrics is null
+                        ? new k8s.Kubernetes(LoadConfiguration(options.Value.Kubeconfig), new TransientRetryHandler())
+                        : new k8s.Kubernetes(LoadConfiguration(options.Value.Kubeconfig), new Telemetry.KubeRequestMetricsHandler(metrics), new TransientRetryHandler());
                 }
                 catch (Exception e) when (e is k8s.Exceptions.KubeConfigException or FileNotFoundException or InvalidOperationException or DirectoryNotFoundException)
                 {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Storefleet.Engine.Telemetry;
 
 namespace Storefleet.Engine.Reconciling;
 
@@ -7,9 +8,9 @@ public sealed record EngineStep(DateTimeOffset Time, string Store, string Instan
 
 /// <summary>
 /// The engine's recent steps (a bounded in-memory ring) and live counters, for the dashboard's status
-/// bar, diagnostics and tests (e.g. proving one instance at a time acted on a store).
+/// bar, diagnostics and tests (e.g. proving one instance at a time acted on a store); each is also a metric.
 /// </summary>
-public sealed class EngineActivity
+public sealed class EngineActivity(StorefleetMetrics? metrics = null)
 {
     private const int Capacity = 20_000;
     private readonly ConcurrentQueue<EngineStep> _steps = new();
@@ -32,12 +33,25 @@ public sealed class EngineActivity
         {
         }
 
+        metrics?.Step(step.Step, step.Outcome, step.Duration);
         StepCompleted?.Invoke(step);
     }
 
+    internal void LeasesClaimed(int count) => metrics?.LeaseAcquired(count);
+
+    internal void LeaseLost() => metrics?.LeaseLost();
+
     internal void ClaimAttempted() => Interlocked.Increment(ref _claimAttempts);
 
-    internal void ReconcileStarted() => Interlocked.Increment(ref _activeReconciles);
+    internal void ReconcileStarted()
+    {
+        Interlocked.Increment(ref _activeReconciles);
+        metrics?.ReconcileStarted();
+    }
 
-    internal void ReconcileFinished() => Interlocked.Decrement(ref _activeReconciles);
+    internal void ReconcileFinished()
+    {
+        Interlocked.Decrement(ref _activeReconciles);
+        metrics?.ReconcileFinished();
+    }
 }

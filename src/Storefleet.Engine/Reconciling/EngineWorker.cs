@@ -57,6 +57,7 @@ public sealed partial class EngineWorker(
                     continue;
                 }
 
+                activity.LeasesClaimed(leases.Count);
                 if (leases.Count == 0)
                 {
                     slots.Release();
@@ -151,6 +152,7 @@ public sealed partial class EngineWorker(
         catch (OperationCanceledException) when (keeper.Lost)
         {
             // The lease is gone or may be: stop touching the store; whoever holds it now carries on.
+            activity.LeaseLost();
         }
         catch (OperationCanceledException) when (deleteRequested)
         {

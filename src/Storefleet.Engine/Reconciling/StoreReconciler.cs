@@ -32,7 +32,8 @@ public sealed partial class StoreReconciler(
     IReconcileGate gate,
     IOptions<EngineOptions> options,
     TimeProvider clock,
-    ILogger<StoreReconciler> logger)
+    ILogger<StoreReconciler> logger,
+    Telemetry.StorefleetMetrics? metrics = null)
 {
     private const int MaxStepsPerClaim = 16;
     private readonly EngineOptions _options = options.Value;
@@ -316,8 +317,14 @@ public sealed partial class StoreReconciler(
                     var liveStore = store.Take(StoreTrigger.BootstrapSucceeded, Now) with { Urls = ready.Urls, Inventory = inventory, AppliedPlan = store.Spec.Plan, ObservedGeneration = store.Generation };
                     liveStore = liveStore.With(new StoreCondition(ConditionTypes.BootstrapComplete, true, "Succeeded", "The bootstrap Job succeeded.", Now), Now)
                         .With(new StoreCondition(ConditionTypes.Ready, true, "Ready", ready.Urls is null ? "The store is ready." : $"The store is live at {ready.Urls.Storefront}", Now), Now);
-                    return await WriteAsync(c, liveStore,
+                    var readyOutcome = await WriteAsync(c, liveStore,
                         Event(StoreEventType.PhaseChanged, StorePhase.Ready, ready.Urls is null ? "Store is ready." : $"Store is ready: {ready.Urls.Storefront} (admin {ready.Urls.Admin}).", action.Step, Now - store.PhaseStartedAt), ct, done: true);
+                    if (readyOutcome.Kind == "done")
+                    {
+                        metrics?.StoreReady(Now - store.CreatedAt);
+                    }
+
+                    return readyOutcome;
 
                 case ReconcileAction.AwaitNamespaceRelease wait:
                     return await WaitAsync(c, new StoreCondition(ConditionTypes.Namespace, false, "PreviousNamespaceTerminating",
@@ -619,6 +626,7 @@ public sealed partial class StoreReconciler(
         }
 
         var failed = c.Store.Take(StoreTrigger.Fail, Now, new StoreCondition(ConditionTypes.Failed, true, reason, message, Now));
+        metrics?.Failure(reason);
         return await WriteAsync(c, failed, Event(StoreEventType.StepFailed, c.Store.Phase, message, reason), ct, done: true);
     }
 
@@ -668,11 +676,13 @@ public sealed partial class StoreReconciler(
         {
             var failed = store.Take(StoreTrigger.Fail, Now, new StoreCondition(ConditionTypes.Failed, true, "RetriesExhausted",
                 $"Step '{step}' failed {attempt} times; the last error: {message} Check the cluster, then retry.", Now));
+            metrics?.Failure("RetriesExhausted");
             var result = await repository.UpdateAsync(failed, [Event(StoreEventType.StepFailed, store.Phase, failed.Condition(ConditionTypes.Failed)!.Message, step)], lease, ct);
             return result is UpdateStoreResult.LeaseLost ? StepOutcome.LeaseLost : StepOutcome.Done(null);
         }
 
         var delay = Backoff(attempt);
+        metrics?.Retry(step);
         var retrying = store.WithFailedAttempt(new StoreCondition(ConditionTypes.Retrying, false, step, message, Now), Now);
         var written = await repository.UpdateAsync(retrying,
             [Event(StoreEventType.StepFailed, store.Phase, $"{message} (attempt {attempt}; retrying in {delay.TotalSeconds:0.#} s)", step)], lease, ct);

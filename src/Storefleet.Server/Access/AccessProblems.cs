@@ -13,7 +13,7 @@ internal sealed class AccessProblems(AuditTrail audit) : IAuthorizationMiddlewar
     {
         if (authorizeResult.Challenged)
         {
-            if (context.Request.Path.StartsWithSegments("/api"))
+            if (IsMachineFacing(context.Request.Path))
             {
                 context.Response.Headers.WWWAuthenticate = "Bearer realm=\"storefleet\"";
                 await audit.RecordAsync(context, AuditActions.Authorize, context.Request.Path, "refused", "no credentials");
@@ -24,7 +24,7 @@ internal sealed class AccessProblems(AuditTrail audit) : IAuthorizationMiddlewar
         else if (authorizeResult.Forbidden)
         {
             await audit.RecordAsync(context, AuditActions.Authorize, $"{context.Request.Method} {context.Request.Path}", "refused", "role not allowed");
-            if (context.Request.Path.StartsWithSegments("/api"))
+            if (IsMachineFacing(context.Request.Path))
             {
                 await Problems.Forbidden(context.User.FindFirst(AccessClaims.Role)?.Value ?? "none").ExecuteAsync(context);
                 return;
@@ -33,4 +33,7 @@ internal sealed class AccessProblems(AuditTrail audit) : IAuthorizationMiddlewar
 
         await _default.HandleAsync(next, context, policy, authorizeResult);
     }
+
+    /// <summary>The API and the metrics endpoint answer 401/403 problems; pages send a person to sign in.</summary>
+    internal static bool IsMachineFacing(PathString path) => path.StartsWithSegments("/api") || path.StartsWithSegments("/metrics");
 }

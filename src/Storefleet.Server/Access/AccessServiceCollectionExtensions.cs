@@ -55,7 +55,7 @@ public static class AccessServiceCollectionExtensions
             options.Events.OnValidatePrincipal = ValidateSessionAsync;
             options.Events.OnRedirectToLogin = context =>
             {
-                if (context.Request.Path.StartsWithSegments("/api"))
+                if (AccessProblems.IsMachineFacing(context.Request.Path))
                 {
                     context.Response.StatusCode = StatusCodes.Status401Unauthorized;
                     return Task.CompletedTask;
@@ -187,6 +187,7 @@ public static class AccessServiceCollectionExtensions
             options.OnRejected = async (rejected, cancellationToken) =>
             {
                 var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
+                rejected.HttpContext.RequestServices.GetRequiredService<Storefleet.Engine.Telemetry.StorefleetMetrics>().RateLimitRefused();
                 rejected.HttpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 await rejected.HttpContext.RequestServices.GetRequiredService<AuditTrail>()
                     .RecordAsync(rejected.HttpContext, AuditActions.RateLimit, $"{rejected.HttpContext.Request.Method} {rejected.HttpContext.Request.Path}", "refused", "rate limit");

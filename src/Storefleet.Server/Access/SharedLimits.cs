@@ -13,7 +13,7 @@ namespace Storefleet.Server.Access;
 /// on Redis); the sign-in throttle is a sliding window of failures, which no rate limiter models (it counts failures,
 /// not requests), so it is one short script of our own.
 /// </summary>
-public sealed class SharedLimits(StateBackend backend, IServiceProvider services, RedisKeys keys, IOptions<AccessOptions> options, TimeProvider clock)
+public sealed class SharedLimits(StateBackend backend, IServiceProvider services, RedisKeys keys, IOptions<AccessOptions> options, TimeProvider clock, Storefleet.Engine.Telemetry.StorefleetMetrics metrics)
 {
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
 
@@ -58,9 +58,10 @@ public sealed class SharedLimits(StateBackend backend, IServiceProvider services
             });
     }
 
-    /// <summary>Counts a failed sign-in or invalid token from <paramref name="client"/>.</summary>
-    public async Task RecordFailureAsync(string client)
+    /// <summary>Counts a failed sign-in or invalid token (<paramref name="kind"/>: api-token, sign-in) from <paramref name="client"/>.</summary>
+    public async Task RecordFailureAsync(string client, string kind)
     {
+        metrics.AuthFailure(kind);
         if (Shared)
         {
             await FailuresAsync(client, Guid.NewGuid().ToString("N"));

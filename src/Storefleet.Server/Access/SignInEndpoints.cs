@@ -67,7 +67,7 @@ public static class SignInEndpoints
         var principal = await verifier.VerifyAsync(token.Trim(), CookieAuthenticationDefaults.AuthenticationScheme);
         if (principal is null)
         {
-            await throttle.RecordFailureAsync(AuditTrail.ClientAddress(http));
+            await throttle.RecordFailureAsync(AuditTrail.ClientAddress(http), "sign-in");
             await audit.RecordAsync(new AuditEntry(DateTimeOffset.UtcNow, "anonymous", "none", AuditTrail.ClientAddress(http), AuditActions.SignIn, "dashboard", "refused", "invalid or revoked token"));
             return Results.Redirect($"/sign-in?error={Uri.EscapeDataString("That token is not valid (or was revoked).")}&returnUrl={Uri.EscapeDataString(target)}");
         }

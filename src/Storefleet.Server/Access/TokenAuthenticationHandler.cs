@@ -32,7 +32,7 @@ public sealed class TokenAuthenticationHandler(
         var principal = await verifier.VerifyAsync(header["Bearer ".Length..].Trim(), Scheme.Name);
         if (principal is null)
         {
-            await throttle.RecordFailureAsync(AuditTrail.ClientAddress(Context));
+            await throttle.RecordFailureAsync(AuditTrail.ClientAddress(Context), "api-token");
             await audit.RecordAsync(new AuditEntry(clock.GetUtcNow(), "anonymous", "none", AuditTrail.ClientAddress(Context), AuditActions.Authenticate, Request.Path, "refused", "invalid or revoked token"));
             return AuthenticateResult.Fail("The token is invalid or revoked.");
         }

@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.FluentUI.AspNetCore.Components;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using Scalar.AspNetCore;
 using Storefleet.Engine.Hosting;
 using Storefleet.Infrastructure;
@@ -30,6 +32,15 @@ public static class StorefleetServerExtensions
         builder.Services.AddCascadingAuthenticationState();
         builder.Services.AddSingleton<Dashboard.StoreFeed>();
         builder.Services.AddSingleton<Dashboard.PlatformStatus>();
+
+        builder.Services.AddHostedService<StateMetrics>();
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("storefleet"))
+            .WithMetrics(metrics => metrics
+                .AddMeter(Storefleet.Engine.Telemetry.StorefleetMetrics.MeterName)
+                .AddAspNetCoreInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddPrometheusExporter());
 
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<StateUnavailableHandler>();
@@ -75,6 +86,16 @@ public static class StorefleetServerExtensions
         app.MapRazorComponents<Dashboard.App>()
             .AddInteractiveServerRenderMode()
             .RequireAuthorization(AccessPolicies.Read);
+        return app;
+    }
+
+    /// <summary>
+    /// <c>/metrics</c>: Prometheus text format (OpenTelemetry's exporter), for admins only — Prometheus scrapes it with
+    /// an admin API token (a bearer token in its scrape config). Never a store name as a label.
+    /// </summary>
+    public static WebApplication MapMetrics(this WebApplication app)
+    {
+        app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(AccessPolicies.Administer);
         return app;
     }
 

@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using StackExchange.Redis;
+using Storefleet.Core.Stores;
+using Storefleet.Engine.Telemetry;
+using Storefleet.Infrastructure.Redis;
+
+namespace Storefleet.Server.Hosting;
+
+/// <summary>
+/// Gauges over the state store, read when Prometheus scrapes (one pipelined batch, bounded by a short timeout):
+/// stores by phase (<c>storefleet_stores</c>), the queue's depth and how long its oldest due entry has waited, and the
+/// Redis round-trip time. A scrape while Redis is down reports nothing for these rather than failing.
+/// </summary>
+public sealed class StateMetrics(StorefleetMetrics metrics, IConnectionMultiplexer redis, RedisKeys keys, TimeProvider clock) : IHostedService
+{
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(2);
+    private static readonly StorePhase[] Phases = Enum.GetValues<StorePhase>();
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        metrics.Meter.CreateObservableGauge("storefleet.stores", ReadStores, "{store}", "Stores by phase (the whole installation, from the state store).");
+        metrics.Meter.CreateObservableGauge("storefleet.queue.depth", ReadQueueDepth, "{store}", "Stores waiting in the engine's work queue.");
+        metrics.Meter.CreateObservableGauge("storefleet.queue.oldest_due_age", ReadOldestDueAge, "s", "How long the longest-waiting due store has waited past its due time (0 when none is late).");
+        metrics.Meter.CreateObservableGauge("storefleet.redis.rtt", ReadRoundTrip, "s", "Round-trip time of a PING to the state store.");
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private IEnumerable<Measurement<long>> ReadStores()
+    {
+        var db = redis.GetDatabase();
+        var batch = db.CreateBatch();
+        var counts = Phases.Select(p => (Phase: p, Count: batch.SortedSetLengthAsync(keys.StoresByPhase(p.ToWire())))).ToList();
+        batch.Execute();
+        if (!Task.WhenAll(counts.Select(c => c.Count)).Wait(ReadTimeout))
+        {
+            return [];
+        }
+
+        return [.. counts.Select(c => new Measurement<long>(c.Count.Result, new KeyValuePair<string, object?>("phase", c.Phase.ToWire())))];
+    }
+
+    private IEnumerable<Measurement<long>> ReadQueueDepth() =>
+        Read<long>(() => redis.GetDatabase().SortedSetLength(keys.Queue)) is { } depth ? [new Measurement<long>(depth)] : [];
+
+    private IEnumerable<Measurement<double>> ReadOldestDueAge()
+    {
+        SortedSetEntry[] oldest;
+        try
+        {
+            oldest = redis.GetDatabase().SortedSetRangeByRankWithScores(keys.Queue, 0, 0);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            return [];
+        }
+
+        var late = oldest.Length == 0 ? 0 : (clock.GetUtcNow().ToUnixTimeMilliseconds() - oldest[0].Score) / 1000.0;
+        return [new Measurement<double>(Math.Max(0, late))];
+    }
+
+    private IEnumerable<Measurement<double>> ReadRoundTrip()
+    {
+        var started = Stopwatch.GetTimestamp();
+        return Read<TimeSpan>(() => redis.GetDatabase().Ping()) is null ? [] : [new Measurement<double>(Stopwatch.GetElapsedTime(started).TotalSeconds)];
+    }
+
+    /// <summary>A synchronous read (gauges are read synchronously at scrape time); null when Redis does not answer.</summary>
+    private static T? Read<T>(Func<T> read)
+        where T : struct
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            return null;
+        }
+    }
+}
