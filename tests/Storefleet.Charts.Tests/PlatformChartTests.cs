@@ -108,6 +108,82 @@ public sealed partial class PlatformChartTests
     }
 
     [Fact]
+    public async Task Monitoring_RendersServiceMonitorAndRulesOnlyWithTheOperator_AndADashboardForGrafana()
+    {
+        var without = await HelmCli.RunAsync(["template", "sf", Chart, "--show-only", "templates/monitoring.yaml"]);
+        var with = await HelmCli.RunAsync(["template", "sf", Chart, "--show-only", "templates/monitoring.yaml",
+            "--api-versions", "monitoring.coreos.com/v1/ServiceMonitor", "--api-versions", "monitoring.coreos.com/v1/PrometheusRule"]);
+
+        Assert.True(with.ExitCode == 0, with.ToString());
+        Assert.DoesNotContain("kind: ServiceMonitor", without.Stdout);
+        Assert.DoesNotContain("kind: PrometheusRule", without.Stdout);
+        var documents = YamlDocuments(with.Stdout);
+        var monitor = documents.Single(d => (string)d["kind"] == "ServiceMonitor");
+        var endpoint = (Dictionary<object, object>)((List<object>)((Dictionary<object, object>)monitor["spec"])["endpoints"]).Single();
+        Assert.Equal("/metrics", endpoint["path"]);
+        Assert.Equal("storefleet-metrics-token", ((Dictionary<object, object>)((Dictionary<object, object>)endpoint["authorization"])["credentials"])["name"]);
+        var dashboard = documents.Single(d => (string)d["kind"] == "ConfigMap");
+        Assert.Equal("1", ((Dictionary<object, object>)((Dictionary<object, object>)dashboard["metadata"])["labels"])["grafana_dashboard"]);
+        var panels = System.Text.Json.Nodes.JsonNode.Parse((string)((Dictionary<object, object>)dashboard["data"])["storefleet.json"])!["panels"]!.AsArray();
+        Assert.All(panels, p => Assert.NotEmpty(p!["targets"]!.AsArray()));
+    }
+
+    [Fact]
+    public async Task TheAlerts_PassPromtoolCheck_AndEachFiresOnItsProblemAndStaysSilentWhenHealthy()
+    {
+        var rendered = await HelmCli.RunAsync(["template", "sf", Chart, "--show-only", "templates/monitoring.yaml", "--api-versions", "monitoring.coreos.com/v1/PrometheusRule"]);
+        var rule = YamlDocuments(rendered.Stdout).Single(d => (string)d["kind"] == "PrometheusRule");
+        var groups = (List<object>)((Dictionary<object, object>)rule["spec"])["groups"];
+        var directory = Directory.CreateTempSubdirectory("storefleet-alerts-").FullName;
+        try
+        {
+            var serializer = new YamlDotNet.Serialization.SerializerBuilder().Build();
+            await File.WriteAllTextAsync(Path.Combine(directory, "full.yaml"), serializer.Serialize(new Dictionary<string, object> { ["groups"] = groups }));
+            foreach (var r in groups.Cast<Dictionary<object, object>>().SelectMany(g => (List<object>)g["rules"]).Cast<Dictionary<object, object>>())
+            {
+                Assert.StartsWith("https://", (string)((Dictionary<object, object>)r["annotations"])["runbook_url"]);
+                r.Remove("annotations");
+            }
+
+            await File.WriteAllTextAsync(Path.Combine(directory, "rules.yaml"), serializer.Serialize(new Dictionary<string, object> { ["groups"] = groups }));
+            File.Copy(Path.Combine(RepositoryPaths.Root, "tests", "Storefleet.Charts.Tests", "Alerts", "storefleet.rules.test.yaml"), Path.Combine(directory, "test.yaml"));
+
+            var check = await Cli.RunAsync("/usr/bin/promtool", ["check", "rules", Path.Combine(directory, "full.yaml")]);
+            var test = await Cli.RunAsync("/usr/bin/promtool", ["test", "rules", Path.Combine(directory, "test.yaml")]);
+
+            Assert.True(check.ExitCode == 0, check.ToString());
+            Assert.Contains("SUCCESS: 7 rules found", check.Stdout);
+            Assert.True(test.ExitCode == 0, test.ToString());
+            var alerts = groups.Cast<Dictionary<object, object>>().SelectMany(g => (List<object>)g["rules"]).Cast<Dictionary<object, object>>().Select(r => (string)r["alert"]);
+            var tests = await File.ReadAllTextAsync(Path.Combine(directory, "test.yaml"));
+            Assert.All(alerts, alert => Assert.True(System.Text.RegularExpressions.Regex.Count(tests, $"alertname: {alert}\\b") >= 2, $"{alert} needs a firing and a silent case"));
+            var runbook = await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Root, "docs", "operations.md"));
+            Assert.All(alerts, alert => Assert.Contains($"### {alert}", runbook));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private static List<Dictionary<object, object>> YamlDocuments(string yaml)
+    {
+        var deserializer = new YamlDotNet.Serialization.DeserializerBuilder().Build();
+        var parser = new YamlDotNet.Core.Parser(new StringReader(yaml));
+        YamlDotNet.Core.ParserExtensions.Consume<YamlDotNet.Core.Events.StreamStart>(parser);
+        var documents = new List<Dictionary<object, object>>();
+        while (YamlDotNet.Core.ParserExtensions.Accept<YamlDotNet.Core.Events.DocumentStart>(parser, out _))
+        {
+            if (deserializer.Deserialize<Dictionary<object, object>>(parser) is { } document)
+            {
+                documents.Add(document);
+            }
+        }
+
+        return documents;
+    }
+
+    [Fact]
     public async Task AnExternalRedis_WithoutAnEndpoint_IsRefusedWithAMessage()
     {
         var result = await HelmCli.RunAsync(["template", "sf", Chart, "--set", "redis.enabled=false"]);

@@ -10,9 +10,10 @@ namespace Storefleet.Server.Hosting;
 /// <summary>
 /// Gauges over the state store, read when Prometheus scrapes (one pipelined batch, bounded by a short timeout):
 /// stores by phase (<c>storefleet_stores</c>), the queue's depth and how long its oldest due entry has waited, and the
-/// Redis round-trip time. A scrape while Redis is down reports nothing for these rather than failing.
+/// Redis round-trip time and whether Redis and the cluster answer. A scrape while Redis is down reports nothing for the
+/// Redis-derived gauges (and <c>storefleet_redis_up 0</c>) rather than failing.
 /// </summary>
-public sealed class StateMetrics(StorefleetMetrics metrics, IConnectionMultiplexer redis, RedisKeys keys, TimeProvider clock) : IHostedService
+public sealed class StateMetrics(StorefleetMetrics metrics, IConnectionMultiplexer redis, RedisKeys keys, TimeProvider clock, Storefleet.Engine.Kubernetes.ClusterConnection cluster) : IHostedService
 {
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(2);
     private static readonly StorePhase[] Phases = Enum.GetValues<StorePhase>();
@@ -23,6 +24,8 @@ public sealed class StateMetrics(StorefleetMetrics metrics, IConnectionMultiplex
         metrics.Meter.CreateObservableGauge("storefleet.queue.depth", ReadQueueDepth, "{store}", "Stores waiting in the engine's work queue.");
         metrics.Meter.CreateObservableGauge("storefleet.queue.oldest_due_age", ReadOldestDueAge, "s", "How long the longest-waiting due store has waited past its due time (0 when none is late).");
         metrics.Meter.CreateObservableGauge("storefleet.redis.rtt", ReadRoundTrip, "s", "Round-trip time of a PING to the state store.");
+        metrics.Meter.CreateObservableGauge("storefleet.redis.up", () => Read<TimeSpan>(() => redis.GetDatabase().Ping()) is null ? 0 : 1, description: "1 when the state store answered a PING at scrape time, else 0.");
+        metrics.Meter.CreateObservableGauge("storefleet.cluster.up", () => cluster.State.Reachable ? 1 : 0, description: "1 when the engine's last call to the Kubernetes API got an answer, else 0.");
         return Task.CompletedTask;
     }
 
