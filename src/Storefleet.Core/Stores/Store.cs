@@ -70,6 +70,12 @@ public sealed record Store
     /// <summary>Bumped on each bootstrap retry, so only the bootstrap Job is re-run.</summary>
     public long BootstrapGeneration { get; init; } = 1;
 
+    /// <summary>
+    /// The W3C trace context (<c>traceparent</c>) of the request that asked for the work in progress (a create, a plan
+    /// change, a retry, a delete), so the engine's reconciles join that request's trace; cleared when the work is done.
+    /// </summary>
+    public string? TraceParent { get; init; }
+
     /// <summary>Optimistic concurrency: the repository's version of this record; 0 before the first write.</summary>
     public long Version { get; init; }
 

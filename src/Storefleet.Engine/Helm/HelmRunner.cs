@@ -47,9 +47,12 @@ public sealed partial class HelmRunner(EnginePaths paths, IOptions<EngineOptions
 
         var running = Interlocked.Increment(ref _running);
         UpdatePeak(running);
+        using var span = Telemetry.StorefleetTracing.Source.StartActivity($"helm {(args.Count > 0 ? args[0] : "none")}", ActivityKind.Client);
         try
         {
-            return await RunProcessAsync(args, cancellationToken);
+            var result = await RunProcessAsync(args, cancellationToken);
+            span?.SetTag("process.exit.code", result.ExitCode);
+            return result;
         }
         finally
         {

@@ -145,8 +145,10 @@ public sealed partial class EngineWorker(
                 // The earlier run's failure was its own (logged there).
             }
 
-            startedDeleting = (await SafeGetAsync(lease.Store))?.Phase == StorePhase.Deleting;
+            var current = await SafeGetAsync(lease.Store);
+            startedDeleting = current?.Phase == StorePhase.Deleting;
             repository.Changed += OnChanged;
+            using var span = Telemetry.StorefleetTracing.StartReconcile(lease.Store, current?.TraceParent);
             nextDue = await reconciler.ReconcileAsync(lease, keeper, work.Token);
         }
         catch (OperationCanceledException) when (keeper.Lost)

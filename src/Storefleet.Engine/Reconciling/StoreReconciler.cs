@@ -152,7 +152,13 @@ public sealed partial class StoreReconciler(
             var action = ReconcileDecider.Decide(store, observed, digest, Now, Settings);
             await gate.BeforeActionAsync(store.Name, action.Step, cancellationToken);
             var stopwatch = Stopwatch.StartNew();
-            var outcome = await ExecuteAsync(new Context(store, names, client, observed, lease, guard), action, cancellationToken);
+            StepOutcome outcome;
+            using (var span = Telemetry.StorefleetTracing.Source.StartActivity(action.Step))
+            {
+                outcome = await ExecuteAsync(new Context(store, names, client, observed, lease, guard), action, cancellationToken);
+                span?.SetTag("storefleet.outcome", outcome.Kind);
+            }
+
             activity.Record(new EngineStep(Now, store.Name, lease.Holder, lease.Fence, action.Step, outcome.ToString(), stopwatch.Elapsed));
             if (!ReferenceEquals(outcome, StepOutcome.Continue))
             {
@@ -694,7 +700,8 @@ public sealed partial class StoreReconciler(
 
     private async Task<StepOutcome> WriteAsync(Lease lease, Store next, StoreEvent storeEvent, CancellationToken ct, bool done = false)
     {
-        var result = await repository.UpdateAsync(next with { UpdatedAt = Now }, [storeEvent], lease, ct);
+        // A pass that settles the store ends the requested work: later passes are not part of that request's trace.
+        var result = await repository.UpdateAsync(next with { UpdatedAt = Now, TraceParent = done ? null : next.TraceParent }, [storeEvent], lease, ct);
         return result switch
         {
             UpdateStoreResult.Updated => done ? StepOutcome.Done(null) : StepOutcome.Continue,

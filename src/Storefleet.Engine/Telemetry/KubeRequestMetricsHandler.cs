@@ -9,10 +9,13 @@ public sealed class KubeRequestMetricsHandler(StorefleetMetrics metrics) : Deleg
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var (verb, resource) = Describe(request);
+        // A span per call, except long-lived watches (they belong to no reconcile).
+        using var span = verb == "watch" ? null : StorefleetTracing.Source.StartActivity($"kube {verb} {resource}", System.Diagnostics.ActivityKind.Client);
         try
         {
             var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
             metrics.KubeRequest(verb, resource, (int)response.StatusCode);
+            span?.SetTag("http.response.status_code", (int)response.StatusCode);
             return response;
         }
         catch (HttpRequestException)

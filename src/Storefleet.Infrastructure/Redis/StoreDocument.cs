@@ -26,13 +26,14 @@ internal sealed record StoreDocument(
     long? ObservedGeneration = null,
     string? AppliedPlan = null,
     ReleaseInventory? Inventory = null,
-    IReadOnlyList<DateTimeOffset>? Repairs = null)
+    IReadOnlyList<DateTimeOffset>? Repairs = null,
+    string? TraceParent = null)
 {
     public static StoreDocument From(Store store) => new(
         store.Name, store.Spec.Engine.Id, store.Spec.Plan.Id, store.Owner, store.CreatedAt, store.UpdatedAt,
         store.Phase, store.FailedPhase, store.Conditions, store.Attempts, store.Urls, store.Generation, store.BootstrapGeneration,
         store.PhaseStartedAt, store.Uid.Length == 0 ? null : store.Uid, store.Progress, store.Pin,
-        store.ObservedGeneration, store.AppliedPlan?.Id, store.Inventory, store.Repairs.Count == 0 ? null : store.Repairs);
+        store.ObservedGeneration, store.AppliedPlan?.Id, store.Inventory, store.Repairs.Count == 0 ? null : store.Repairs, store.TraceParent);
 
     public Store ToStore(long version)
     {
@@ -63,6 +64,7 @@ internal sealed record StoreDocument(
                 ?? throw new InvalidDataException($"Store '{Name}' was applied with plan '{AppliedPlan}', which this version of Storefleet does not know."),
             Inventory = Inventory,
             Repairs = Repairs ?? [],
+            TraceParent = TraceParent,
             BootstrapGeneration = BootstrapGeneration,
             Version = version,
         };

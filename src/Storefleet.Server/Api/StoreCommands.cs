@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Storefleet.Core.Stores;
 using Storefleet.Engine.Kubernetes;
+using Storefleet.Engine.Telemetry;
 using Storefleet.Infrastructure.Redis;
 using Storefleet.Server.Access;
 using Storefleet.Server.Identity;
@@ -71,7 +72,7 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
             MaxInProgressPerOwner: actor.IsAdmin ? 0 : quota.MaxConcurrentProvisioningPerOwner);
         var now = clock.GetUtcNow();
         var spec = new StoreSpec(engine!, plan!);
-        var store = Store.Request(request.Name!, spec, actor.Subject, now);
+        var store = Store.Request(request.Name!, spec, actor.Subject, now) with { TraceParent = StorefleetTracing.CurrentTraceParent() };
         var created = new StoreEvent(now, StoreEventType.Created, StorePhase.Requested, $"Store requested by {actor.Subject}: {engine!.DisplayName}, plan {plan!.Id}.");
 
         var result = await repository.CreateAsync(store, created, limits, cancellationToken);
@@ -284,6 +285,7 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
 
             var now = clock.GetUtcNow();
             var (next, storeEvent) = change(store, now);
+            next = next with { TraceParent = StorefleetTracing.CurrentTraceParent() };
             if (await repository.UpdateAsync(next, [storeEvent], cancellationToken: cancellationToken) is UpdateStoreResult.Updated updated)
             {
                 await replicas.ConfirmAsync("store change");
@@ -331,7 +333,7 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
             }
 
             var now = clock.GetUtcNow();
-            var next = store.Take(trigger, now);
+            var next = store.Take(trigger, now) with { TraceParent = StorefleetTracing.CurrentTraceParent() };
             switch (await repository.UpdateAsync(next, [describe(store, next, now)], cancellationToken: cancellationToken))
             {
                 case UpdateStoreResult.Updated updated:

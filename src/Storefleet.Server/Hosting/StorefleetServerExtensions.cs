@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.FluentUI.AspNetCore.Components;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using Scalar.AspNetCore;
 using Storefleet.Engine.Hosting;
 using Storefleet.Infrastructure;
@@ -40,7 +41,16 @@ public static class StorefleetServerExtensions
                 .AddMeter(Storefleet.Engine.Telemetry.StorefleetMetrics.MeterName)
                 .AddAspNetCoreInstrumentation()
                 .AddRuntimeInstrumentation()
-                .AddPrometheusExporter());
+                .AddPrometheusExporter())
+            .WithTracing(tracing =>
+            {
+                tracing.AddSource(Storefleet.Engine.Telemetry.StorefleetTracing.SourceName).AddAspNetCoreInstrumentation();
+                // Off unless the standard OpenTelemetry variables name a collector.
+                if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+                {
+                    tracing.AddOtlpExporter();
+                }
+            });
 
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<StateUnavailableHandler>();
