@@ -84,52 +84,13 @@ public sealed class RedisSentinelGroup : IAsyncDisposable
         return int.Parse(promoted, CultureInfo.InvariantCulture);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var (process, _) in _sentinels.Concat(_servers))
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync();
-            }
-
-            process.Dispose();
-        }
-
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A leftover temp directory is harmless.
-        }
-    }
+    public async ValueTask DisposeAsync() => await ToolProcess.StopAsync(_sentinels.Concat(_servers).Select(s => s.Process), _directory);
 
     private Process Server(int port, params string[] extra) =>
         Launch(null, ["--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _directory, "--dbfilename", $"dump-{port}.rdb", "--loglevel", "warning", .. extra]);
 
-    private static Process Launch(string? config, params string[] args)
-    {
-        var start = new ProcessStartInfo("/usr/bin/redis-server") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (config is not null)
-        {
-            start.ArgumentList.Add(config);
-        }
-
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start.");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
+    private static Process Launch(string? config, params string[] args) =>
+        ToolProcess.Start("/usr/bin/redis-server", config is null ? args : [config, .. args]);
 
     private static Task WaitForPingAsync(int port) =>
         Eventually.WaitUntilAsync(async () => (await InfoAsync(port, "server")).Length > 0, TimeSpan.FromSeconds(15), $"redis-server on port {port}");

@@ -29,22 +29,7 @@ public sealed class RedisServerProcess : IAsyncDisposable
             ?? throw new FileNotFoundException("redis-server is not installed. Run scripts/bootstrap-tools.sh (./test.sh does it for you).");
         var directory = Directory.CreateTempSubdirectory("storefleet-redis-").FullName;
         var port = FreePort.Next();
-        var start = new ProcessStartInfo(executable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[] { "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory, "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning" })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start.");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var process = ToolProcess.Start(executable, ["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory, "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning"]);
         var server = new RedisServerProcess(process, directory, port);
         await Eventually.WaitUntilAsync(async () =>
         {
@@ -75,20 +60,6 @@ public sealed class RedisServerProcess : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await ResumeAsync();
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-
-        _process.Dispose();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A leftover temp directory is harmless.
-        }
+        await ToolProcess.StopAsync([_process], _directory);
     }
 }
