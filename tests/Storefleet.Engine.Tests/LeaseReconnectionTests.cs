@@ -39,4 +39,32 @@ public sealed class LeaseReconnectionTests(EngineFixture fixture) : IClassFixtur
         Assert.Throws<LeaseLapsedException>(keeper.EnsureHeld);
         Assert.True(dropped.Elapsed < TimeSpan.FromSeconds(15), $"noticed after {dropped.Elapsed.TotalSeconds:0.0} s");
     }
+
+    [Fact]
+    public async Task AfterARedisReconnection_NoNewStoreIsClaimed_ForOneLeaseTtl()
+    {
+        await using var plane = fixture.StartControlPlane(new Dictionary<string, string?> { ["Storefleet:Engine:LeaseTtl"] = "00:00:05" });
+        (await plane.CreateClient().GetAsync("/healthz")).EnsureSuccessStatusCode();
+        await Eventually.WaitUntilAsync(() => Task.FromResult(plane.Activity.ClaimAttempts > 0), TimeSpan.FromSeconds(30), "the engine to poll its queue");
+        var name = EngineFixture.NewStoreName("hold");
+
+        var killedAt = DateTimeOffset.UtcNow;
+        foreach (var type in new[] { "normal", "pubsub" })
+        {
+            (await Cli.RunAsync("/usr/bin/redis-cli", ["-h", "127.0.0.1", "-p", fixture.Redis.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "CLIENT", "KILL", "TYPE", type])).EnsureSuccessStatusCode();
+        }
+
+        var http = plane.CreateClient();
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            var answer = await System.Net.Http.Json.HttpClientJsonExtensions.PostAsJsonAsync(http, "/api/v1/stores", new { name });
+            return answer.StatusCode is System.Net.HttpStatusCode.Created or System.Net.HttpStatusCode.OK
+                || (answer.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable ? false : throw new GiveUpException($"create answered {(int)answer.StatusCode}"));
+        }, TimeSpan.FromSeconds(30), "the create to be accepted after the reconnection (503 meanwhile)");
+        var started = await Eventually.WaitForAsync(async () => (await plane.Repository.GetEventsAsync(name)).FirstOrDefault(e => e.Step == "start"),
+            TimeSpan.FromSeconds(60), "provisioning to start");
+
+        // Claimed no sooner than one lease TTL after the connection came back (which is after the kill).
+        Assert.True(started!.Time - killedAt >= TimeSpan.FromSeconds(4.5), $"provisioning started {(started.Time - killedAt).TotalSeconds:0.0} s after the connections were killed");
+    }
 }

@@ -34,6 +34,7 @@ public sealed partial class EngineWorker(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         queue.Signalled += Wake;
+        HoldClaimsAfterReconnections();
         var slots = new SemaphoreSlim(_options.MaxConcurrentReconciles, _options.MaxConcurrentReconciles);
         var running = new List<Task>();
         LogStarted(logger, instance.Id, _options.MaxConcurrentReconciles);
@@ -41,6 +42,12 @@ public sealed partial class EngineWorker(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
+                if (ClaimHoldLeft() is { } hold)
+                {
+                    await SleepAsync(hold, stoppingToken);
+                    continue;
+                }
+
                 await slots.WaitAsync(stoppingToken);
                 IReadOnlyList<Lease> leases;
                 var claimedAt = clock.GetTimestamp();
@@ -213,6 +220,28 @@ public sealed partial class EngineWorker(
         }
     }
 
+    /// <summary>
+    /// After the connection to Redis is restored (a failover may have lost leases: replication is asynchronous), claim
+    /// nothing new for one lease TTL. A worker whose lease vanished notices at its reconnection and stops its helm; the
+    /// hold gives that helm the TTL to exit before anyone else may start one on the same release.
+    /// </summary>
+    private void HoldClaimsAfterReconnections() =>
+        queue.NextReconnection.Register(() =>
+        {
+            Interlocked.Exchange(ref _claimHoldUntil, clock.GetTimestamp() + (long)(_options.LeaseTtl.TotalSeconds * clock.TimestampFrequency));
+            LogHoldingClaims(logger, _options.LeaseTtl.TotalSeconds);
+            HoldClaimsAfterReconnections();
+        });
+
+    private long _claimHoldUntil = long.MinValue;
+
+    private TimeSpan? ClaimHoldLeft()
+    {
+        var until = Interlocked.Read(ref _claimHoldUntil);
+        var now = clock.GetTimestamp();
+        return until > now ? TimeSpan.FromSeconds((until - now) / (double)clock.TimestampFrequency) : null;
+    }
+
     private async Task SleepAsync(TimeSpan delay, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -243,6 +272,9 @@ public sealed partial class EngineWorker(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Provisioning engine {Instance} started ({Concurrency} concurrent stores).")]
     private static partial void LogStarted(ILogger logger, string instance, int concurrency);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis connection restored: claiming no new store for {Seconds} s (one lease TTL), so work whose lease a failover lost can stop first.")]
+    private static partial void LogHoldingClaims(ILogger logger, double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Work queue unavailable ({Reason}); trying again.")]
     private static partial void LogQueueUnavailable(ILogger logger, string reason);
