@@ -42,6 +42,8 @@ public sealed class ScaleTests(EngineFixture fixture) : IClassFixture<EngineFixt
         var name = EngineFixture.NewStoreName("watch");
         var ns = $"store-{name}";
         var readyAt = new Dictionary<string, DateTimeOffset>();
+        // On the control plane's clock (this machine's, corrected to Redis's), which stamps its events.
+        var clock = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<TimeProvider>(plane.Services);
         void OnChanged(WatchEvent e)
         {
             if (e.Namespace == ns && e.Resource.GroupResource is "deployments.apps" or "statefulsets.apps"
@@ -49,7 +51,7 @@ public sealed class ScaleTests(EngineFixture fixture) : IClassFixture<EngineFixt
             {
                 lock (readyAt)
                 {
-                    readyAt.TryAdd(e.Resource.GroupResource, DateTimeOffset.UtcNow);
+                    readyAt.TryAdd(e.Resource.GroupResource, clock.GetUtcNow());
                 }
             }
         }
