@@ -14,4 +14,27 @@ public sealed record StoreClusterNames(string Namespace, string Release, string 
 
     public static StoreClusterNames For(string store, string namespacePrefix) =>
         new($"{namespacePrefix}{store}", store, $"{store}-credentials");
+
+    /// <summary>
+    /// The labels a store's namespace is created with, and that drift detection expects on it: ownership, the store
+    /// (and its uid once it has one) and Pod Security at <paramref name="podSecurityLevel"/>.
+    /// </summary>
+    public static Dictionary<string, string> NamespaceLabels(Stores.Store store, string podSecurityLevel)
+    {
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [ManagedByLabel] = ManagedByValue,
+            [StoreLabel] = store.Name,
+            ["pod-security.kubernetes.io/enforce"] = podSecurityLevel,
+            ["pod-security.kubernetes.io/enforce-version"] = "latest",
+            ["pod-security.kubernetes.io/audit"] = podSecurityLevel,
+            ["pod-security.kubernetes.io/warn"] = podSecurityLevel,
+        };
+        if (store.Uid.Length > 0)
+        {
+            labels[StoreUidLabel] = store.Uid;
+        }
+
+        return labels;
+    }
 }

@@ -18,27 +18,10 @@ public sealed class StoreClusterActions(IOptions<EngineOptions> options)
     /// </summary>
     public async Task CreateNamespaceAsync(IKubernetes client, Store store, StoreClusterNames names, CancellationToken cancellationToken)
     {
-        var level = options.Value.PodSecurityLevel;
         var ns = new V1Namespace
         {
-            Metadata = new V1ObjectMeta
-            {
-                Name = names.Namespace,
-                Labels = new Dictionary<string, string>
-                {
-                    [StoreClusterNames.ManagedByLabel] = StoreClusterNames.ManagedByValue,
-                    [StoreClusterNames.StoreLabel] = store.Name,
-                    ["pod-security.kubernetes.io/enforce"] = level,
-                    ["pod-security.kubernetes.io/enforce-version"] = "latest",
-                    ["pod-security.kubernetes.io/audit"] = level,
-                    ["pod-security.kubernetes.io/warn"] = level,
-                },
-            },
+            Metadata = new V1ObjectMeta { Name = names.Namespace, Labels = StoreClusterNames.NamespaceLabels(store, options.Value.PodSecurityLevel) },
         };
-        if (store.Uid.Length > 0)
-        {
-            ns.Metadata.Labels[StoreClusterNames.StoreUidLabel] = store.Uid;
-        }
 
         await IgnoreAlreadyExists(() => client.CoreV1.CreateNamespaceAsync(ns, cancellationToken: cancellationToken));
     }

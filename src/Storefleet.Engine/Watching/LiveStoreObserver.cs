@@ -67,25 +67,8 @@ public sealed class LiveStoreObserver(StoreCaches caches, TimeProvider clock, IO
             .Select(c => new VolumeState(c.Name, c.Component == "mysql" ? "database" : "files", c.Requested!, c.StorageClass))];
 
     /// <summary>The labels the store's namespace must carry (ownership and Pod Security), as the engine created it.</summary>
-    public IReadOnlyDictionary<string, string> ExpectedNamespaceLabels(Store store)
-    {
-        var level = options.Value.PodSecurityLevel;
-        var labels = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            [StoreClusterNames.ManagedByLabel] = StoreClusterNames.ManagedByValue,
-            [StoreClusterNames.StoreLabel] = store.Name,
-            ["pod-security.kubernetes.io/enforce"] = level,
-            ["pod-security.kubernetes.io/enforce-version"] = "latest",
-            ["pod-security.kubernetes.io/audit"] = level,
-            ["pod-security.kubernetes.io/warn"] = level,
-        };
-        if (store.Uid.Length > 0)
-        {
-            labels[StoreClusterNames.StoreUidLabel] = store.Uid;
-        }
-
-        return labels;
-    }
+    public IReadOnlyDictionary<string, string> ExpectedNamespaceLabels(Store store) =>
+        StoreClusterNames.NamespaceLabels(store, options.Value.PodSecurityLevel);
 
     private List<string> NamespaceLabelDrift(Store store, CachedNamespace ns) =>
         [.. ExpectedNamespaceLabels(store).Where(kv => !ns.Labels.TryGetValue(kv.Key, out var actual) || actual != kv.Value).Select(kv => kv.Key).Order(StringComparer.Ordinal)];
