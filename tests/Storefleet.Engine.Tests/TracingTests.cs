@@ -33,7 +33,11 @@ public sealed class TracingTests(EngineFixture fixture) : IClassFixture<EngineFi
         }
 
         var all = Snapshot();
-        var post = all.Single(a => a.Kind == ActivityKind.Server && a.GetTagItem("http.request.method") as string == "POST" && (a.GetTagItem("http.route") as string ?? string.Empty).Contains("api/v1/stores", StringComparison.Ordinal));
+        // Listeners are process-wide: other tests' control planes in this process are seen too; ours is the POST
+        // that parents the first reconcile of this store.
+        var firstReconcile = all.Where(a => a.DisplayName == "reconcile" && a.GetTagItem("storefleet.store") as string == name).MinBy(a => a.StartTimeUtc)!;
+        var post = all.Single(a => a.SpanId == firstReconcile.ParentSpanId && a.Kind == ActivityKind.Server && a.GetTagItem("http.request.method") as string == "POST"
+            && (a.GetTagItem("http.route") as string ?? string.Empty).Contains("api/v1/stores", StringComparison.Ordinal));
         var trace = all.Where(a => a.TraceId == post.TraceId).ToList();
         var names = trace.Select(a => a.DisplayName).ToHashSet();
 
