@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
 using Storefleet.Core.Stores;
 using Storefleet.Testing;
 using Storefleet.Testing.KubeApi.Simulation;
@@ -209,6 +210,40 @@ public sealed class RecoveryTests(EngineFixture fixture) : IClassFixture<EngineF
         var events = await plane.Repository.GetEventsAsync(name);
         Assert.Contains(events, e => e.Step == "helm-recover" && e.Message.Contains("pending-install", StringComparison.Ordinal));
         Assert.Equal(["deployed"], ReleaseStatuses(ns));
+    }
+
+    [Fact]
+    public async Task AHelmStoppedAtTheLeasesLocalDeadline_WhileRedisStillHeldTheLease_LeavesAPendingReleaseThatIsRecoveredAtOnce()
+    {
+        var name = EngineFixture.NewStoreName("lapse");
+        var ns = $"store-{name}";
+        var losing = false;
+        RenewalAnswersLost? queue = null;
+        await using var plane = fixture.StartControlPlane(services: s =>
+        {
+            s.AddSingleton<Storefleet.Infrastructure.Redis.RedisWorkQueue>();
+            s.AddSingleton<Storefleet.Core.Provisioning.IWorkQueue>(p => queue = new RenewalAnswersLost(
+                p.GetRequiredService<Storefleet.Infrastructure.Redis.RedisWorkQueue>(), store => losing && store == name && HelmProcess(name) is not null));
+        });
+        var slow = fixture.Api.Faults.AddLatency("PATCH", $"/namespaces/{ns}/deployments/", TimeSpan.FromSeconds(60), times: 1);
+        // When helm is stopped it marks its release failed; this write fails, so the release stays pending-install.
+        var statusWrite = fixture.Api.Faults.FailNext("PUT", $"^/api/v1/namespaces/{ns}/secrets/sh\\.helm\\.release\\.v1\\.{name}\\.v1$", 500);
+
+        await plane.CreateStoreAsync(name);
+        await Eventually.WaitUntilAsync(() => Task.FromResult(slow.Remaining == 0), TimeSpan.FromSeconds(15), "helm to be applying the Deployment");
+        losing = true;
+
+        // The renewals' answers are lost: at the local deadline helm is stopped; Redis never lost the lease, so the pending
+        // record is known to be this replica's and is recovered at once, not after helm's timeout plus the grace (2 min here).
+        await plane.WaitForPhaseAsync(name, StorePhase.Ready, TimeSpan.FromSeconds(45));
+        Assert.True(queue!.Lost > 0, "no renewal answer was lost");
+        Assert.Equal(0, statusWrite.Remaining);
+        var events = await plane.Repository.GetEventsAsync(name);
+        Assert.Contains(events, e => e.Step == "helm-recover" && e.Message.Contains("pending-install", StringComparison.Ordinal)
+            && e.Message.Contains("this control plane", StringComparison.Ordinal));
+        Assert.Equal(["deployed"], ReleaseStatuses(ns));
+        // The stop broke requests in flight: that is this worker's own cancellation, never "the cluster is unreachable".
+        Assert.DoesNotContain(events, e => e.Step == "cluster");
     }
 
     [Fact]

@@ -33,8 +33,11 @@ public abstract record ReconcileAction(string Step)
         public override bool IsWait => true;
     }
 
-    /// <summary>A killed helm left the release pending-* long enough ago: uninstall without hooks (pending-install) or roll back.</summary>
-    public sealed record RecoverPendingRelease(ReleaseStatus Status) : ReconcileAction("helm-recover");
+    /// <summary>
+    /// A killed helm left the release pending-* long enough ago, or <paramref name="LeftHere"/>: a helm of this replica
+    /// that has ended left it: uninstall without hooks (pending-install) or roll back.
+    /// </summary>
+    public sealed record RecoverPendingRelease(ReleaseStatus Status, bool LeftHere = false) : ReconcileAction("helm-recover");
 
     public sealed record InstallOrUpgrade(string Digest, bool FirstInstall) : ReconcileAction("helm-upgrade");
 

@@ -112,7 +112,7 @@ public static class ReconcileDecider
         var writerMayBeAlive = !observed.AbandonedHere && (observed.HelmRunningHere || release.Age is not { } age || age < settings.StalePendingAfter);
         return writerMayBeAlive
             ? new ReconcileAction.AwaitPendingRelease(release.Status, release.Age, settings.StalePendingAfter, observed.HelmRunningHere)
-            : new ReconcileAction.RecoverPendingRelease(release.Status);
+            : new ReconcileAction.RecoverPendingRelease(release.Status, observed.AbandonedHere);
     }
 
     /// <summary>A live store: lost, changed, drifted, unhealthy — or fine. Observed from the engine's watch caches.</summary>

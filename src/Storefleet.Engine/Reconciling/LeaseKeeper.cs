@@ -13,6 +13,13 @@ public interface ILeaseGuard
 
     /// <summary>True when the lease is lost or may have lapsed.</summary>
     bool Lost();
+
+    /// <summary>
+    /// Asks Redis whether the lease still carries this worker's token (renewing it). True means nobody else can have held it
+    /// since it was claimed — even when the local deadline passed (a stall, a renewal whose answer was lost); false when it
+    /// is another's, gone, or Redis cannot say.
+    /// </summary>
+    Task<bool> ConfirmHeldAsync();
 }
 
 /// <summary>The worker can no longer be sure it holds its store's lease; it must stop touching the store.</summary>
@@ -72,6 +79,19 @@ public sealed partial class LeaseKeeper : ILeaseGuard, IAsyncDisposable
     public bool Lost => Volatile.Read(ref _lost) == 1 || _deadline.IsCancellationRequested;
 
     bool ILeaseGuard.Lost() => Lost;
+
+    public async Task<bool> ConfirmHeldAsync()
+    {
+        using var bound = new CancellationTokenSource(_validFor, _clock);
+        try
+        {
+            return await _queue.RenewAsync(_lease, _ttl, bound.Token).WaitAsync(bound.Token);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>How long a renewal counts for locally: the TTL minus a margin for clock rate differences and the trip to Redis.</summary>
     public static TimeSpan ValidFor(TimeSpan ttl) => ttl - TimeSpan.FromTicks(Math.Max(ttl.Ticks / 5, Math.Min(TimeSpan.FromSeconds(1).Ticks, ttl.Ticks / 3)));

@@ -139,6 +139,11 @@ public sealed partial class StoreReconciler(
 
                 cluster.ReportReachable();
             }
+            catch (Exception e) when (e is not OperationCanceledException && cancellationToken.IsCancellationRequested)
+            {
+                // Our own stop (the lease may have lapsed, a deletion, shutdown) broke the request: not the cluster's fault.
+                throw new OperationCanceledException("The reconcile was stopped while reading the cluster.", e, cancellationToken);
+            }
             catch (Exception e) when (KubeErrors.IsUnreachable(e))
             {
                 cluster.ReportUnreachable(KubeErrors.Describe(e));
@@ -356,6 +361,11 @@ public sealed partial class StoreReconciler(
                     throw new InvalidOperationException($"No executor for {action}.");
             }
         }
+        catch (Exception e) when (e is not OperationCanceledException && ct.IsCancellationRequested)
+        {
+            // Our own stop (the lease may have lapsed, a deletion, shutdown) broke the request: not the cluster's fault.
+            throw new OperationCanceledException($"Step '{action.Step}' was stopped.", e, ct);
+        }
         catch (Exception e) when (KubeErrors.IsUnreachable(e))
         {
             cluster.ReportUnreachable(KubeErrors.Describe(e));
@@ -397,7 +407,7 @@ public sealed partial class StoreReconciler(
 
     private async Task<StepOutcome> InstallAsync(Context c, ReconcileAction.InstallOrUpgrade install, CancellationToken ct)
     {
-        var result = await releases.UpgradeInstallAsync(c.Store, c.Names, install.Digest, c.Guard, ct);
+        var result = await HelmAsync(c, () => releases.UpgradeInstallAsync(c.Store, c.Names, install.Digest, c.Guard, ct));
         if (result.Succeeded)
         {
             var verb = install.FirstInstall ? "installed" : "upgraded";
@@ -419,14 +429,16 @@ public sealed partial class StoreReconciler(
 
     /// <summary>
     /// Our helm run ended without finishing: if it left the release pending, remember that very record — its writer
-    /// is dead (we still hold the lease, so nobody else wrote since), and it can be recovered without waiting.
+    /// is dead (the lease is still ours, read after the record, so nobody else wrote since), and it can be recovered
+    /// without waiting. Also after helm was stopped at the lease's local deadline: if Redis says the lease never left
+    /// us (a stall, a renewal whose answer was lost), the record is still known to be ours.
     /// </summary>
     private async Task NoteAbandonedAsync(Context c, CancellationToken ct)
     {
         try
         {
             var release = await StoreObserver.ReleaseAsync(c.Client, c.Names, ct);
-            if (release.IsPending && release.RecordUid is { } uid && !c.Guard.Lost())
+            if (release.IsPending && release.RecordUid is { } uid && (!c.Guard.Lost() || await c.Guard.ConfirmHeldAsync()))
             {
                 releases.RememberAbandoned(c.Names, uid);
             }
@@ -434,6 +446,24 @@ public sealed partial class StoreReconciler(
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // Unknown: the record is then recovered only once it is stale.
+        }
+    }
+
+    /// <summary>
+    /// Runs a helm command on the store's release. When the lease may have lapsed, helm is stopped and the pass ends; if
+    /// the stopped helm left the release pending while the lease was in fact still ours, that is remembered first.
+    /// </summary>
+    private async Task<HelmResult> HelmAsync(Context c, Func<Task<HelmResult>> run)
+    {
+        try
+        {
+            return await run();
+        }
+        catch (OperationCanceledException) when (c.Guard.Lost())
+        {
+            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await NoteAbandonedAsync(c, bound.Token);
+            throw;
         }
     }
 
@@ -454,8 +484,8 @@ public sealed partial class StoreReconciler(
         // A pending install, or an uninstall that died part-way, is finished by uninstalling (without hooks); the install runs again.
         var install = recover.Status is ReleaseStatus.PendingInstall or ReleaseStatus.Uninstalling;
         var result = install
-            ? await releases.UninstallAsync(c.Names, withoutHooks: true, c.Guard, ct)
-            : await releases.RollbackAsync(c.Names, c.Guard, ct);
+            ? await HelmAsync(c, () => releases.UninstallAsync(c.Names, withoutHooks: true, c.Guard, ct))
+            : await HelmAsync(c, () => releases.RollbackAsync(c.Names, c.Guard, ct));
         if (!result.Succeeded)
         {
             await NoteAbandonedAsync(c, ct);
@@ -464,8 +494,9 @@ public sealed partial class StoreReconciler(
 
         releases.ForgetAbandoned(c.Names);
         var what = install ? "uninstalled (without hooks) to be installed again" : "rolled back to its last deployed revision";
+        var interrupted = recover.LeftHere ? "one of this control plane's, which has exited" : $"older than {Describe(_options.StalePendingReleaseAfter)}";
         return await WriteAsync(c, Succeeded(c.Store).Without(ConditionTypes.Retrying, Now), Event(StoreEventType.Warning, c.Store.Phase,
-            $"Helm release {c.Names.Release} was left {Wire(recover.Status)} by an interrupted helm (older than {Describe(_options.StalePendingReleaseAfter)}); {what}.", recover.Step, result.Duration), ct);
+            $"Helm release {c.Names.Release} was left {Wire(recover.Status)} by an interrupted helm ({interrupted}); {what}.", recover.Step, result.Duration), ct);
     }
 
     /// <summary>
@@ -495,7 +526,7 @@ public sealed partial class StoreReconciler(
         HelmResult? result = null;
         if (repair.Drift.Objects.Count > 0 || repair.Drift.Release is not null)
         {
-            result = await releases.UpgradeInstallAsync(store, c.Names, c.Observed.Release.Digest == store.Pin?.Digest ? store.Pin!.Digest : releases.Target(store, c.Names).Digest, c.Guard, ct);
+            result = await HelmAsync(c, () => releases.UpgradeInstallAsync(store, c.Names, c.Observed.Release.Digest == store.Pin?.Digest ? store.Pin!.Digest : releases.Target(store, c.Names).Digest, c.Guard, ct));
         }
 
         var repaired = store.WithRepair(Now);
@@ -567,7 +598,7 @@ public sealed partial class StoreReconciler(
     private async Task<StepOutcome> RollBackAsync(Context c, string reason, string message, CancellationToken ct)
     {
         var store = c.Store;
-        var result = await releases.RollbackAsync(c.Names, c.Guard, ct);
+        var result = await HelmAsync(c, () => releases.RollbackAsync(c.Names, c.Guard, ct));
         if (!result.Succeeded)
         {
             await NoteAbandonedAsync(c, ct);
@@ -584,7 +615,7 @@ public sealed partial class StoreReconciler(
 
     private async Task<StepOutcome> UninstallAsync(Context c, ReconcileAction.UninstallRelease uninstall, CancellationToken ct)
     {
-        var result = await releases.UninstallAsync(c.Names, uninstall.WithoutHooks, c.Guard, ct);
+        var result = await HelmAsync(c, () => releases.UninstallAsync(c.Names, uninstall.WithoutHooks, c.Guard, ct));
         if (result.Succeeded)
         {
             return await WriteAsync(c, Succeeded(c.Store), Event(StoreEventType.StepSucceeded, StorePhase.Deleting,
