@@ -24,8 +24,10 @@ public static class StateServiceCollectionExtensions
     {
         services.AddOptions<StateOptions>().Bind(configuration.GetSection(StateOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => new RedisKeys(sp.GetRequiredService<IOptions<StateOptions>>().Value.KeyPrefix));
-        services.AddSingleton<IStoreRepository, RedisStoreRepository>();
+        services.AddSingleton<RedisStoreRepository>();
+        services.AddSingleton<IStoreRepository>(p => p.GetRequiredService<RedisStoreRepository>());
         services.AddSingleton<IWorkQueue, RedisWorkQueue>();
+        services.AddSingleton<Storefleet.Core.Fleet.IFleetHistory, RedisFleetHistory>();
         services.AddSingleton<ReplicaAcknowledgements>();
 
         // One clock for every replica: this machine's, corrected to Redis's (see RedisClock).
@@ -33,7 +35,8 @@ public static class StateServiceCollectionExtensions
         services.AddSingleton<RedisClock>();
         services.AddSingleton<TimeProvider>(sp => sp.GetRequiredService<RedisClock>());
         services.AddHostedService<RedisClockSync>();
-        services.AddHostedService<NameIndexBackfill>();
+        services.AddHostedService<IndexBackfill>();
+        services.AddHostedService<FleetPhaseSampler>();
 
         var connectionString = configuration.GetConnectionString("Redis");
         if (string.IsNullOrWhiteSpace(connectionString))

@@ -256,6 +256,44 @@ public sealed class EndToEndTests(BrowserFixture fixture) : IClassFixture<Browse
     }
 
     [Fact]
+    public async Task TheFleetOverview_ForAnAdmin_ShowsTheFleetLive_WithChartsTheirValuesAndLinks()
+    {
+        var first = await fixture.CreateStoreAsync(fixture.AliceToken, $"ov-{Guid.NewGuid():N}"[..10]);
+        await Eventually.WaitUntilAsync(async () => (await fixture.Repository.GetAsync(first))?.Phase == StorePhase.Ready, TimeSpan.FromSeconds(60), "the store to be ready");
+        var page = await fixture.SignedInPageAsync(fixture.AdminToken);
+
+        await page.ClickAsync("nav a[href='/overview']");
+        await page.WaitForURLAsync("**/overview");
+        await Assertions.Expect(page.Locator("[data-testid=slowest-steps] tr[data-step='helm-upgrade']")).ToBeVisibleAsync(new() { Timeout = 15000 });
+        await Assertions.Expect(page.Locator("[data-testid=ready-times] tr[data-window='24h'] td").First).Not.ToHaveTextAsync("0");
+        // The chart is drawn (SVG with a bar per step) next to its values as a table.
+        await Assertions.Expect(page.Locator("figure.chart .rz-tick-text", new() { HasTextString = "helm-upgrade" })).ToBeVisibleAsync();
+        var widest = await page.EvaluateAsync<double>("() => Math.max(0, ...[...document.querySelectorAll('figure.chart .rz-bar-series path')].map(p => p.getBoundingClientRect().width))");
+        Assert.True(widest > 50, $"the widest bar is {widest} px");
+        var ready = int.Parse(await page.InnerTextAsync("[data-phase-count='ready'] .count"), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(ready >= 1, $"{ready} ready stores shown");
+
+        // Live: a store that becomes Ready raises the count without a reload.
+        var second = await fixture.CreateStoreAsync(fixture.AliceToken, $"ov-{Guid.NewGuid():N}"[..10]);
+        await Eventually.WaitUntilAsync(async () => (await fixture.Repository.GetAsync(second))?.Phase == StorePhase.Ready, TimeSpan.FromSeconds(60), "the second store to be ready");
+        await Eventually.WaitUntilAsync(
+            async () => int.Parse(await page.InnerTextAsync("[data-phase-count='ready'] .count"), System.Globalization.CultureInfo.InvariantCulture) > ready,
+            TimeSpan.FromSeconds(30), "the overview to count the new ready store");
+
+        if (Environment.GetEnvironmentVariable("STOREFLEET_SCREENSHOTS") is { Length: > 0 } directory)
+        {
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(directory, "overview.png"), FullPage = true });
+        }
+
+        // A phase card opens the stores list filtered by that phase.
+        await page.ClickAsync("[data-phase-count='ready'] a");
+        await page.WaitForURLAsync("**/?phase=ready");
+        await BrowserFixture.WaitForCircuitAsync(page);
+        await Assertions.Expect(page.Locator("#phase-filter")).ToHaveValueAsync("ready");
+        await Assertions.Expect(page.Locator("tr[data-store] [data-phase]:not([data-phase='ready'])")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
     public async Task EveryControl_IsLabelled_ReachableByKeyboard_AndThePageFitsAPhone()
     {
         var name = await fixture.CreateStoreAsync(fixture.AliceToken, $"a11y-{Guid.NewGuid():N}"[..12]);

@@ -63,6 +63,9 @@ public sealed class ComponentFixture : IAsyncLifetime
 
     public ServerHost Host { get; private set; } = null!;
 
+    /// <summary>The redis-server's connection string (for a host of one's own, under its own key prefix).</summary>
+    public string Redis => _redis.ConnectionString;
+
     public async Task InitializeAsync()
     {
         _redis = await RedisServerProcess.StartAsync();

@@ -53,7 +53,7 @@ public sealed class MetricsTests(EngineFixture fixture) : IClassFixture<EngineFi
         // What Prometheus has scraped since (a scrape a second): the fleet by phase, ten create→Ready observations.
         var byPhase = await Eventually.WaitForAsync(async () =>
         {
-            var ready = await prometheus.QueryAsync("storefleet_stores{phase=\"ready\"}");
+            var ready = await prometheus.QueryAsync("storefleet_stores{phase=\"ready\",plan=\"small\"}");
             return ready.Count == 1 && ready[0].Value == 10 ? ready : null;
         }, TimeSpan.FromSeconds(60), $"Prometheus to see 10 ready stores (target: {await prometheus.TargetHealthAsync()})");
         var readyCount = await prometheus.QueryAsync("sum(storefleet_store_ready_duration_seconds_count)");
@@ -66,6 +66,8 @@ public sealed class MetricsTests(EngineFixture fixture) : IClassFixture<EngineFi
 
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
         Assert.Single(byPhase);
+        var plans = await prometheus.QueryAsync("sum by (plan) (storefleet_stores)");
+        Assert.Equal("small", Assert.Single(plans).Labels["plan"]);
         Assert.Equal(10, readyCount.Single().Value);
         Assert.Contains(1.0, buckets);      // create→Ready buckets from 1 s…
         Assert.Contains(1800.0, buckets);   // …to 30 min

@@ -314,6 +314,36 @@ public abstract class StoreRepositoryContract(IStateBackendFixture backend)
         Assert.True(await db.KeyExistsAsync(_keys.NameIndexBuilt));
     }
 
+    [Fact]
+    public async Task CountsByPhaseAndPlan_FollowCreatesPhaseMovesPlanChangesAndRemoves()
+    {
+        var a = await CreateAsync("count-a");
+        await CreateAsync("count-b");
+        var c = Assert.IsType<CreateStoreResult.Created>(await Repository.CreateAsync(NewStore("count-c", "bob", StorePlan.Medium), Created(NewStore("count-c", "bob")))).Store;
+
+        var moved = Assert.IsType<UpdateStoreResult.Updated>(await Repository.UpdateAsync(a with { Phase = StorePhase.Ready }, [])).Store;
+        Assert.IsType<UpdateStoreResult.Updated>(await Repository.UpdateAsync(moved.WithPlan(StorePlan.Large, T0), []));
+        Assert.IsType<UpdateStoreResult.Updated>(await Repository.RemoveAsync(c, Event(StorePhase.Deleting, "gone")));
+
+        var counts = (await Repository.CountByPhaseAndPlanAsync()).Where(x => x.Count > 0).Select(x => $"{x.Phase.ToWire()}/{x.Plan}={x.Count}");
+        Assert.Equal(["requested/small=1", "ready/large=1"], counts);
+        // Every phase on every plan ever used is reported, zeros included (a gauge that drops to 0 stays visible).
+        Assert.Equal(Enum.GetValues<StorePhase>().Length * 3, (await Repository.CountByPhaseAndPlanAsync()).Count);
+    }
+
+    [Fact]
+    public async Task PlanIndex_IsBuiltOnceForStoresThatPredateIt()
+    {
+        await CreateAsync("old-plan");
+        var db = backend.Redis.GetDatabase();
+        await db.KeyDeleteAsync([_keys.StoresByPlan("small"), _keys.Plans]); // as before the index existed
+
+        Assert.Empty(await Repository.CountByPhaseAndPlanAsync());
+        await Repository.EnsurePlanIndexAsync();
+        Assert.Equal(["requested/small=1"], (await Repository.CountByPhaseAndPlanAsync()).Where(x => x.Count > 0).Select(x => $"{x.Phase.ToWire()}/{x.Plan}={x.Count}"));
+        Assert.True(await db.KeyExistsAsync(_keys.PlanIndexBuilt));
+    }
+
     private async Task<IReadOnlyList<string>> NamesAsync(StoreQuery query) => [.. (await Repository.ListAsync(query)).Items.Select(s => s.Name)];
 
     [Fact]

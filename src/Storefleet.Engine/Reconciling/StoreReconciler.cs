@@ -33,7 +33,8 @@ public sealed partial class StoreReconciler(
     IOptions<EngineOptions> options,
     TimeProvider clock,
     ILogger<StoreReconciler> logger,
-    Telemetry.StorefleetMetrics? metrics = null)
+    Telemetry.StorefleetMetrics? metrics = null,
+    Core.Fleet.IFleetHistory? history = null)
 {
     private const int MaxStepsPerClaim = 16;
     private readonly EngineOptions _options = options.Value;
@@ -165,6 +166,10 @@ public sealed partial class StoreReconciler(
             }
 
             activity.Record(new EngineStep(Now, store.Name, lease.Holder, lease.Fence, action.Step, outcome.ToString(), stopwatch.Elapsed));
+            if (!action.IsWait)
+            {
+                RecordStep(action.Step, stopwatch.Elapsed);
+            }
             if (!ReferenceEquals(outcome, StepOutcome.Continue))
             {
                 return outcome.NextDue;
@@ -333,6 +338,7 @@ public sealed partial class StoreReconciler(
                     if (readyOutcome.Kind == "done")
                     {
                         metrics?.StoreReady(Now - store.CreatedAt);
+                        await RecordReadyAsync(Now - store.CreatedAt);
                     }
 
                     return readyOutcome;
@@ -425,6 +431,31 @@ public sealed partial class StoreReconciler(
         return StoreReleases.IsTerminal(result)
             ? await FailAsync(c, "HelmFailed", $"helm upgrade --install failed and will not succeed by retrying: {summary} Fix the chart or values, then retry.", ct)
             : await RetryLaterAsync(c.Store, c.Lease, install.Step, $"helm upgrade --install failed: {summary}", ct);
+    }
+
+    /// <summary>For the fleet overview; the history is a view, so a Redis hiccup here never fails the store's pass.</summary>
+    private async Task RecordReadyAsync(TimeSpan sinceCreation)
+    {
+        try
+        {
+            await (history?.RecordReadyAsync(Now, sinceCreation) ?? Task.CompletedTask);
+        }
+        catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            LogHistoryFailed(logger, e.Message);
+        }
+    }
+
+    private void RecordStep(string step, TimeSpan duration)
+    {
+        try
+        {
+            history?.RecordStep(Now, step, duration);
+        }
+        catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            LogHistoryFailed(logger, e.Message);
+        }
     }
 
     /// <summary>
@@ -818,6 +849,9 @@ public sealed partial class StoreReconciler(
         ReleaseStatus.PendingRollback => "pending-rollback",
         _ => status.ToString().ToLowerInvariant(),
     };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The fleet history (for the dashboard's overview) was not written: {Reason}")]
+    private static partial void LogHistoryFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Store {Store}: drift repaired in {Milliseconds} ms: {Drift}")]
     private static partial void LogRepaired(ILogger logger, string store, string drift, double milliseconds);

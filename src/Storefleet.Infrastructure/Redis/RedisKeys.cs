@@ -21,6 +21,15 @@ public sealed class RedisKeys(string prefix)
     /// <summary>Sorted set of the store names in one phase, scored by creation time.</summary>
     public RedisKey StoresByPhase(string phase) => $"{Prefix}stores:phase:{phase}";
 
+    /// <summary>Sorted set of the store names on one plan, scored by creation time.</summary>
+    public RedisKey StoresByPlan(string plan) => $"{Prefix}stores:plan:{plan}";
+
+    /// <summary>Set of every plan id a store was ever on (the plan indexes that may exist).</summary>
+    public RedisKey Plans => $"{Prefix}stores:plans";
+
+    /// <summary>Marker: the plan indexes hold every store created before they existed too.</summary>
+    public RedisKey PlanIndexBuilt => $"{Prefix}stores:plans:built";
+
     /// <summary>
     /// Sorted set, every score 0, of <c>"word-suffix name"</c> for each hyphen-separated word of each store name
     /// (<c>alice-shop</c>: <c>"alice-shop alice-shop"</c>, <c>"shop alice-shop"</c>): name search is a lexicographic range.
@@ -41,6 +50,15 @@ public sealed class RedisKeys(string prefix)
 
     /// <summary>Capped list of recent changes to store records ("seq TAB added|modified|deleted TAB name TAB owner"), oldest first.</summary>
     public RedisKey ChangeLog => $"{Prefix}changes:log";
+
+    /// <summary>Sorted set of create→Ready durations (<c>"ms|nonce"</c>), scored by when the store became Ready.</summary>
+    public RedisKey FleetReadyTimes => $"{Prefix}fleet:ready-times";
+
+    /// <summary>Sorted set of engine step durations (<c>"step|ms|nonce"</c>), scored by when the step ended.</summary>
+    public RedisKey FleetSteps => $"{Prefix}fleet:steps";
+
+    /// <summary>Sorted set of once-a-minute counts of stores by phase (<c>"minute|json"</c>), scored by the minute.</summary>
+    public RedisKey FleetPhaseSamples => $"{Prefix}fleet:phases";
 
     /// <summary>Capped list of tombstones of deleted stores, newest last.</summary>
     public RedisKey Tombstones => $"{Prefix}tombstones";

@@ -41,9 +41,9 @@ public sealed class RedisStoreRepository : IStoreRepository, IDisposable
             StoreScripts.Create,
             [keys.Store(store.Name), keys.AllStores, keys.StoresByOwner(store.Owner), keys.StoresByPhase(store.Phase.ToWire()), keys.Events(store.Name),
              keys.StoresByPhase(StorePhase.Requested.ToWire()), keys.StoresByPhase(StorePhase.Provisioning.ToWire()), keys.StoresByPhase(StorePhase.Bootstrapping.ToWire()),
-             keys.EventCount(store.Name), keys.ChangeSequence, keys.ChangeLog, keys.NameIndex],
+             keys.EventCount(store.Name), keys.ChangeSequence, keys.ChangeLog, keys.NameIndex, keys.StoresByPlan(store.Spec.Plan.Id), keys.Plans],
             [document, store.Name, Score(store), Serialize(created), _options.MaxEventsPerStore, limits.MaxStoresPerOwner, limits.MaxStoresTotal, limits.MaxInProgressPerOwner,
-             store.Owner, _options.MaxChanges]).ConfigureAwait(false))!;
+             store.Owner, _options.MaxChanges, store.Spec.Plan.Id]).ConfigureAwait(false))!;
 
         switch ((int)result[0])
         {
@@ -97,6 +97,7 @@ public sealed class RedisStoreRepository : IStoreRepository, IDisposable
             lease?.Token ?? string.Empty,
             updated.Owner,
             _options.MaxChanges,
+            updated.Spec.Plan.Id,
         };
         args.AddRange(events.Select(e => (RedisValue)Serialize(e)));
 
@@ -104,7 +105,7 @@ public sealed class RedisStoreRepository : IStoreRepository, IDisposable
         var outcome = (long)(await Db.ScriptEvaluateAsync(
             StoreScripts.Update,
             [keys.Store(updated.Name), keys.StoresByPhase(current.Phase.ToWire()), keys.StoresByPhase(updated.Phase.ToWire()), keys.Events(updated.Name), keys.Lease(updated.Name),
-             keys.EventCount(updated.Name), keys.ChangeSequence, keys.ChangeLog],
+             keys.EventCount(updated.Name), keys.ChangeSequence, keys.ChangeLog, keys.StoresByPlan(current.Spec.Plan.Id), keys.StoresByPlan(updated.Spec.Plan.Id), keys.Plans],
             [.. args]).ConfigureAwait(false));
 
         var result = Outcome(outcome, () => new UpdateStoreResult.Updated(updated with { Version = outcome }));
@@ -122,7 +123,7 @@ public sealed class RedisStoreRepository : IStoreRepository, IDisposable
         var outcome = (long)(await Db.ScriptEvaluateAsync(
             StoreScripts.Remove,
             [keys.Store(current.Name), keys.AllStores, keys.StoresByOwner(current.Owner), keys.StoresByPhase(current.Phase.ToWire()), keys.Events(current.Name), keys.Tombstones, keys.Lease(current.Name),
-             keys.EventCount(current.Name), keys.ChangeSequence, keys.ChangeLog, keys.NameIndex],
+             keys.EventCount(current.Name), keys.ChangeSequence, keys.ChangeLog, keys.NameIndex, keys.StoresByPlan(current.Spec.Plan.Id)],
             [current.Version, current.Name, Serialize(tombstone), _options.MaxEventsPerStore, (long)_options.TombstoneRetention.TotalSeconds, _options.MaxTombstones,
              JsonSerializer.Serialize(entry, StateJsonContext.Default.TombstoneEntry), lease?.Token ?? string.Empty, current.Owner, _options.MaxChanges]).ConfigureAwait(false));
 
@@ -280,6 +281,55 @@ public sealed class RedisStoreRepository : IStoreRepository, IDisposable
         await Db.StringSetAsync(keys.NameIndexBuilt, "1").ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Once per installation: puts stores created before the plan indexes existed into their plan's index. A store that
+    /// changes meanwhile is skipped here and indexed by its change (every write re-adds it).
+    /// </summary>
+    public async Task EnsurePlanIndexAsync(CancellationToken cancellationToken = default)
+    {
+        if (await Db.KeyExistsAsync(keys.PlanIndexBuilt).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        const int batch = 500;
+        for (long start = 0; !cancellationToken.IsCancellationRequested; start += batch)
+        {
+            var names = await Db.SortedSetRangeByRankAsync(keys.AllStores, start, start + batch - 1).ConfigureAwait(false);
+            var records = names.Select(n => Db.HashGetAsync(keys.Store((string)n!), ["data", "version"])).ToList();
+            var indexed = new List<Task<RedisResult>>();
+            foreach (var store in (await Task.WhenAll(records).ConfigureAwait(false)).Select(ToStore).OfType<Store>())
+            {
+                indexed.Add(Db.ScriptEvaluateAsync(StoreScripts.IndexPlan, [keys.Store(store.Name), keys.StoresByPlan(store.Spec.Plan.Id), keys.Plans],
+                    [store.Version, store.Name, Score(store), store.Spec.Plan.Id]));
+            }
+
+            await Task.WhenAll(indexed).ConfigureAwait(false);
+            if (names.Length < batch)
+            {
+                break;
+            }
+        }
+
+        await Db.StringSetAsync(keys.PlanIndexBuilt, "1").ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// How many stores are in each phase on each plan ever used (zeros included): one round trip of
+    /// set-intersection counts, so its cost does not grow with reading records.
+    /// </summary>
+    public async Task<IReadOnlyList<PhasePlanCount>> CountByPhaseAndPlanAsync(CancellationToken cancellationToken = default)
+    {
+        var plans = (await Db.SetMembersAsync(keys.Plans).ConfigureAwait(false)).Select(p => (string)p!).Order(StringComparer.Ordinal).ToList();
+        var batch = Db.CreateBatch();
+        var counts = (from phase in Enum.GetValues<StorePhase>()
+                      from plan in plans
+                      select (Phase: phase, Plan: plan, Count: batch.SortedSetIntersectionLengthAsync([keys.StoresByPhase(phase.ToWire()), keys.StoresByPlan(plan)]))).ToList();
+        batch.Execute();
+        await Task.WhenAll(counts.Select(c => c.Count)).ConfigureAwait(false);
+        return [.. counts.Select(c => new PhasePlanCount(c.Phase, c.Plan, c.Count.Result))];
+    }
+
     /// <summary>The name index entries of one store (as the scripts write them).</summary>
     internal static IEnumerable<string> NameIndexEntries(string name)
     {
@@ -351,3 +401,6 @@ public sealed class RedisStoreRepository : IStoreRepository, IDisposable
 
     private static string Serialize(StoreEvent storeEvent) => JsonSerializer.Serialize(storeEvent, StateJsonContext.Default.StoreEvent);
 }
+
+/// <summary>How many stores are in <paramref name="Phase"/> on <paramref name="Plan"/>.</summary>
+public sealed record PhasePlanCount(StorePhase Phase, string Plan, long Count);

@@ -79,6 +79,7 @@ internal sealed record StoreDocument(
 [JsonSerializable(typeof(StoreEvent))]
 [JsonSerializable(typeof(TombstoneEntry))]
 [JsonSerializable(typeof(ContinueToken))]
+[JsonSerializable(typeof(Dictionary<string, long>))]
 internal sealed partial class StateJsonContext : JsonSerializerContext;
 
 /// <summary>What the tombstone list remembers of a deleted store.</summary>

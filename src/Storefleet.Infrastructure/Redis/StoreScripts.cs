@@ -27,9 +27,9 @@ internal static class StoreScripts
     /// <summary>
     /// KEYS: store, all-stores index, owner index, phase index, events, then the requested, provisioning and
     /// bootstrapping phase indexes (for the in-progress limit), then the events counter, the change sequence, the
-    /// change log and the name index.
+    /// change log, the name index, the plan index and the set of plans.
     /// ARGV: json, name, score (ms), event json, max events, max stores per owner, max stores in total,
-    /// max in-progress stores per owner (0: no limit), owner, max change log entries.
+    /// max in-progress stores per owner (0: no limit), owner, max change log entries, plan id.
     /// Returns {1} when created, {0, existing json, existing version} when the name is taken, or
     /// {2, limit, value} when a limit refuses it.
     /// </summary>
@@ -71,13 +71,17 @@ internal static class StoreScripts
         redis.call('RPUSH', KEYS[11], seq .. '\t' .. 'added' .. '\t' .. ARGV[2] .. '\t' .. ARGV[9])
         redis.call('LTRIM', KEYS[11], -tonumber(ARGV[10]), -1)
         index(KEYS[12], 'ZADD')
+        redis.call('ZADD', KEYS[13], ARGV[3], ARGV[2])
+        redis.call('SADD', KEYS[14], ARGV[11])
         return {1}
         """;
 
     /// <summary>
-    /// KEYS: store, old phase index, new phase index, events, lease, events counter, change sequence, change log.
+    /// KEYS: store, old phase index, new phase index, events, lease, events counter, change sequence, change log, old plan
+    /// index, new plan index, set of plans.
     /// ARGV: expected version, json, name, score (ms), max events, lease token ('' for none), owner, max change log
-    /// entries, event jsons...
+    /// entries, new plan id, event jsons... The store is (re)added to its plan index on every write, so a store the
+    /// plan index backfill skipped (it changed meanwhile) is indexed by that very change.
     /// Returns the new version, -1 when the record is gone, -3 when the lease is not held, or
     /// -10 - current version on a version mismatch.
     /// </summary>
@@ -98,12 +102,17 @@ internal static class StoreScripts
           redis.call('ZREM', KEYS[2], ARGV[3])
           redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
         end
-        for i = 9, #ARGV do
+        if KEYS[9] ~= KEYS[10] then
+          redis.call('ZREM', KEYS[9], ARGV[3])
+        end
+        redis.call('ZADD', KEYS[10], ARGV[4], ARGV[3])
+        redis.call('SADD', KEYS[11], ARGV[9])
+        for i = 10, #ARGV do
           redis.call('RPUSH', KEYS[4], ARGV[i])
         end
-        if #ARGV >= 9 then
+        if #ARGV >= 10 then
           redis.call('LTRIM', KEYS[4], -tonumber(ARGV[5]), -1)
-          redis.call('INCRBY', KEYS[6], #ARGV - 8)
+          redis.call('INCRBY', KEYS[6], #ARGV - 9)
         end
         local seq = redis.call('INCR', KEYS[7])
         redis.call('RPUSH', KEYS[8], seq .. '\t' .. 'modified' .. '\t' .. ARGV[3] .. '\t' .. ARGV[7])
@@ -113,7 +122,7 @@ internal static class StoreScripts
 
     /// <summary>
     /// KEYS: store, all-stores index, owner index, phase index, events, tombstones, lease, events counter, change
-    /// sequence, change log, name index.
+    /// sequence, change log, name index, plan index.
     /// ARGV: expected version, name, tombstone event json, max events, retention seconds, max tombstones,
     /// tombstone entry json, lease token ('' for none), owner, max change log entries.
     /// Returns 1 when removed, -1 when already gone, -3 when the lease is not held, or -10 - current version on a version mismatch.
@@ -143,6 +152,7 @@ internal static class StoreScripts
         local seq = redis.call('INCR', KEYS[9])
         redis.call('RPUSH', KEYS[10], seq .. '\t' .. 'deleted' .. '\t' .. ARGV[2] .. '\t' .. ARGV[9])
         index(KEYS[11], 'ZREM')
+        redis.call('ZREM', KEYS[12], ARGV[2])
         redis.call('LTRIM', KEYS[10], -tonumber(ARGV[10]), -1)
         return 1
         """;
@@ -211,5 +221,18 @@ internal static class StoreScripts
           return {}
         end
         return {data, redis.call('HGET', KEYS[1], 'version')}
+        """;
+
+    /// <summary>
+    /// KEYS: store, plan index, set of plans. ARGV: version read, name, score (ms), plan id.
+    /// Adds the store to its plan index if its record is still at the version read (else its change indexed it).
+    /// </summary>
+    public const string IndexPlan = """
+        if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then
+          return 0
+        end
+        redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+        redis.call('SADD', KEYS[3], ARGV[4])
+        return 1
         """;
 }

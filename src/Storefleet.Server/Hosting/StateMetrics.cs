@@ -9,18 +9,18 @@ namespace Storefleet.Server.Hosting;
 
 /// <summary>
 /// Gauges over the state store, read when Prometheus scrapes (one pipelined batch, bounded by a short timeout):
-/// stores by phase (<c>storefleet_stores</c>), the queue's depth and how long its oldest due entry has waited, and the
+/// stores by phase and plan (<c>storefleet_stores</c>; every phase on every plan ever used, zeros included), the queue's depth and how long its oldest due entry has waited, and the
 /// Redis round-trip time and whether Redis and the cluster answer. A scrape while Redis is down reports nothing for the
 /// Redis-derived gauges (and <c>storefleet_redis_up 0</c>) rather than failing.
 /// </summary>
-public sealed class StateMetrics(StorefleetMetrics metrics, IConnectionMultiplexer redis, RedisKeys keys, TimeProvider clock, Storefleet.Engine.Kubernetes.ClusterConnection cluster) : IHostedService
+public sealed class StateMetrics(StorefleetMetrics metrics, IConnectionMultiplexer redis, RedisKeys keys, RedisStoreRepository repository, TimeProvider clock,
+    Storefleet.Engine.Kubernetes.ClusterConnection cluster) : IHostedService
 {
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(2);
-    private static readonly StorePhase[] Phases = Enum.GetValues<StorePhase>();
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        metrics.Meter.CreateObservableGauge("storefleet.stores", ReadStores, "{store}", "Stores by phase (the whole installation, from the state store).");
+        metrics.Meter.CreateObservableGauge("storefleet.stores", ReadStores, "{store}", "Stores by phase and plan (the whole installation, from the state store).");
         metrics.Meter.CreateObservableGauge("storefleet.queue.depth", ReadQueueDepth, "{store}", "Stores waiting in the engine's work queue.");
         metrics.Meter.CreateObservableGauge("storefleet.queue.oldest_due_age", ReadOldestDueAge, "s", "How long the longest-waiting due store has waited past its due time (0 when none is late).");
         metrics.Meter.CreateObservableGauge("storefleet.redis.rtt", ReadRoundTrip, "s", "Round-trip time of a PING to the state store.");
@@ -33,16 +33,21 @@ public sealed class StateMetrics(StorefleetMetrics metrics, IConnectionMultiplex
 
     private IEnumerable<Measurement<long>> ReadStores()
     {
-        var db = redis.GetDatabase();
-        var batch = db.CreateBatch();
-        var counts = Phases.Select(p => (Phase: p, Count: batch.SortedSetLengthAsync(keys.StoresByPhase(p.ToWire())))).ToList();
-        batch.Execute();
-        if (!Task.WhenAll(counts.Select(c => c.Count)).Wait(ReadTimeout))
+        var counts = repository.CountByPhaseAndPlanAsync();
+        try
+        {
+            if (!counts.Wait(ReadTimeout))
+            {
+                return [];
+            }
+        }
+        catch (AggregateException e) when (e.InnerException is RedisException or TimeoutException)
         {
             return [];
         }
 
-        return [.. counts.Select(c => new Measurement<long>(c.Count.Result, new KeyValuePair<string, object?>("phase", c.Phase.ToWire())))];
+        return [.. counts.Result.Select(c => new Measurement<long>(c.Count,
+            new KeyValuePair<string, object?>("phase", c.Phase.ToWire()), new KeyValuePair<string, object?>("plan", c.Plan)))];
     }
 
     private IEnumerable<Measurement<long>> ReadQueueDepth() =>

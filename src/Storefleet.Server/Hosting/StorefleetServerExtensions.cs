@@ -1,3 +1,4 @@
+using Radzen;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.FluentUI.AspNetCore.Components;
 using OpenTelemetry.Metrics;
@@ -33,6 +34,13 @@ public static class StorefleetServerExtensions
         builder.Services.AddCascadingAuthenticationState();
         builder.Services.AddSingleton<Dashboard.StoreFeed>();
         builder.Services.AddSingleton<Dashboard.PlatformStatus>();
+        builder.Services.AddSingleton<Dashboard.FleetOverviewReader>();
+        builder.Services.AddRadzenComponents();
+
+        if (!TelemetryEnabled(builder.Configuration))
+        {
+            return builder.AddErrorsDocsAndHealth();
+        }
 
         builder.Services.AddHostedService<StateMetrics>();
         builder.Services.AddOpenTelemetry()
@@ -52,6 +60,17 @@ public static class StorefleetServerExtensions
                 }
             });
 
+        return builder.AddErrorsDocsAndHealth();
+    }
+
+    /// <summary>
+    /// <c>Storefleet:Telemetry:Enabled</c> (default true): metrics at <c>/metrics</c> and traces. Off, neither is
+    /// collected (no <c>/metrics</c>); the benchmark compares the two to bound telemetry's cost.
+    /// </summary>
+    public static bool TelemetryEnabled(IConfiguration configuration) => configuration.GetValue("Storefleet:Telemetry:Enabled", true);
+
+    private static WebApplicationBuilder AddErrorsDocsAndHealth(this WebApplicationBuilder builder)
+    {
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<StateUnavailableHandler>();
         builder.Services.AddOpenApi();
@@ -105,7 +124,11 @@ public static class StorefleetServerExtensions
     /// </summary>
     public static WebApplication MapMetrics(this WebApplication app)
     {
-        app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(AccessPolicies.Administer);
+        if (TelemetryEnabled(app.Configuration))
+        {
+            app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(AccessPolicies.Administer);
+        }
+
         return app;
     }
 

@@ -5,10 +5,11 @@ using Storefleet.Core.Stores;
 namespace Storefleet.Infrastructure.Redis;
 
 /// <summary>
-/// At start, makes sure stores created before the name index existed are in it (once per installation; retried while
-/// Redis is unreachable). Until it is done a name search may miss those older stores, never show a wrong one.
+/// At start, makes sure stores created before the name and plan indexes existed are in them (once per installation;
+/// retried while Redis is unreachable). Until it is done a name search may miss those older stores (never show a wrong
+/// one), and the count of stores by plan leaves them out.
 /// </summary>
-public sealed partial class NameIndexBackfill(IStoreRepository repository, ILogger<NameIndexBackfill> logger) : BackgroundService
+public sealed partial class IndexBackfill(IStoreRepository repository, ILogger<IndexBackfill> logger) : BackgroundService
 {
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(5);
 
@@ -24,6 +25,7 @@ public sealed partial class NameIndexBackfill(IStoreRepository repository, ILogg
             try
             {
                 await redis.EnsureNameIndexAsync(stoppingToken).ConfigureAwait(false);
+                await redis.EnsurePlanIndexAsync(stoppingToken).ConfigureAwait(false);
                 return;
             }
             catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
@@ -34,6 +36,6 @@ public sealed partial class NameIndexBackfill(IStoreRepository repository, ILogg
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Name index: could not add older stores yet ({Reason}); trying again in {Seconds} s.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Name and plan indexes: could not add older stores yet ({Reason}); trying again in {Seconds} s.")]
     private static partial void LogRetry(ILogger logger, string reason, double seconds);
 }
