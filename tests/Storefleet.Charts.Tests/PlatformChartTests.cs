@@ -152,7 +152,7 @@ public sealed partial class PlatformChartTests
             var test = await Cli.RunAsync("/usr/bin/promtool", ["test", "rules", Path.Combine(directory, "test.yaml")]);
 
             Assert.True(check.ExitCode == 0, check.ToString());
-            Assert.Contains("SUCCESS: 7 rules found", check.Stdout);
+            Assert.Contains("SUCCESS: 9 rules found", check.Stdout);
             Assert.True(test.ExitCode == 0, test.ToString());
             var alerts = groups.Cast<Dictionary<object, object>>().SelectMany(g => (List<object>)g["rules"]).Cast<Dictionary<object, object>>().Select(r => (string)r["alert"]);
             var tests = await File.ReadAllTextAsync(Path.Combine(directory, "test.yaml"));

@@ -231,14 +231,18 @@ public sealed class EndToEndTests(BrowserFixture fixture) : IClassFixture<Browse
     [Fact]
     public async Task Screenshots_OfTheStoresAndStorePages_ComeFromARealRun()
     {
+        var names = new List<string>();
         foreach (var shop in new[] { "coffee-roasters", "vinyl-corner", "trail-gear" })
         {
-            var name = $"{shop}-{Guid.NewGuid():N}"[..(shop.Length + 3)];
-            await fixture.CreateStoreAsync(fixture.AliceToken, name);
+            names.Add(await fixture.CreateStoreAsync(fixture.AliceToken, $"{shop}-{Guid.NewGuid():N}"[..(shop.Length + 3)]));
         }
 
         var page = await fixture.SignedInPageAsync(fixture.AliceToken);
-        await page.WaitForSelectorAsync("[data-phase='ready']", new PageWaitForSelectorOptions { Timeout = 30000 });
+        foreach (var name in names)
+        {
+            await page.WaitForSelectorAsync($"tr[data-store='{name}'] [data-phase='ready']", new PageWaitForSelectorOptions { Timeout = 60000 });
+        }
+
         var directory = Environment.GetEnvironmentVariable("STOREFLEET_SCREENSHOTS") is { Length: > 0 } target ? target : Directory.CreateTempSubdirectory("screens-").FullName;
         Directory.CreateDirectory(directory);
         var dashboard = Path.Combine(directory, "dashboard.png");

@@ -70,4 +70,23 @@ groups:
           summary: The engine cannot reach the Kubernetes API.
           description: Stores wait with a condition saying so; nothing is provisioned, repaired or deleted meanwhile.
           runbook_url: {{ $runbook }}#storefleetclusterunreachable
+      # Certificates: cert-manager's own metrics (its controller exports them; Prometheus must scrape cert-manager).
+      - alert: StorefleetCertificateNotReady
+        expr: max by (namespace, name) (certmanager_certificate_ready_status{condition="False",namespace=~"{{ .Values.monitoring.alerts.certificateNamespaces }}"}) == 1
+        for: 30m
+        labels:
+          severity: warning
+        annotations:
+          summary: A store's TLS certificate has not been issued for half an hour.
+          description: Certificate {{ "{{ $labels.namespace }}/{{ $labels.name }}" }} is not Ready; the store is served without valid TLS.
+          runbook_url: {{ $runbook }}#storefleetcertificatenotready
+      - alert: StorefleetCertificateExpiringSoon
+        expr: min by (namespace, name) (certmanager_certificate_expiration_timestamp_seconds{namespace=~"{{ .Values.monitoring.alerts.certificateNamespaces }}"}) - time() < {{ .Values.monitoring.alerts.certificateExpiryDays }} * 86400
+        for: 1h
+        labels:
+          severity: warning
+        annotations:
+          summary: A store's TLS certificate expires soon and has not been renewed.
+          description: Certificate {{ "{{ $labels.namespace }}/{{ $labels.name }}" }} expires in less than {{ .Values.monitoring.alerts.certificateExpiryDays }} days; cert-manager renews 30 days ahead, so renewal is failing.
+          runbook_url: {{ $runbook }}#storefleetcertificateexpiringsoon
 {{- end -}}
