@@ -249,7 +249,9 @@ public sealed class EndToEndTests(BrowserFixture fixture) : IClassFixture<Browse
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = dashboard, FullPage = true });
         var first = await page.Locator("tr[data-store] a").First.GetAttributeAsync("href");
         await page.GotoAsync(first!);
-        await page.WaitForSelectorAsync("table.timeline");
+        await BrowserFixture.WaitForCircuitAsync(page);
+        await page.Locator("table.timeline tbody tr").First.WaitForAsync();
+        await page.Locator("[data-phase='ready']").First.WaitForAsync();
         var store = Path.Combine(directory, "store.png");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = store, FullPage = true });
         var phone = await fixture.SignedInPageAsync(fixture.AliceToken, 390, 844);
