@@ -42,15 +42,7 @@ public sealed class OverviewTests(ComponentFixture fixture) : IClassFixture<Comp
         Assert.False(await history.SamplePhasesAsync(now.AddMinutes(-30), new Dictionary<StorePhase, long> { [StorePhase.Ready] = 9 }), "a second sample of one minute");
         Assert.True(await history.SamplePhasesAsync(now.AddMinutes(-1), new Dictionary<StorePhase, long> { [StorePhase.Ready] = 2, [StorePhase.Failed] = 3 }));
 
-        using var context = new BunitContext();
-        context.Services.AddRadzenComponents(); // scoped to the circuit (bUnit's navigation), as in the app
-        context.Services.AddFallbackServiceProvider(host.Services);
-        context.JSInterop.Mode = JSRuntimeMode.Loose;
-        context.JSInterop.Setup<Radzen.Blazor.Rendering.Rect>("Radzen.createChart", _ => true).SetResult(new Radzen.Blazor.Rendering.Rect { Width = 800, Height = 256 }); // the browser measures the chart
-        var auth = context.AddAuthorization();
-        auth.SetAuthorized("root");
-        auth.SetClaims(new Claim(AccessClaims.Subject, "root"), new Claim(AccessClaims.Role, Roles.Admin));
-
+        using var context = AdminContext(host);
         var page = context.Render<Overview>();
 
         page.WaitForAssertion(() => Assert.Equal("2", Count(page, "ready")), TimeSpan.FromSeconds(10));
@@ -76,7 +68,8 @@ public sealed class OverviewTests(ComponentFixture fixture) : IClassFixture<Comp
         Assert.Equal("degraded", page.Find("tr[data-reason=CrashLoopBackOff] [data-phase]").GetAttribute("data-phase"));
         Assert.Equal("/stores/crash-1", page.Find("tr[data-reason=CrashLoopBackOff] a").GetAttribute("href"));
         // Two charts drawn as SVG (the trend, the slowest steps), each beside its values as text: the cards and the table.
-        Assert.Equal(2, page.FindAll("figure.chart svg.rz-chart-svg, figure.chart svg").Count(svg => svg.QuerySelectorAll("path").Length > 0));
+        // A chart draws once it has been measured (after its first render), so this is waited for.
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("figure.chart svg").Count(svg => svg.QuerySelectorAll("path").Length > 0)), TimeSpan.FromSeconds(10));
 
         // Live: another failure shows without a reload.
         await host.SeedAsync("helm-2", "alice", StorePhase.Failed, "failed", Failure("HelmFailed", "helm upgrade --install failed."));
@@ -88,21 +81,28 @@ public sealed class OverviewTests(ComponentFixture fixture) : IClassFixture<Comp
     public async Task TheOverview_OfAHealthyEmptyFleet_SaysNothingNeedsAttention_AndNoStepRan()
     {
         await using var host = new ServerHost(fixture.Redis);
-        using var context = new BunitContext();
-        context.Services.AddRadzenComponents(); // scoped to the circuit (bUnit's navigation), as in the app
-        context.Services.AddFallbackServiceProvider(host.Services);
-        context.JSInterop.Mode = JSRuntimeMode.Loose;
-        context.JSInterop.Setup<Radzen.Blazor.Rendering.Rect>("Radzen.createChart", _ => true).SetResult(new Radzen.Blazor.Rendering.Rect { Width = 800, Height = 256 }); // the browser measures the chart
-        var auth = context.AddAuthorization();
-        auth.SetAuthorized("root");
-        auth.SetClaims(new Claim(AccessClaims.Subject, "root"), new Claim(AccessClaims.Role, Roles.Admin));
-
+        using var context = AdminContext(host);
         var page = context.Render<Overview>();
 
         page.WaitForAssertion(() => Assert.Contains("No store is failed or degraded.", page.Find("[data-testid=no-attention]").TextContent), TimeSpan.FromSeconds(10));
         Assert.Equal("0", Count(page, "ready"));
         Assert.Contains("No engine step has run", page.Markup);
         Assert.Equal(["0", "–", "–"], Cells(page, "[data-window='24h'] td"));
+    }
+
+    /// <summary>A bUnit context signed in as an admin, on the host's services (Radzen's scoped to the context, as in a circuit).</summary>
+    private static BunitContext AdminContext(ServerHost host)
+    {
+        var context = new BunitContext();
+        context.Services.AddRadzenComponents();
+        context.Services.AddFallbackServiceProvider(host.Services);
+        context.JSInterop.Mode = JSRuntimeMode.Loose;
+        // The browser measures the chart; here it is given a size.
+        context.JSInterop.Setup<Radzen.Blazor.Rendering.Rect>("Radzen.createChart", _ => true).SetResult(new Radzen.Blazor.Rendering.Rect { Width = 800, Height = 256 });
+        var auth = context.AddAuthorization();
+        auth.SetAuthorized("root");
+        auth.SetClaims(new Claim(AccessClaims.Subject, "root"), new Claim(AccessClaims.Role, Roles.Admin));
+        return context;
     }
 
     private static StoreCondition Failure(string reason, string message) => new(ConditionTypes.Failed, true, reason, message, DateTimeOffset.UtcNow);

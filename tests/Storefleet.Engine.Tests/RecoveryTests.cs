@@ -198,7 +198,7 @@ public sealed class RecoveryTests(EngineFixture fixture) : IClassFixture<EngineF
 
         await plane.CreateStoreAsync(name);
         // helm is held mid-install on the Deployment (release recorded pending-install) when it is killed.
-        await Eventually.WaitUntilAsync(() => Task.FromResult(slow.Remaining == 0), TimeSpan.FromSeconds(15), "helm to be applying the Deployment");
+        await Eventually.WaitUntilAsync(() => Task.FromResult(slow.Remaining == 0), TimeSpan.FromSeconds(60), "helm to be applying the Deployment");
         Assert.Contains("pending-install", ReleaseStatuses(ns));
         var helm = await Eventually.WaitForAsync(() => Task.FromResult(HelmProcess(name)), TimeSpan.FromSeconds(5), "the helm process");
         using (var kill = Process.Start("kill", ["-KILL", helm!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
@@ -230,7 +230,7 @@ public sealed class RecoveryTests(EngineFixture fixture) : IClassFixture<EngineF
         var statusWrite = fixture.Api.Faults.FailNext("PUT", $"^/api/v1/namespaces/{ns}/secrets/sh\\.helm\\.release\\.v1\\.{name}\\.v1$", 500);
 
         await plane.CreateStoreAsync(name);
-        await Eventually.WaitUntilAsync(() => Task.FromResult(slow.Remaining == 0), TimeSpan.FromSeconds(15), "helm to be applying the Deployment");
+        await Eventually.WaitUntilAsync(() => Task.FromResult(slow.Remaining == 0), TimeSpan.FromSeconds(60), "helm to be applying the Deployment");
         losing = true;
 
         // The renewals' answers are lost: at the local deadline helm is stopped; Redis never lost the lease, so the pending
