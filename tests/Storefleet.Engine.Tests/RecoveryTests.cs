@@ -217,13 +217,13 @@ public sealed class RecoveryTests(EngineFixture fixture) : IClassFixture<EngineF
     {
         var name = EngineFixture.NewStoreName("lapse");
         var ns = $"store-{name}";
-        var losing = false;
+        int? stopped = null; // the helm run whose renewals lose their answers (only that one: the next run must go through)
         RenewalAnswersLost? queue = null;
         await using var plane = fixture.StartControlPlane(services: s =>
         {
             s.AddSingleton<Storefleet.Infrastructure.Redis.RedisWorkQueue>();
             s.AddSingleton<Storefleet.Core.Provisioning.IWorkQueue>(p => queue = new RenewalAnswersLost(
-                p.GetRequiredService<Storefleet.Infrastructure.Redis.RedisWorkQueue>(), store => losing && store == name && HelmProcess(name) is not null));
+                p.GetRequiredService<Storefleet.Infrastructure.Redis.RedisWorkQueue>(), store => store == name && stopped is { } pid && HelmProcess(name) == pid));
         });
         var slow = fixture.Api.Faults.AddLatency("PATCH", $"/namespaces/{ns}/deployments/", TimeSpan.FromSeconds(60), times: 1);
         // When helm is stopped it marks its release failed; this write fails, so the release stays pending-install.
@@ -231,7 +231,7 @@ public sealed class RecoveryTests(EngineFixture fixture) : IClassFixture<EngineF
 
         await plane.CreateStoreAsync(name);
         await Eventually.WaitUntilAsync(() => Task.FromResult(slow.Remaining == 0), TimeSpan.FromSeconds(60), "helm to be applying the Deployment");
-        losing = true;
+        stopped = await Eventually.WaitForAsync(() => Task.FromResult(HelmProcess(name)), TimeSpan.FromSeconds(5), "the helm process");
 
         // The renewals' answers are lost: at the local deadline helm is stopped; Redis never lost the lease, so the pending
         // record is known to be this replica's and is recovered at once, not after helm's timeout plus the grace (2 min here).

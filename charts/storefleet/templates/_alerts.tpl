@@ -72,7 +72,7 @@ groups:
           runbook_url: {{ $runbook }}#storefleetclusterunreachable
       # Certificates: cert-manager's own metrics (its controller exports them; Prometheus must scrape cert-manager).
       - alert: StorefleetCertificateNotReady
-        expr: max by (namespace, name) (certmanager_certificate_ready_status{condition="False",namespace=~"{{ .Values.monitoring.alerts.certificateNamespaces }}"}) == 1
+        expr: max by (namespace, name) (certmanager_certificate_ready_status{condition="False",namespace=~`{{ .Values.monitoring.alerts.certificateNamespaces }}`}) == 1
         for: 30m
         labels:
           severity: warning
@@ -81,7 +81,8 @@ groups:
           description: Certificate {{ "{{ $labels.namespace }}/{{ $labels.name }}" }} is not Ready; the store is served without valid TLS.
           runbook_url: {{ $runbook }}#storefleetcertificatenotready
       - alert: StorefleetCertificateExpiringSoon
-        expr: min by (namespace, name) (certmanager_certificate_expiration_timestamp_seconds{namespace=~"{{ .Values.monitoring.alerts.certificateNamespaces }}"}) - time() < {{ .Values.monitoring.alerts.certificateExpiryDays }} * 86400
+        # A certificate never issued reports an expiry of 0: that is StorefleetCertificateNotReady's case, not this one.
+        expr: min by (namespace, name) (certmanager_certificate_expiration_timestamp_seconds{namespace=~`{{ .Values.monitoring.alerts.certificateNamespaces }}`} > 0) - time() < {{ .Values.monitoring.alerts.certificateExpiryDays }} * 86400
         for: 1h
         labels:
           severity: warning

@@ -160,8 +160,10 @@ public sealed partial class EngineWorker(
         }
         catch (OperationCanceledException) when (keeper.Lost)
         {
-            // The lease is gone or may be: stop touching the store; whoever holds it now carries on.
+            // The lease is gone or may be: stop touching the store; whoever holds it now carries on. Should Redis say
+            // below that it never left this worker (a stall), the store is released as due now rather than left to expire.
             activity.LeaseLost();
+            nextDue = clock.GetUtcNow();
         }
         catch (OperationCanceledException) when (deleteRequested)
         {
@@ -185,7 +187,7 @@ public sealed partial class EngineWorker(
             await keeper.StopAsync();
             try
             {
-                if (!keeper.Lost)
+                if (!keeper.Lost || await keeper.ConfirmHeldAsync())
                 {
                     await queue.CompleteAsync(lease, nextDue, CancellationToken.None);
                 }

@@ -335,7 +335,8 @@ public sealed partial class StoreReconciler(
                         .With(new StoreCondition(ConditionTypes.Ready, true, "Ready", ready.Urls is null ? "The store is ready." : $"The store is live at {ready.Urls.Storefront}", Now), Now);
                     var readyOutcome = await WriteAsync(c, liveStore,
                         Event(StoreEventType.PhaseChanged, StorePhase.Ready, ready.Urls is null ? "Store is ready." : $"Store is ready: {ready.Urls.Storefront} (admin {ready.Urls.Admin}).", action.Step, Now - store.PhaseStartedAt), ct, done: true);
-                    if (readyOutcome.Kind == "done")
+                    // Time to Ready is about new stores: a store provisioned again (its namespace was lost) has been live before.
+                    if (readyOutcome.Kind == "done" && store.AppliedPlan is null)
                     {
                         metrics?.StoreReady(Now - store.CreatedAt);
                         await RecordReadyAsync(Now - store.CreatedAt);

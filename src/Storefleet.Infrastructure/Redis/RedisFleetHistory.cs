@@ -50,7 +50,7 @@ public sealed class RedisFleetHistory(IConnectionMultiplexer redis, RedisKeys ke
     {
         var score = at.ToUnixTimeMilliseconds();
         var member = $"{step}|{duration.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture)}|{Guid.NewGuid():N}";
-        Db.ScriptEvaluate(AddTrimmed, [keys.FleetSteps], [score, member, score - (long)Day.TotalMilliseconds, MaxSteps], CommandFlags.FireAndForget);
+        _ = Db.ScriptEvaluateAsync(AddTrimmed, [keys.FleetSteps], [score, member, score - (long)Day.TotalMilliseconds, MaxSteps], CommandFlags.FireAndForget);
     }
 
     public async Task<bool> SamplePhasesAsync(DateTimeOffset at, IReadOnlyDictionary<StorePhase, long> counts, CancellationToken cancellationToken = default)

@@ -278,6 +278,7 @@ public sealed class RedisStoreRepository : IStoreRepository, IDisposable
             }
         }
 
+        cancellationToken.ThrowIfCancellationRequested(); // an interrupted backfill must run again at the next start
         await Db.StringSetAsync(keys.NameIndexBuilt, "1").ConfigureAwait(false);
     }
 
@@ -292,43 +293,67 @@ public sealed class RedisStoreRepository : IStoreRepository, IDisposable
             return;
         }
 
-        const int batch = 500;
-        for (long start = 0; !cancellationToken.IsCancellationRequested; start += batch)
+        // ZSCAN returns every store present for the whole scan, whatever is created or removed meanwhile.
+        var batch = new List<RedisValue>(500);
+        await foreach (var entry in Db.SortedSetScanAsync(keys.AllStores, pageSize: 500).WithCancellation(cancellationToken).ConfigureAwait(false))
         {
-            var names = await Db.SortedSetRangeByRankAsync(keys.AllStores, start, start + batch - 1).ConfigureAwait(false);
-            var records = names.Select(n => Db.HashGetAsync(keys.Store((string)n!), ["data", "version"])).ToList();
-            var indexed = new List<Task<RedisResult>>();
-            foreach (var store in (await Task.WhenAll(records).ConfigureAwait(false)).Select(ToStore).OfType<Store>())
+            batch.Add(entry.Element);
+            if (batch.Count == 500)
             {
-                indexed.Add(Db.ScriptEvaluateAsync(StoreScripts.IndexPlan, [keys.Store(store.Name), keys.StoresByPlan(store.Spec.Plan.Id), keys.Plans],
-                    [store.Version, store.Name, Score(store), store.Spec.Plan.Id]));
-            }
-
-            await Task.WhenAll(indexed).ConfigureAwait(false);
-            if (names.Length < batch)
-            {
-                break;
+                await IndexPlansAsync(batch).ConfigureAwait(false);
+                batch.Clear();
             }
         }
 
+        await IndexPlansAsync(batch).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested(); // an interrupted backfill must run again at the next start
         await Db.StringSetAsync(keys.PlanIndexBuilt, "1").ConfigureAwait(false);
+    }
+
+    private async Task IndexPlansAsync(IReadOnlyList<RedisValue> names)
+    {
+        var records = names.Select(n => Db.HashGetAsync(keys.Store((string)n!), ["data", "version"])).ToList();
+        var indexed = new List<Task<RedisResult>>();
+        foreach (var store in (await Task.WhenAll(records).ConfigureAwait(false)).Select(ToStore).OfType<Store>())
+        {
+            indexed.Add(Db.ScriptEvaluateAsync(StoreScripts.IndexPlan, [keys.Store(store.Name), keys.StoresByPlan(store.Spec.Plan.Id), keys.Plans],
+                [store.Version, store.Name, Score(store), store.Spec.Plan.Id]));
+        }
+
+        await Task.WhenAll(indexed).ConfigureAwait(false);
     }
 
     /// <summary>
     /// How many stores are in each phase on each plan ever used (zeros included): one round trip of
-    /// set-intersection counts, so its cost does not grow with reading records.
+    /// set-intersection counts, so its cost does not grow with reading records. The phase totals come from the phase
+    /// indexes themselves; stores not (yet) in a plan index — created by an older replica during an upgrade, or before the
+    /// plan index backfill ran — are counted under the plan <see cref="UnknownPlan"/>, so a phase is never under-counted.
     /// </summary>
     public async Task<IReadOnlyList<PhasePlanCount>> CountByPhaseAndPlanAsync(CancellationToken cancellationToken = default)
     {
         var plans = (await Db.SetMembersAsync(keys.Plans).ConfigureAwait(false)).Select(p => (string)p!).Order(StringComparer.Ordinal).ToList();
         var batch = Db.CreateBatch();
+        var phases = Enum.GetValues<StorePhase>().Select(phase => (Phase: phase, Total: batch.SortedSetLengthAsync(keys.StoresByPhase(phase.ToWire())))).ToList();
         var counts = (from phase in Enum.GetValues<StorePhase>()
                       from plan in plans
                       select (Phase: phase, Plan: plan, Count: batch.SortedSetIntersectionLengthAsync([keys.StoresByPhase(phase.ToWire()), keys.StoresByPlan(plan)]))).ToList();
         batch.Execute();
-        await Task.WhenAll(counts.Select(c => c.Count)).ConfigureAwait(false);
-        return [.. counts.Select(c => new PhasePlanCount(c.Phase, c.Plan, c.Count.Result))];
+        await Task.WhenAll(counts.Select(c => (Task)c.Count).Concat(phases.Select(p => p.Total))).ConfigureAwait(false);
+        var result = counts.Select(c => new PhasePlanCount(c.Phase, c.Plan, c.Count.Result)).ToList();
+        foreach (var (phase, total) in phases)
+        {
+            var unindexed = total.Result - counts.Where(c => c.Phase == phase).Sum(c => c.Count.Result);
+            if (unindexed > 0)
+            {
+                result.Add(new PhasePlanCount(phase, UnknownPlan, unindexed));
+            }
+        }
+
+        return result;
     }
+
+    /// <summary>The plan label of stores not in any plan index (see <see cref="CountByPhaseAndPlanAsync"/>).</summary>
+    public const string UnknownPlan = "unknown";
 
     /// <summary>The name index entries of one store (as the scripts write them).</summary>
     internal static IEnumerable<string> NameIndexEntries(string name)
