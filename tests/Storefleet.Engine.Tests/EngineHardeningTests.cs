@@ -252,9 +252,17 @@ public sealed class EngineHardeningTests(EngineFixture fixture) : IClassFixture<
                 var digests = ReleaseDigests($"store-{name}");
 
                 // Installed with the pinned release; at most one move, and only forward to the newer chart — never back and forth.
+                // A helm run that failed on a loaded machine is retried with the same digest (a new revision each time):
+                // that is a retry, not a move, so consecutive revisions with one digest count once.
                 Assert.Equal(ready.Pin!.Digest, digests[^1]);
-                Assert.True(digests.Count <= 2, $"store {name} was installed {digests.Count} times: {string.Join(", ", digests)}");
-                if (digests.Count == 2)
+                var moves = digests.Where((d, i) => i == 0 || d != digests[i - 1]).ToList();
+                Assert.True(moves.Count <= 2, $"store {name} moved between releases {moves.Count - 1} times: {string.Join(", ", digests)}\n{await newer.DescribeAsync(name)}");
+                if (digests.Count > moves.Count)
+                {
+                    Console.WriteLine($"store {name}: {digests.Count} revisions for {moves.Count} release(s) (retried)\n{await newer.DescribeAsync(name)}");
+                }
+
+                if (moves.Count == 2)
                 {
                     Assert.Equal("0.1.0", ready.Pin.ChartVersion);
                 }
