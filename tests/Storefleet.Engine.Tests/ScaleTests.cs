@@ -51,7 +51,8 @@ public sealed class ScaleTests(EngineFixture fixture) : IClassFixture<EngineFixt
             {
                 lock (readyAt)
                 {
-                    readyAt.TryAdd(e.Resource.GroupResource, clock.GetUtcNow());
+                    // The watcher may see the change before this handler runs: time it from the commit, on the control plane's clock.
+                    readyAt.TryAdd(e.Resource.GroupResource, e.CommittedAt + (clock.GetUtcNow() - DateTimeOffset.UtcNow));
                 }
             }
         }
