@@ -55,6 +55,7 @@ public static class CliApp
             .Append(AdminVerbs.Tokens(runtime))
             .Append(AdminVerbs.Audit(runtime))
             .Append(AdminVerbs.Orphans(runtime))
+            .Append(AdminVerbs.Fleet(runtime))
             .Concat(CompletionVerbs.Build(runtime)))
         {
             root.Subcommands.Add(command);

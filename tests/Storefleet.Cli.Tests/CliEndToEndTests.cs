@@ -222,6 +222,29 @@ public sealed class CliEndToEndTests(CliFixture cli) : IClassFixture<CliFixture>
     }
 
     [Fact]
+    public async Task Admin_SeesTheFleetByVersion_AsATableAndAsJson()
+    {
+        Assert.Equal(0, (await cli.RunAsync(["login", cli.Server.ToString(), "--token-stdin", "--name", "fleet-admin"], stdin: cli.AdminToken)).ExitCode);
+        var name = NewName("ver");
+        Assert.Equal(0, (await cli.RunAsync(["stores", "create", name, "--wait"])).ExitCode);
+
+        var json = await cli.RunAsync(["fleet", "-o", "json"]);
+        var table = await cli.RunAsync(["fleet"]);
+
+        Assert.True(json.ExitCode == 0, json.ToString());
+        var fleet = JsonNode.Parse(json.Stdout)!;
+        var shipped = Assert.Single(fleet["shipped"]!.AsArray())!;
+        var current = Assert.Single(fleet["versions"]!.AsArray(), v => v!["current"]!.GetValue<bool>())!;
+        Assert.Equal(shipped["chartVersion"]!.GetValue<string>(), current["chartVersion"]!.GetValue<string>());
+        Assert.True(current["stores"]!.GetValue<int>() >= 1);
+        Assert.DoesNotContain(name, fleet["outdated"]!["names"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.True(table.ExitCode == 0, table.ToString());
+        Assert.Matches(@"^ENGINE\s+CHART\s+WORDPRESS\s+WOOCOMMERCE\s+MYSQL\s+STORES\s+SHIPPED$", table.Stdout.Split('\n')[0]);
+        Assert.Contains(table.Stdout.Split('\n'), row => System.Text.RegularExpressions.Regex.IsMatch(row, @"^woocommerce\s+0\.1\.0\s+6\.8\.3-php8\.3-apache\s+10\.2\.2\s+8\.4\.6\s+\d+\s+yes$"));
+        Assert.Matches(@"\d+ stores, \d+ not installed yet\.", table.Stdout);
+    }
+
+    [Fact]
     public async Task Admin_ManagesTokens_ReadsTheAudit_AndSeesOrphans()
     {
         Assert.Equal(0, (await cli.RunAsync(["login", cli.Server.ToString(), "--token-stdin", "--name", "admin"], stdin: cli.AdminToken)).ExitCode);

@@ -117,6 +117,25 @@ public sealed class ComponentTests(ComponentFixture fixture) : IClassFixture<Com
     }
 
     [Fact]
+    public async Task TheStorePage_ShowsTheVersionsTheStoreRuns_OnceTheEnginePinnedThem()
+    {
+        var owner = $"ver{Guid.NewGuid():N}";
+        var name = $"v{Guid.NewGuid():N}"[..10];
+        var store = await fixture.Host.SeedAsync(name, owner, StorePhase.Provisioning, "Namespace created.");
+        SignIn(owner, Roles.Member);
+        var page = _context.Render<StoreDetails>(p => p.Add(s => s.Name, name));
+        page.WaitForAssertion(() => Assert.Contains($"store-{name}", page.Markup));
+        Assert.Empty(page.FindAll("[data-testid=versions]"));
+
+        var pin = new ReleasePin(store.Generation, store.BootstrapGeneration, "0.1.0", "0123456789abcdef", new AppVersions("6.8.3-php8.3-apache", "10.2.2", "8.4.6"));
+        await fixture.Host.Repository.UpdateAsync(store with { Pin = pin }, []);
+
+        page.WaitForAssertion(() => Assert.Equal(
+            "Versions chart 0.1.0 · WordPress 6.8.3-php8.3-apache · WooCommerce 10.2.2 · MySQL 8.4.6",
+            System.Text.RegularExpressions.Regex.Replace(page.Find("[data-testid=versions]").TextContent, @"\s+", " ").Trim()), TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task TheStorePage_WhileDeleting_ShowsProgress_AndThenThatTheStoreIsGone()
     {
         var owner = $"del{Guid.NewGuid():N}";

@@ -230,16 +230,13 @@ public sealed class EngineHardeningTests(EngineFixture fixture) : IClassFixture<
     [Fact]
     public async Task ReplicasShippingDifferentCharts_PinEachStoreToOneRelease_AndNeverBounceIt()
     {
-        var olderCharts = Directory.CreateTempSubdirectory("charts-older-").FullName;
-        CopyDirectory(Path.Combine(RepositoryPaths.Root, "charts"), olderCharts);
-        var chartYaml = Path.Combine(olderCharts, "store", "Chart.yaml");
-        await File.WriteAllTextAsync(chartYaml, (await File.ReadAllTextAsync(chartYaml)).Replace("version: 0.1.0", "version: 0.0.9", StringComparison.Ordinal));
+        using var olderCharts = ChartCopy.Create("0.0.9");
         var prefix = EngineFixture.NewPrefix();
         fixture.Api.Simulation.ReadyDelay = TimeSpan.FromMilliseconds(400);
         try
         {
             await using var newer = fixture.StartControlPlane(keyPrefix: prefix);
-            await using var older = fixture.StartControlPlane(new Dictionary<string, string?> { ["Storefleet:Engine:ChartsDirectory"] = olderCharts }, prefix);
+            await using var older = fixture.StartControlPlane(new Dictionary<string, string?> { ["Storefleet:Engine:ChartsDirectory"] = olderCharts.Directory }, prefix);
             var names = Enumerable.Range(0, 6).Select(i => EngineFixture.NewStoreName($"pin{i}")).ToList();
             for (var i = 0; i < names.Count; i++)
             {
@@ -272,7 +269,6 @@ public sealed class EngineHardeningTests(EngineFixture fixture) : IClassFixture<
         finally
         {
             fixture.Api.Simulation.ReadyDelay = TimeSpan.Zero;
-            Directory.Delete(olderCharts, recursive: true);
         }
     }
 
@@ -332,16 +328,6 @@ public sealed class EngineHardeningTests(EngineFixture fixture) : IClassFixture<
             .Where(o => o["kind"]?.GetValue<string>() == "Secret" && o["metadata"]!["labels"]?["owner"]?.GetValue<string>() == "helm")
             .OrderBy(o => int.Parse(o["metadata"]!["labels"]!["version"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture))
             .Select(o => o["metadata"]!["labels"]!["storefleet.io/values-digest"]!.GetValue<string>())];
-
-    private static void CopyDirectory(string source, string target)
-    {
-        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
-        {
-            var destination = Path.Combine(target, Path.GetRelativePath(source, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
-            File.Copy(file, destination);
-        }
-    }
 
     private static HttpClient Client(ControlPlane plane, string token)
     {

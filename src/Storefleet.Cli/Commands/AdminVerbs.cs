@@ -5,7 +5,7 @@ using Storefleet.Cli.Output;
 
 namespace Storefleet.Cli.Commands;
 
-/// <summary>Administration: <c>tokens</c>, <c>audit</c>, <c>orphans</c>.</summary>
+/// <summary>Administration: <c>tokens</c>, <c>audit</c>, <c>orphans</c>, <c>fleet</c>.</summary>
 public static class AdminVerbs
 {
     public static Command Tokens(CliRuntime runtime)
@@ -110,6 +110,52 @@ public static class AdminVerbs
                 Text(o["namespace"]), Text(o["store"]), Text(o["uid"]), Date(o["firstSeen"]), Text(o["message"]),
             ]);
             return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    public static Command Fleet(CliRuntime runtime)
+    {
+        var output = new Option<string?>("--output", "-o") { Description = "Output format: table (default), json or yaml." };
+        var command = new Command("fleet",
+            "Show the fleet by chart and application version, and which stores are outdated relative to what the server ships (admins).\n" +
+            "Reading it changes nothing: an outdated store keeps its version until it is moved on purpose.\n\nExamples:\n  storefleet fleet\n  storefleet fleet -o json")
+        {
+            output,
+        };
+        command.SetAction(CliApp.Action(runtime, async (parse, cancellationToken) =>
+        {
+            using var api = runtime.Api(parse);
+            var answer = await api.GetAsync("api/v1/fleet", cancellationToken);
+            switch (Printer.ParseFormat(parse.GetValue(output)))
+            {
+                case OutputFormat.Json:
+                    runtime.Printer.Json(answer);
+                    return ExitCodes.Success;
+                case OutputFormat.Yaml:
+                    runtime.Printer.Yaml(answer);
+                    return ExitCodes.Success;
+            }
+
+            runtime.Printer.Table(["ENGINE", "CHART", "WORDPRESS", "WOOCOMMERCE", "MYSQL", "STORES", "SHIPPED"], answer["versions"]!.AsArray().Select(v =>
+                (IReadOnlyList<string>)[
+                    Text(v!["engine"]), Text(v["chartVersion"]), Text(v["apps"]?["wordPress"]) is { Length: > 0 } wp ? wp : "(not recorded)",
+                    Text(v["apps"]?["wooCommerce"]), Text(v["apps"]?["mySql"]), Text(v["stores"]), v["current"]!.GetValue<bool>() ? "yes" : "no",
+                ]));
+            runtime.Printer.Line();
+            runtime.Printer.Line($"{Text(answer["stores"])} stores, {Text(answer["notInstalled"])} not installed yet.");
+            Describe("outdated (this server would install them differently)", answer["outdated"]!);
+            Describe("ahead (they run a newer chart than this server ships)", answer["ahead"]!);
+            return ExitCodes.Success;
+
+            void Describe(string what, JsonNode list)
+            {
+                if (list["count"]!.GetValue<int>() > 0)
+                {
+                    var names = string.Join(", ", list["names"]!.AsArray().Select(n => n!.GetValue<string>()));
+                    runtime.Printer.Line($"{Text(list["count"])} {what}: {names}{(list["truncated"]!.GetValue<bool>() ? ", …" : string.Empty)}");
+                }
+            }
         }));
         return command;
     }

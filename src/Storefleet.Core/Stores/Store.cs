@@ -209,5 +209,11 @@ public sealed record Store
 /// </summary>
 public sealed record ReleaseInventory(IReadOnlyList<string> Objects, DateTimeOffset AppliedAt, int Revision);
 
-/// <summary>The chart version and values digest a store's (bootstrap) generation is installed with (see <see cref="Store.Pin"/>).</summary>
-public sealed record ReleasePin(long Generation, long BootstrapGeneration, string ChartVersion, string Digest);
+/// <summary>
+/// The chart version and values digest a store's (bootstrap) generation is installed with (see <see cref="Store.Pin"/>),
+/// and the application versions that chart and its values run (null on pins written before versions were recorded).
+/// </summary>
+public sealed record ReleasePin(long Generation, long BootstrapGeneration, string ChartVersion, string Digest, AppVersions? Apps = null);
+
+/// <summary>The application versions a store runs: the WordPress and MySQL image tags and the WooCommerce plugin version.</summary>
+public sealed record AppVersions(string WordPress, string WooCommerce, string MySql);

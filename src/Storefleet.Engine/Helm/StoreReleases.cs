@@ -17,6 +17,7 @@ namespace Storefleet.Engine.Helm;
 public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<EngineOptions> options)
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (DateTime Written, string Text)> _files = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Material, AppVersions Apps)> _apps = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _running = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, System.Collections.Concurrent.ConcurrentDictionary<string, byte>> _abandoned = new(StringComparer.Ordinal);
 
@@ -30,12 +31,28 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
 
     /// <summary>What this control plane would install for the store's current generation: its chart version and values digest.</summary>
     public ReleasePin Target(Store store, StoreClusterNames names) =>
-        new(store.Generation, store.BootstrapGeneration, ChartVersion(store), Digest(store, names));
+        new(store.Generation, store.BootstrapGeneration, ChartVersion(store.Spec.Engine), Digest(store, names), Apps(store.Spec.Engine));
+
+    /// <summary>The application versions the engine chart runs with the configured values files (see <see cref="ChartAppVersions"/>).</summary>
+    public AppVersions Apps(StoreEngine engine)
+    {
+        var chart = paths.Chart(engine.ChartDirectory);
+        string[] documents = [Read(Path.Combine(chart, "values.yaml")), .. paths.ValuesFiles(engine.ChartDirectory).Select(Read)];
+        var material = string.Join("\u0000", documents);
+        if (_apps.TryGetValue(chart, out var cached) && string.Equals(cached.Material, material, StringComparison.Ordinal))
+        {
+            return cached.Apps;
+        }
+
+        var apps = ChartAppVersions.Read(documents);
+        _apps[chart] = (material, apps);
+        return apps;
+    }
 
     /// <summary>The version in the engine chart's Chart.yaml.</summary>
-    public string ChartVersion(Store store)
+    public string ChartVersion(StoreEngine engine)
     {
-        var chartYaml = Read(Path.Combine(paths.Chart(store.Spec.Engine.ChartDirectory), "Chart.yaml"));
+        var chartYaml = Read(Path.Combine(paths.Chart(engine.ChartDirectory), "Chart.yaml"));
         var line = chartYaml.Split('\n').FirstOrDefault(l => l.StartsWith("version:", StringComparison.Ordinal));
         return line is null ? "0.0.0" : line["version:".Length..].Trim().Trim('"', '\'');
     }

@@ -27,6 +27,7 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<Telemetry.StorefleetMetrics>();
         services.AddSingleton<HelmRunner>();
         services.AddSingleton<StoreReleases>();
+        services.AddSingleton<Fleet.FleetVersions>();
         services.AddSingleton<Watching.StoreCaches>();
         services.AddSingleton<Watching.LiveStoreObserver>();
         services.AddSingleton<EngineActivity>();

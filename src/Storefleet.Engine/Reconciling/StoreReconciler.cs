@@ -790,7 +790,10 @@ public sealed partial class StoreReconciler(
 
         if (pin.Digest == ours.Digest)
         {
-            return new PinDecision.Use(pin.Digest);
+            // A pin written before application versions were recorded: the same digest means the same chart and values files.
+            return pin.Apps is null
+                ? new PinDecision.Write(pin with { Apps = ours.Apps }, "Application versions recorded.", Moved: false)
+                : new PinDecision.Use(pin.Digest);
         }
 
         return ChartVersions.Compare(ours.ChartVersion, pin.ChartVersion) > 0 && store.Phase is StorePhase.Provisioning or StorePhase.Bootstrapping

@@ -33,7 +33,8 @@ public sealed record StoreResource(
     string Namespace,
     string Release,
     long ObservedGeneration,
-    string ServingPlan)
+    string ServingPlan,
+    StoreVersionsResource? Versions = null)
 {
     public static StoreResource From(Store store, string namespacePrefix) => new(
         store.Name,
@@ -54,7 +55,18 @@ public sealed record StoreResource(
         namespacePrefix + store.Name,
         store.Name,
         store.ObservedGeneration,
-        store.ServingPlan.Id);
+        store.ServingPlan.Id,
+        StoreVersionsResource.From(store.Pin));
+}
+
+/// <summary>
+/// The chart, values digest and application versions the store's current generation is installed with (null until
+/// the engine first pins them, right before its first helm run; application versions null on older records).
+/// </summary>
+public sealed record StoreVersionsResource(string ChartVersion, string ValuesDigest, string? WordPress, string? WooCommerce, string? MySql)
+{
+    public static StoreVersionsResource? From(ReleasePin? pin) =>
+        pin is null ? null : new(pin.ChartVersion, pin.Digest, pin.Apps?.WordPress, pin.Apps?.WooCommerce, pin.Apps?.MySql);
 }
 
 /// <summary>

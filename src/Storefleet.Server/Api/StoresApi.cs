@@ -94,7 +94,31 @@ public static class StoresApi
             .WithSummary("Namespaces labelled as Storefleet stores that have no store record (reported, never deleted automatically)")
             .RequireAuthorization(AccessPolicies.Administer);
 
+        app.MapGet("/api/v1/fleet", ReadFleet)
+            .WithTags("Administration")
+            .WithName("ReadFleetVersions")
+            .WithSummary("The fleet by chart and application version, and which stores are outdated relative to what this control plane ships")
+            .WithDescription("Reads every store record (Redis, not the cluster). A store is outdated when this control plane would install it with another values digest and ships the same or a newer chart; ahead when it runs a newer chart than this control plane ships (a control-plane upgrade in progress). Nothing is upgraded by reading this: an outdated Ready store keeps its version until a rollout or a per-store update moves it. Lists carry at most 200 names; the counts are complete.")
+            .Produces<Storefleet.Engine.Fleet.FleetVersionReport>()
+            .RequireAuthorization(AccessPolicies.Administer);
+
         return app;
+    }
+
+    internal static async Task<IResult> ReadFleet(Storefleet.Engine.Fleet.FleetVersions fleet, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return TypedResults.Ok(await fleet.ReadAsync(cancellationToken));
+        }
+        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException or InvalidDataException)
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status503ServiceUnavailable,
+                title: "This control plane cannot read the charts it ships.",
+                detail: $"{e.Message} Set Storefleet:Engine:ChartsDirectory (and ValuesFiles) to the charts this control plane installs.",
+                type: Problems.TypeBase + "charts-unreadable");
+        }
     }
 
     internal static async Task<IResult> CreateStore(HttpContext http, StoreCommands commands, IActorAccessor actors, CancellationToken cancellationToken)

@@ -1,0 +1,99 @@
+using Microsoft.Extensions.Options;
+using Storefleet.Core.Provisioning;
+using Storefleet.Core.Stores;
+using Storefleet.Engine.Helm;
+
+namespace Storefleet.Engine.Fleet;
+
+/// <summary>
+/// Which versions the fleet runs, measured against what this control plane ships (its charts directory and values
+/// files). A store is <em>outdated</em> when this control plane would install it differently and ships the same or a
+/// newer chart; <em>ahead</em> when it runs a newer chart than this control plane ships (a control-plane upgrade in
+/// progress, this replica being the older one). Neither is changed here: only a rollout or a per-store update moves a
+/// Ready store.
+/// </summary>
+public sealed class FleetVersions(IStoreRepository repository, StoreReleases releases, IOptions<EngineOptions> options)
+{
+    /// <summary>How many store names each list carries; the counts are always complete.</summary>
+    public const int NamesListed = 200;
+
+    public async Task<FleetVersionReport> ReadAsync(CancellationToken cancellationToken)
+    {
+        var shipped = StoreEngine.All.Select(Shipped).ToList();
+        var groups = new Dictionary<(string Engine, string Chart, AppVersions? Apps), int>();
+        var outdated = new NameList();
+        var ahead = new NameList();
+        var (total, notInstalled) = (0, 0);
+        string? next = null;
+        do
+        {
+            var page = await repository.ListAsync(new StoreQuery(StoreQuery.MaxLimit, next), cancellationToken);
+            foreach (var store in page.Items.Where(s => s.Phase != StorePhase.Deleting))
+            {
+                total++;
+                if (store.Pin is not { } pin)
+                {
+                    notInstalled++;
+                    continue;
+                }
+
+                var key = (store.Spec.Engine.Id, pin.ChartVersion, pin.Apps);
+                groups[key] = groups.GetValueOrDefault(key) + 1;
+                var target = releases.Target(store, StoreClusterNames.For(store.Name, options.Value.NamespacePrefix));
+                if (target.Digest != pin.Digest)
+                {
+                    (ChartVersions.Compare(target.ChartVersion, pin.ChartVersion) >= 0 ? outdated : ahead).Add(store.Name);
+                }
+            }
+
+            next = page.Continue;
+        }
+        while (next is not null);
+
+        var versions = groups
+            .Select(g => new FleetVersionGroup(g.Key.Engine, g.Key.Chart, g.Key.Apps, g.Value,
+                shipped.Any(s => s.Engine == g.Key.Engine && s.ChartVersion == g.Key.Chart && s.Apps == g.Key.Apps)))
+            .OrderBy(g => g.Engine, StringComparer.Ordinal)
+            .ThenByDescending(g => g.ChartVersion, Comparer<string>.Create(ChartVersions.Compare))
+            .ThenByDescending(g => g.Stores)
+            .ToList();
+        return new FleetVersionReport(shipped, total, notInstalled, versions, outdated.ToResult(), ahead.ToResult());
+    }
+
+    private ShippedVersion Shipped(StoreEngine engine) => new(engine.Id, releases.ChartVersion(engine), releases.Apps(engine));
+
+    private sealed class NameList
+    {
+        private readonly List<string> _names = [];
+        private int _count;
+
+        public void Add(string name)
+        {
+            _count++;
+            if (_names.Count < NamesListed)
+            {
+                _names.Add(name);
+            }
+        }
+
+        public FleetStoreList ToResult() => new(_count, [.. _names.Order(StringComparer.Ordinal)], _count > _names.Count);
+    }
+}
+
+/// <summary>The fleet by version (see <see cref="FleetVersions"/>).</summary>
+public sealed record FleetVersionReport(
+    IReadOnlyList<ShippedVersion> Shipped,
+    int Stores,
+    int NotInstalled,
+    IReadOnlyList<FleetVersionGroup> Versions,
+    FleetStoreList Outdated,
+    FleetStoreList Ahead);
+
+/// <summary>What this control plane installs for an engine's stores: its chart version and the application versions.</summary>
+public sealed record ShippedVersion(string Engine, string ChartVersion, AppVersions Apps);
+
+/// <summary>Stores running one chart version with one set of application versions (null: recorded before versions were).</summary>
+public sealed record FleetVersionGroup(string Engine, string ChartVersion, AppVersions? Apps, int Stores, bool Current);
+
+/// <summary>A count of stores and the first <see cref="FleetVersions.NamesListed"/> of their names.</summary>
+public sealed record FleetStoreList(int Count, IReadOnlyList<string> Names, bool Truncated);
