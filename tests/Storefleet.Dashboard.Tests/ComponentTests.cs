@@ -128,7 +128,7 @@ public sealed class ComponentTests(ComponentFixture fixture) : IClassFixture<Com
         Assert.Empty(page.FindAll("[data-testid=versions]"));
 
         var pin = new ReleasePin(store.Generation, store.BootstrapGeneration, "0.1.0", "0123456789abcdef", new AppVersions("6.8.3-php8.3-apache", "10.2.2", "8.4.6"));
-        await fixture.Host.Repository.UpdateAsync(store with { Pin = pin }, []);
+        Assert.IsType<UpdateStoreResult.Updated>(await fixture.Host.Repository.UpdateAsync(store with { Pin = pin }, []));
 
         page.WaitForAssertion(() => Assert.Equal(
             "Versions chart 0.1.0 · WordPress 6.8.3-php8.3-apache · WooCommerce 10.2.2 · MySQL 8.4.6",

@@ -36,6 +36,8 @@ public sealed class FleetVersionTests(EngineFixture fixture) : IClassFixture<Eng
             }
         }
 
+        var revisionsBefore = outdated.ToDictionary(n => n, n => ReleaseRevisions($"store-{n}"));
+
         // The newer one resyncs live stores every second, so it looks at the outdated ones many times below.
         await using var newer = fixture.StartControlPlane(new Dictionary<string, string?> { ["Storefleet:Engine:SteadyResyncInterval"] = "00:00:01" }, prefix);
         var current = EngineFixture.NewStoreName("new");
@@ -60,19 +62,20 @@ public sealed class FleetVersionTests(EngineFixture fixture) : IClassFixture<Eng
         Assert.Equal(("woocommerce", "0.1.0", "6.8.3-php8.3-apache", "10.2.2", "8.4.6"),
             (shipped.Text("engine"), shipped.Text("chartVersion"), shipped["apps"]!.Text("wordPress"), shipped["apps"]!.Text("wooCommerce"), shipped["apps"]!.Text("mySql")));
         Assert.Equal(3, fleet["stores"]!.GetValue<int>());
-        Assert.Equal(0, fleet["notInstalled"]!.GetValue<int>());
+        Assert.Equal(0, fleet["unpinned"]!.GetValue<int>());
         var versions = fleet["versions"]!.AsArray().Select(v => (v!.Text("chartVersion"), v!["apps"]!.Text("wordPress"), v!["stores"]!.GetValue<int>(), v!["current"]!.GetValue<bool>())).ToList();
         Assert.Equal([("0.1.0", "6.8.3-php8.3-apache", 1, true), ("0.0.9", "6.8.2-php8.3-apache", 2, false)], versions);
         Assert.Equal(2, fleet["outdated"]!["count"]!.GetValue<int>());
         Assert.Equal(outdated, fleet["outdated"]!["names"]!.AsArray().Select(n => n!.GetValue<string>()));
         Assert.Equal(0, fleet["ahead"]!["count"]!.GetValue<int>());
 
-        // Outdated Ready stores were looked at by the newer engine, and left as they were: one revision, same pin.
+        // Outdated Ready stores were looked at by the newer engine, and left as they were: no new revision, same pin.
+        var mark = DateTimeOffset.UtcNow;
         await Eventually.WaitUntilAsync(
-            () => Task.FromResult(outdated.All(n => newer.Activity.Steps.Count(s => s.Store == n) >= 3)), Generous, "the newer engine to look at the outdated stores three times");
+            () => Task.FromResult(outdated.All(n => newer.Activity.Steps.Count(s => s.Store == n && s.Time > mark) >= 3)), Generous, "the newer engine to look at the outdated stores three more times");
         foreach (var name in outdated)
         {
-            Assert.Equal(1, ReleaseRevisions($"store-{name}"));
+            Assert.Equal(revisionsBefore[name], ReleaseRevisions($"store-{name}"));
             var store = await newer.WaitForPhaseAsync(name, StorePhase.Ready, Generous);
             Assert.Equal("0.0.9", store.Pin!.ChartVersion);
         }
@@ -94,6 +97,27 @@ public sealed class FleetVersionTests(EngineFixture fixture) : IClassFixture<Eng
         Assert.Equal([false, true], fromOlder["versions"]!.AsArray().Select(v => v!["current"]!.GetValue<bool>()));
     }
 
+    [Fact]
+    public async Task AChartWhoseValuesChangedWithoutAVersionBump_MakesItsStoresOutdated_ByTheirVersions()
+    {
+        var prefix = EngineFixture.NewPrefix();
+        var name = EngineFixture.NewStoreName("same");
+        await using (var plane = fixture.StartControlPlane(keyPrefix: prefix))
+        {
+            await plane.CreateStoreAsync(name);
+            await plane.WaitForPhaseAsync(name, StorePhase.Ready, Generous);
+        }
+
+        // The values digest covers the chart's version and the values files, not values.yaml: the versions tell.
+        using var edited = ChartCopy.Create("0.1.0", values => ChartCopy.Replace(values, "tag: \"6.8.3-php8.3-apache\"", "tag: \"6.8.4-php8.3-apache\""));
+        await using var patched = fixture.StartControlPlane(new Dictionary<string, string?> { ["Storefleet:Engine:ChartsDirectory"] = edited.Directory }, prefix);
+        var fleet = await FleetAsync(patched);
+
+        Assert.Equal("6.8.4-php8.3-apache", fleet["shipped"]![0]!["apps"]!.Text("wordPress"));
+        Assert.Equal([name], fleet["outdated"]!["names"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal([false], fleet["versions"]!.AsArray().Select(v => v!["current"]!.GetValue<bool>()));
+    }
+
     private static async Task<JsonObject> FleetAsync(ControlPlane plane)
     {
         var response = await plane.CreateClient().GetAsync("/api/v1/fleet");
@@ -108,5 +132,6 @@ public sealed class FleetVersionTests(EngineFixture fixture) : IClassFixture<Eng
     private int ReleaseRevisions(string ns) => ReleaseRecords(ns).Count;
 
     private string ReleaseDigest(string ns) =>
-        Assert.Single(ReleaseRecords(ns))["metadata"]!["labels"]!["storefleet.io/values-digest"]!.GetValue<string>();
+        ReleaseRecords(ns).MaxBy(r => int.Parse(r["metadata"]!["labels"]!["version"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture))!
+            ["metadata"]!["labels"]!["storefleet.io/values-digest"]!.GetValue<string>();
 }

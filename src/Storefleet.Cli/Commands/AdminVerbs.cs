@@ -143,7 +143,7 @@ public static class AdminVerbs
                     Text(v["apps"]?["wooCommerce"]), Text(v["apps"]?["mySql"]), Text(v["stores"]), v["current"]!.GetValue<bool>() ? "yes" : "no",
                 ]));
             runtime.Printer.Line();
-            runtime.Printer.Line($"{Text(answer["stores"])} stores, {Text(answer["notInstalled"])} not installed yet.");
+            runtime.Printer.Line($"{Text(answer["stores"])} stores, {Text(answer["unpinned"])} not yet picked up by the engine.");
             Describe("outdated (this server would install them differently)", answer["outdated"]!);
             Describe("ahead (they run a newer chart than this server ships)", answer["ahead"]!);
             return ExitCodes.Success;

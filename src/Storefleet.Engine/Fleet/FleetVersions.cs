@@ -7,7 +7,8 @@ namespace Storefleet.Engine.Fleet;
 
 /// <summary>
 /// Which versions the fleet runs, measured against what this control plane ships (its charts directory and values
-/// files). A store is <em>outdated</em> when this control plane would install it differently and ships the same or a
+/// files). A store is <em>outdated</em> when this control plane would install it differently (another values digest, or
+/// other application versions: a chart whose values.yaml changed without a version bump) and ships the same or a
 /// newer chart; <em>ahead</em> when it runs a newer chart than this control plane ships (a control-plane upgrade in
 /// progress, this replica being the older one). Neither is changed here: only a rollout or a per-store update moves a
 /// Ready store.
@@ -23,7 +24,7 @@ public sealed class FleetVersions(IStoreRepository repository, StoreReleases rel
         var groups = new Dictionary<(string Engine, string Chart, AppVersions? Apps), int>();
         var outdated = new NameList();
         var ahead = new NameList();
-        var (total, notInstalled) = (0, 0);
+        var (total, unpinned) = (0, 0);
         string? next = null;
         do
         {
@@ -33,14 +34,20 @@ public sealed class FleetVersions(IStoreRepository repository, StoreReleases rel
                 total++;
                 if (store.Pin is not { } pin)
                 {
-                    notInstalled++;
+                    unpinned++;
                     continue;
                 }
 
                 var key = (store.Spec.Engine.Id, pin.ChartVersion, pin.Apps);
                 groups[key] = groups.GetValueOrDefault(key) + 1;
+                if (pin.Generation != store.Generation || pin.BootstrapGeneration != store.BootstrapGeneration)
+                {
+                    // A new generation the engine has not pinned yet: it is installed with what the engine ships when it is.
+                    continue;
+                }
+
                 var target = releases.Target(store, StoreClusterNames.For(store.Name, options.Value.NamespacePrefix));
-                if (target.Digest != pin.Digest)
+                if (target.Digest != pin.Digest || (pin.Apps is not null && pin.Apps != target.Apps))
                 {
                     (ChartVersions.Compare(target.ChartVersion, pin.ChartVersion) >= 0 ? outdated : ahead).Add(store.Name);
                 }
@@ -57,7 +64,7 @@ public sealed class FleetVersions(IStoreRepository repository, StoreReleases rel
             .ThenByDescending(g => g.ChartVersion, Comparer<string>.Create(ChartVersions.Compare))
             .ThenByDescending(g => g.Stores)
             .ToList();
-        return new FleetVersionReport(shipped, total, notInstalled, versions, outdated.ToResult(), ahead.ToResult());
+        return new FleetVersionReport(shipped, total, unpinned, versions, outdated.ToResult(), ahead.ToResult());
     }
 
     private ShippedVersion Shipped(StoreEngine engine) => new(engine.Id, releases.ChartVersion(engine), releases.Apps(engine));
@@ -80,11 +87,14 @@ public sealed class FleetVersions(IStoreRepository repository, StoreReleases rel
     }
 }
 
-/// <summary>The fleet by version (see <see cref="FleetVersions"/>).</summary>
+/// <summary>
+/// The fleet by version (see <see cref="FleetVersions"/>). <see cref="Unpinned"/>: stores the engine has not yet picked a
+/// chart for (just requested); they are installed with what the engine ships.
+/// </summary>
 public sealed record FleetVersionReport(
     IReadOnlyList<ShippedVersion> Shipped,
     int Stores,
-    int NotInstalled,
+    int Unpinned,
     IReadOnlyList<FleetVersionGroup> Versions,
     FleetStoreList Outdated,
     FleetStoreList Ahead);

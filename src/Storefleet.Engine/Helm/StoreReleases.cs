@@ -33,7 +33,10 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
     public ReleasePin Target(Store store, StoreClusterNames names) =>
         new(store.Generation, store.BootstrapGeneration, ChartVersion(store.Spec.Engine), Digest(store, names), Apps(store.Spec.Engine));
 
-    /// <summary>The application versions the engine chart runs with the configured values files (see <see cref="ChartAppVersions"/>).</summary>
+    /// <summary>
+    /// The application versions the engine chart runs with the configured values files (see <see cref="ChartAppVersions"/>);
+    /// "unknown" when a values file is not valid YAML. Parsed again only when a file changed.
+    /// </summary>
     public AppVersions Apps(StoreEngine engine)
     {
         var chart = paths.Chart(engine.ChartDirectory);
@@ -44,7 +47,17 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
             return cached.Apps;
         }
 
-        var apps = ChartAppVersions.Read(documents);
+        AppVersions apps;
+        try
+        {
+            apps = ChartAppVersions.Read(documents);
+        }
+        catch (InvalidDataException)
+        {
+            // Never a reason to stop reconciling: helm refuses the same file with its own message when it installs.
+            apps = new AppVersions(ChartAppVersions.Unknown, ChartAppVersions.Unknown, ChartAppVersions.Unknown);
+        }
+
         _apps[chart] = (material, apps);
         return apps;
     }
