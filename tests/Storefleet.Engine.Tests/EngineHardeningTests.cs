@@ -323,11 +323,7 @@ public sealed class EngineHardeningTests(EngineFixture fixture) : IClassFixture<
         Assert.False(first.HasExited);
     }
 
-    private List<string> ReleaseDigests(string ns) =>
-        [.. fixture.Api.Store.InNamespace(ns).Select(o => o.Object)
-            .Where(o => o["kind"]?.GetValue<string>() == "Secret" && o["metadata"]!["labels"]?["owner"]?.GetValue<string>() == "helm")
-            .OrderBy(o => int.Parse(o["metadata"]!["labels"]!["version"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture))
-            .Select(o => o["metadata"]!["labels"]!["storefleet.io/values-digest"]!.GetValue<string>())];
+    private List<string?> ReleaseDigests(string ns) => [.. fixture.Api.ReleaseRecordsIn(ns).Select(r => r.Digest)];
 
     private static HttpClient Client(ControlPlane plane, string token)
     {

@@ -125,13 +125,7 @@ public sealed class FleetVersionTests(EngineFixture fixture) : IClassFixture<Eng
         return (await response.Content.ReadFromJsonAsync<JsonObject>())!;
     }
 
-    private List<JsonObject> ReleaseRecords(string ns) =>
-        [.. fixture.Api.Store.InNamespace(ns).Select(o => o.Object)
-            .Where(o => o["kind"]?.GetValue<string>() == "Secret" && o["metadata"]!["labels"]?["owner"]?.GetValue<string>() == "helm")];
+    private int ReleaseRevisions(string ns) => fixture.Api.ReleaseRecordsIn(ns).Count;
 
-    private int ReleaseRevisions(string ns) => ReleaseRecords(ns).Count;
-
-    private string ReleaseDigest(string ns) =>
-        ReleaseRecords(ns).MaxBy(r => int.Parse(r["metadata"]!["labels"]!["version"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture))!
-            ["metadata"]!["labels"]!["storefleet.io/values-digest"]!.GetValue<string>();
+    private string? ReleaseDigest(string ns) => fixture.Api.ReleaseRecordsIn(ns)[^1].Digest;
 }

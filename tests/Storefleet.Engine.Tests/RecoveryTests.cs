@@ -319,18 +319,11 @@ public sealed class RecoveryTests(EngineFixture fixture) : IClassFixture<EngineF
         Assert.Equal(0, (await plane.Repository.GetEventsAsync(name)).Count(e => e.Message.Contains("retrying", StringComparison.Ordinal)));
     }
 
-    private IReadOnlyList<int> ReleaseRevisions(string ns) =>
-        [.. Objects(ns, "Secret").Where(s => s["metadata"]!["labels"]?["owner"]?.GetValue<string>() == "helm")
-            .Select(s => int.Parse(s["metadata"]!["labels"]!["version"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture)).Order()];
+    private IReadOnlyList<int> ReleaseRevisions(string ns) => [.. fixture.Api.ReleaseRecordsIn(ns).Select(r => r.Revision)];
 
-    private List<string> ReleaseDigests(string ns) =>
-        [.. Objects(ns, "Secret").Where(s => s["metadata"]!["labels"]?["owner"]?.GetValue<string>() == "helm")
-            .OrderBy(s => int.Parse(s["metadata"]!["labels"]!["version"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture))
-            .Select(s => s["metadata"]!["labels"]!["storefleet.io/values-digest"]!.GetValue<string>())];
+    private List<string?> ReleaseDigests(string ns) => [.. fixture.Api.ReleaseRecordsIn(ns).Select(r => r.Digest)];
 
-    private IReadOnlyList<string> ReleaseStatuses(string ns) =>
-        [.. Objects(ns, "Secret").Where(s => s["metadata"]!["labels"]?["owner"]?.GetValue<string>() == "helm")
-            .Select(s => s["metadata"]!["labels"]!["status"]!.GetValue<string>())];
+    private IReadOnlyList<string> ReleaseStatuses(string ns) => [.. fixture.Api.ReleaseRecordsIn(ns).Select(r => r.Status)];
 
     private string Uid(string ns, string kind, string name) =>
         Objects(ns, kind).Single(o => o["metadata"]!["name"]!.GetValue<string>() == name)["metadata"]!["uid"]!.GetValue<string>();

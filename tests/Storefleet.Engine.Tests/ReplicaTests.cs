@@ -148,13 +148,7 @@ public sealed class ReplicaTests(EngineFixture fixture) : IClassFixture<EngineFi
         Assert.Equal("Degraded", health["checks"]!["kubernetes"]!["status"]!.GetValue<string>());
     }
 
-    private IReadOnlyList<int> ReleaseRevisions(string ns) =>
-        [.. fixture.Api.Store.InNamespace(ns).Select(o => o.Object)
-            .Where(o => o["kind"]?.GetValue<string>() == "Secret" && o["metadata"]!["labels"]?["owner"]?.GetValue<string>() == "helm")
-            .Select(o => int.Parse(o["metadata"]!["labels"]!["version"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture)).Order()];
+    private IReadOnlyList<int> ReleaseRevisions(string ns) => [.. fixture.Api.ReleaseRecordsIn(ns).Select(r => r.Revision)];
 
-    private IReadOnlyList<string> ReleaseNames(string ns) =>
-        [.. fixture.Api.Store.InNamespace(ns).Select(o => o.Object)
-            .Where(o => o["kind"]?.GetValue<string>() == "Secret" && o["metadata"]!["labels"]?["owner"]?.GetValue<string>() == "helm")
-            .Select(o => o["metadata"]!["labels"]!["name"]!.GetValue<string>()).Distinct()];
+    private IReadOnlyList<string> ReleaseNames(string ns) => [.. fixture.Api.ReleaseRecordsIn(ns).Select(r => r.Name).Distinct()];
 }
