@@ -319,8 +319,6 @@ public sealed class RecoveryTests(EngineFixture fixture) : IClassFixture<EngineF
         Assert.Equal(0, (await plane.Repository.GetEventsAsync(name)).Count(e => e.Message.Contains("retrying", StringComparison.Ordinal)));
     }
 
-    private IReadOnlyList<int> ReleaseRevisions(string ns) => [.. fixture.Api.ReleaseRecordsIn(ns).Select(r => r.Revision)];
-
     private List<string?> ReleaseDigests(string ns) => [.. fixture.Api.ReleaseRecordsIn(ns).Select(r => r.Digest)];
 
     private IReadOnlyList<string> ReleaseStatuses(string ns) => [.. fixture.Api.ReleaseRecordsIn(ns).Select(r => r.Status)];

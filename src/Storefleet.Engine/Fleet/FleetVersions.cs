@@ -46,10 +46,12 @@ public sealed class FleetVersions(IStoreRepository repository, StoreReleases rel
                     continue;
                 }
 
-                var target = releases.Target(store, StoreClusterNames.For(store.Name, options.Value.NamespacePrefix));
-                if (target.Digest != pin.Digest || (pin.Apps is not null && pin.Apps != target.Apps))
+                // The chart and application versions are the engine's, shipped once per engine; only the digest is per store.
+                var ours = shipped.Single(s => s.Engine == store.Spec.Engine.Id);
+                var digest = releases.Digest(store, StoreClusterNames.For(store.Name, options.Value.NamespacePrefix));
+                if (digest != pin.Digest || (pin.Apps is not null && pin.Apps != ours.Apps))
                 {
-                    (ChartVersions.Compare(target.ChartVersion, pin.ChartVersion) >= 0 ? outdated : ahead).Add(store.Name);
+                    (ChartVersions.Compare(ours.ChartVersion, pin.ChartVersion) >= 0 ? outdated : ahead).Add(store.Name);
                 }
             }
 

@@ -17,7 +17,7 @@ namespace Storefleet.Engine.Helm;
 public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<EngineOptions> options)
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (DateTime Written, string Text)> _files = new();
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Material, AppVersions Apps)> _apps = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string[] Documents, AppVersions Apps)> _apps = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _running = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, System.Collections.Concurrent.ConcurrentDictionary<string, byte>> _abandoned = new(StringComparer.Ordinal);
 
@@ -41,8 +41,8 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
     {
         var chart = paths.Chart(engine.ChartDirectory);
         string[] documents = [Read(Path.Combine(chart, "values.yaml")), .. paths.ValuesFiles(engine.ChartDirectory).Select(Read)];
-        var material = string.Join("\u0000", documents);
-        if (_apps.TryGetValue(chart, out var cached) && string.Equals(cached.Material, material, StringComparison.Ordinal))
+        // Read hands back the same string while a file is unchanged, so this comparison is by reference on the hot path.
+        if (_apps.TryGetValue(chart, out var cached) && cached.Documents.SequenceEqual(documents, StringComparer.Ordinal))
         {
             return cached.Apps;
         }
@@ -58,7 +58,7 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
             apps = new AppVersions(ChartAppVersions.Unknown, ChartAppVersions.Unknown, ChartAppVersions.Unknown);
         }
 
-        _apps[chart] = (material, apps);
+        _apps[chart] = (documents, apps);
         return apps;
     }
 

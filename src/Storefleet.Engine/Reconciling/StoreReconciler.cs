@@ -540,7 +540,7 @@ public sealed partial class StoreReconciler(
     {
         var store = c.Store;
         var detected = Now;
-        if (store.Pin is { } pin && releases.Target(store, c.Names).Digest != pin.Digest && (repair.Drift.Objects.Count > 0 || repair.Drift.Release is not null))
+        if (store.Pin is { } pin && releases.Digest(store, c.Names) != pin.Digest && (repair.Drift.Objects.Count > 0 || repair.Drift.Release is not null))
         {
             return await WaitAsync(c, new StoreCondition(ConditionTypes.DriftNotRepaired, false, "PinnedElsewhere",
                 $"Drift seen ({repair.Drift.Describe()}), but the release is pinned to chart {pin.ChartVersion} (digest {pin.Digest}), which this control plane does not ship; a control plane that does repairs it.", Now), ct,
@@ -558,7 +558,7 @@ public sealed partial class StoreReconciler(
         HelmResult? result = null;
         if (repair.Drift.Objects.Count > 0 || repair.Drift.Release is not null)
         {
-            result = await HelmAsync(c, () => releases.UpgradeInstallAsync(store, c.Names, c.Observed.Release.Digest == store.Pin?.Digest ? store.Pin!.Digest : releases.Target(store, c.Names).Digest, c.Guard, ct));
+            result = await HelmAsync(c, () => releases.UpgradeInstallAsync(store, c.Names, c.Observed.Release.Digest == store.Pin?.Digest ? store.Pin!.Digest : releases.Digest(store, c.Names), c.Guard, ct));
         }
 
         var repaired = store.WithRepair(Now);
