@@ -168,7 +168,7 @@ public sealed class RecoveryTests(EngineFixture fixture) : IClassFixture<EngineF
         fixture.Api.Simulation.FailJobs(ns, "bootstrap", "bootstrap: waiting for database", "bootstrap: FAILED: gave up waiting for database after 600s");
 
         await plane.CreateStoreAsync(name);
-        var failed = await plane.WaitForPhaseAsync(name, StorePhase.Failed, TimeSpan.FromSeconds(20));
+        var failed = await plane.WaitForPhaseAsync(name, StorePhase.Failed, TimeSpan.FromSeconds(60));
 
         Assert.Equal(StorePhase.Bootstrapping, failed.FailedPhase);
         Assert.Contains("gave up waiting for database", failed.Condition(ConditionTypes.Failed)!.Message);
@@ -185,7 +185,7 @@ public sealed class RecoveryTests(EngineFixture fixture) : IClassFixture<EngineF
 
         fixture.Api.Simulation.ClearFaults();
         await plane.RetryStoreAsync(name);
-        var ready = await plane.WaitForPhaseAsync(name, StorePhase.Ready, TimeSpan.FromSeconds(20));
+        var ready = await plane.WaitForPhaseAsync(name, StorePhase.Ready, TimeSpan.FromSeconds(60));
 
         Assert.Equal(2, ready.BootstrapGeneration);
         Assert.NotEqual(before[0], ReleaseDigests(ns)[^1]);
