@@ -72,6 +72,61 @@ public sealed class EngineHardeningTests(EngineFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task AHelmSlowToObeySigterm_IsKilledBeforeItsLeaseCanExpire_SoNoOtherWorkersHelmCanOverlapIt()
+    {
+        await using var redis = await RedisServerProcess.StartAsync();
+        using var helm = HelmWrapper.Create();
+        var prefix = EngineFixture.NewPrefix();
+        var ttl = TimeSpan.FromSeconds(10);
+        var settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Redis"] = redis.ConnectionString + ",syncTimeout=1000,asyncTimeout=1000",
+            ["Storefleet:Engine:HelmPath"] = helm.Path,
+            ["Storefleet:Engine:LeaseTtl"] = "00:00:10",
+        };
+        await using var a = new ControlPlane(redis.ConnectionString, prefix, fixture.Api.KubeconfigPath, settings);
+        await using var b = new ControlPlane(redis.ConnectionString, prefix, fixture.Api.KubeconfigPath, settings);
+        _ = a.Server;
+        _ = b.Server;
+        var name = EngineFixture.NewStoreName("deaf");
+        helm.DelayUpgrades(TimeSpan.FromSeconds(60));
+        // This helm answers SIGTERM only after a minute — longer than the lease, and longer than the usual 10 s grace.
+        helm.DelayTermination(TimeSpan.FromSeconds(60));
+
+        await a.CreateStoreAsync(name);
+        var first = await Eventually.WaitForAsync(() => Task.FromResult(helm.Invocations().FirstOrDefault(i => i.Release == name && i.Command == "upgrade")),
+            TimeSpan.FromSeconds(20), "the first helm upgrade to start");
+
+        // Redis freezes: no renewal lands after this, so the lease expires in Redis no later than one TTL from now.
+        await redis.PauseAsync();
+        var pausedAt = DateTimeOffset.UtcNow;
+        DateTimeOffset gone;
+        using (var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(20)))
+        {
+            var limit = pausedAt + TimeSpan.FromSeconds(60);
+            while (HelmWrapper.IsRunning(first.Pid) && DateTimeOffset.UtcNow < limit)
+            {
+                await poll.WaitForNextTickAsync();
+            }
+
+            gone = DateTimeOffset.UtcNow;
+        }
+
+        var stopped = helm.Invocations().Single(i => i.Pid == first.Pid);
+        Assert.NotNull(stopped.TerminatedAt);
+        Assert.Null(stopped.Ended); // killed: the wrapper never got to log an end
+        Assert.True(gone < pausedAt + ttl, $"helm (pid {first.Pid}) was still running {(gone - pausedAt).TotalSeconds:0.0} s after Redis froze, past the {ttl.TotalSeconds:0} s lease: {stopped}");
+
+        helm.DelayUpgrades(TimeSpan.Zero);
+        helm.DelayTermination(TimeSpan.Zero);
+        await redis.ResumeAsync();
+        await a.WaitForPhaseAsync(name, StorePhase.Ready, TimeSpan.FromSeconds(90));
+        var later = helm.Invocations().Where(i => i.Release == name && i.Pid != first.Pid).ToList();
+        Assert.NotEmpty(later);
+        Assert.All(later, run => Assert.True(run.Started > gone, $"{run} started while the killed helm {stopped} was still running (until {gone:HH:mm:ss.fff})"));
+    }
+
+    [Fact]
     public async Task AfterRedisLostEverything_TheSameNameForAnotherOwner_IsNotAdopted_CredentialsAreRefused_AndTheOrphanIsReported()
     {
         var admin = $"admin-{Guid.NewGuid():N}{Guid.NewGuid():N}";

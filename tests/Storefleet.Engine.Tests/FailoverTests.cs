@@ -127,7 +127,7 @@ public sealed class FailoverTests(EngineFixture fixture, ITestOutputHelper outpu
             ["Storefleet__Engine__HelmPath"] = helm.Path,
             ["Storefleet__Engine__ChartsDirectory"] = Path.Combine(RepositoryPaths.Root, "charts"),
             ["Storefleet__Engine__MaxConcurrentHelm"] = "2",
-            ["Storefleet__Engine__LeaseTtl"] = "00:00:03",
+            ["Storefleet__Engine__LeaseTtl"] = "00:00:06", // a loaded machine (three planes, Sentinels, helm) can stall renewals for seconds
             ["Storefleet__Engine__RetryBaseDelay"] = "00:00:00.200",
             ["Storefleet__Engine__RetryMaxDelay"] = "00:00:02",
             ["Storefleet__Access__RateLimits__CreatesPerMinute"] = "100000",

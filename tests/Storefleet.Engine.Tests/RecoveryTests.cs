@@ -221,6 +221,28 @@ public sealed class RecoveryTests(EngineFixture fixture) : IClassFixture<EngineF
     }
 
     [Fact]
+    public async Task AnInstallWhoseFinalRecordWriteIsRefused_ExitsZeroWithTheReleasePending_AndIsRecoveredAtOnce()
+    {
+        await using var plane = fixture.StartControlPlane();
+        var name = EngineFixture.NewStoreName("unrec");
+        var ns = $"store-{name}";
+        // helm install marks its record deployed last, and only logs when that write fails ("failed to record the
+        // release"): it exits 0 with the record left pending-install, which no helm will ever finish.
+        var statusWrite = fixture.Api.Faults.FailNext("PUT", $"^/api/v1/namespaces/{ns}/secrets/sh\\.helm\\.release\\.v1\\.{name}\\.v1$", 500);
+
+        await plane.CreateStoreAsync(name);
+
+        // Known to be this control plane's own dead writer, it is recovered at once, not after the stale-pending wait (2 min).
+        await plane.WaitForPhaseAsync(name, StorePhase.Ready, TimeSpan.FromSeconds(45));
+        Assert.Equal(0, statusWrite.Remaining);
+        var events = await plane.Repository.GetEventsAsync(name);
+        Assert.Contains(events, e => e.Step == "helm-upgrade" && e.Type == StoreEventType.StepSucceeded);
+        Assert.Contains(events, e => e.Step == "helm-recover" && e.Message.Contains("pending-install", StringComparison.Ordinal)
+            && e.Message.Contains("this control plane", StringComparison.Ordinal));
+        Assert.DoesNotContain(ReleaseStatuses(ns), status => status.StartsWith("pending", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task AHelmStoppedAtTheLeasesLocalDeadline_WhileRedisStillHeldTheLease_LeavesAPendingReleaseThatIsRecoveredAtOnce()
     {
         var name = EngineFixture.NewStoreName("lapse");

@@ -15,7 +15,7 @@ public sealed class ReplicaTests(EngineFixture fixture) : IClassFixture<EngineFi
     {
         var prefix = EngineFixture.NewPrefix();
         using var helm = HelmWrapper.Create();
-        var settings = new Dictionary<string, string?> { ["Storefleet:Engine:MaxConcurrentHelm"] = "2", ["Storefleet:Engine:HelmPath"] = helm.Path };
+        var settings = new Dictionary<string, string?> { ["Storefleet:Engine:MaxConcurrentHelm"] = "2", ["Storefleet:Engine:HelmPath"] = helm.Path, ["Storefleet:Engine:LeaseTtl"] = "00:00:06" };
         await using var a = fixture.StartControlPlane(settings, prefix);
         await using var b = fixture.StartControlPlane(settings, prefix);
         var names = Enumerable.Range(0, 20).Select(i => EngineFixture.NewStoreName($"two{i}")).ToList();

@@ -21,7 +21,7 @@ public sealed record HelmInvocation(int Pid, IReadOnlyList<string> Args, DateTim
         Started < (other.Ended ?? DateTimeOffset.MaxValue) && other.Started < (Ended ?? DateTimeOffset.MaxValue);
 
     public override string ToString() =>
-        $"helm {string.Join(' ', Args.Take(4))} (pid {Pid}) {Started:HH:mm:ss.fff}–{Ended:HH:mm:ss.fff} exit {ExitCode}{(TerminatedAt is null ? string.Empty : $" SIGTERM at {TerminatedAt:HH:mm:ss.fff}")}";
+        $"helm {string.Join(' ', Args.Take(4))} (pid {Pid}{(ParentPid is { } parent ? $", started by {parent}" : string.Empty)}) {Started:HH:mm:ss.fff}–{Ended:HH:mm:ss.fff} exit {ExitCode}{(TerminatedAt is null ? string.Empty : $" SIGTERM at {TerminatedAt:HH:mm:ss.fff}")}";
 }
 
 /// <summary>
@@ -50,7 +50,7 @@ public sealed class HelmWrapper : IDisposable
     public static HelmWrapper Create(string? realHelm = null)
     {
         var wrapper = new HelmWrapper(Directory.CreateTempSubdirectory("helm-wrapper-").FullName);
-        File.WriteAllText(wrapper.Path, Script(realHelm ?? RepositoryPaths.Helm, wrapper.LogPath, System.IO.Path.Combine(wrapper._directory, "upgrade-delay")));
+        File.WriteAllText(wrapper.Path, Script(realHelm ?? RepositoryPaths.Helm, wrapper.LogPath, System.IO.Path.Combine(wrapper._directory, "upgrade-delay"), System.IO.Path.Combine(wrapper._directory, "term-delay")));
         if (!OperatingSystem.IsWindows())
         {
             File.SetUnixFileMode(wrapper.Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -62,6 +62,26 @@ public sealed class HelmWrapper : IDisposable
     /// <summary>From now on every <c>helm upgrade</c> waits this long before the real helm starts (zero: none).</summary>
     public void DelayUpgrades(TimeSpan delay) =>
         File.WriteAllText(System.IO.Path.Combine(_directory, "upgrade-delay"), delay.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture));
+
+    /// <summary>
+    /// From now on a SIGTERM is forwarded to helm only after this long (zero: at once), as a helm busy writing its state
+    /// would be: the wrapper keeps running meanwhile. A process tree killed meanwhile logs no end (see <see cref="IsRunning"/>).
+    /// </summary>
+    public void DelayTermination(TimeSpan delay) =>
+        File.WriteAllText(System.IO.Path.Combine(_directory, "term-delay"), delay.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture));
+
+    /// <summary>Whether the wrapper process <paramref name="pid"/> still exists (a killed one logs no end).</summary>
+    public static bool IsRunning(int pid)
+    {
+        try
+        {
+            return !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false; // gone (reaped)
+        }
+    }
 
     /// <summary>Every invocation so far (running ones have no end yet).</summary>
     public IReadOnlyList<HelmInvocation> Invocations()
@@ -126,7 +146,7 @@ public sealed class HelmWrapper : IDisposable
         }
     }
 
-    private static string Script(string realHelm, string log, string delayFile) => $$"""
+    private static string Script(string realHelm, string log, string delayFile, string termDelayFile) => $$"""
         #!/usr/bin/env bash
         # Test wrapper around helm (Storefleet.Testing.HelmWrapper): logs every run, forwards SIGTERM.
         log='{{log}}'
@@ -138,6 +158,7 @@ public sealed class HelmWrapper : IDisposable
         on_term() {
           printf 'term\t%s\t%s\n' "$$" "$(stamp)" >> "$log"
           terminated=1
+          [ -s '{{termDelayFile}}' ] && sleep "$(cat '{{termDelayFile}}')"
           [ -n "$child" ] && kill -TERM "$child" 2>/dev/null
         }
         trap on_term TERM

@@ -10,7 +10,8 @@ namespace Storefleet.Engine.Helm;
 /// <summary>
 /// Runs the helm binary: arguments through <see cref="ProcessStartInfo.ArgumentList"/> (never a shell
 /// string), at most <see cref="EngineOptions.MaxConcurrentHelm"/> at a time, in a private helm home.
-/// Cancellation forwards SIGTERM and waits; past helm's own timeout the process tree is killed.
+/// Cancellation forwards SIGTERM and waits a grace period, cut short by the caller's kill token (the lease about to be
+/// claimable by another worker); past that, or past helm's own timeout, the process tree is killed.
 /// </summary>
 public sealed partial class HelmRunner(EnginePaths paths, IOptions<EngineOptions> options, ILogger<HelmRunner> logger, Telemetry.StorefleetMetrics? metrics = null) : IDisposable
 {
@@ -31,8 +32,10 @@ public sealed partial class HelmRunner(EnginePaths paths, IOptions<EngineOptions
     /// <summary>
     /// Runs helm with <paramref name="args"/> once a slot is free. <paramref name="beforeStart"/> runs right before
     /// the process starts (after any wait for a slot) and may throw to stop it from starting (a lapsed lease).
+    /// Once <paramref name="cancellationToken"/> stops helm (SIGTERM), <paramref name="killNow"/> ends its grace early: the
+    /// process tree is killed then, however far it got.
     /// </summary>
-    public async Task<HelmResult> RunAsync(IReadOnlyList<string> args, Action? beforeStart, CancellationToken cancellationToken)
+    public async Task<HelmResult> RunAsync(IReadOnlyList<string> args, Action? beforeStart, CancellationToken cancellationToken, CancellationToken killNow = default)
     {
         await _slots.WaitAsync(cancellationToken);
         try
@@ -50,7 +53,7 @@ public sealed partial class HelmRunner(EnginePaths paths, IOptions<EngineOptions
         using var span = Telemetry.StorefleetTracing.Source.StartActivity($"helm {(args.Count > 0 ? args[0] : "none")}", ActivityKind.Client);
         try
         {
-            var result = await RunProcessAsync(args, cancellationToken);
+            var result = await RunProcessAsync(args, cancellationToken, killNow);
             span?.SetTag("process.exit.code", result.ExitCode);
             return result;
         }
@@ -92,7 +95,7 @@ public sealed partial class HelmRunner(EnginePaths paths, IOptions<EngineOptions
         }
     }
 
-    private async Task<HelmResult> RunProcessAsync(IReadOnlyList<string> args, CancellationToken cancellationToken)
+    private async Task<HelmResult> RunProcessAsync(IReadOnlyList<string> args, CancellationToken cancellationToken, CancellationToken killNow)
     {
         var start = new ProcessStartInfo(paths.Helm)
         {
@@ -127,7 +130,7 @@ public sealed partial class HelmRunner(EnginePaths paths, IOptions<EngineOptions
         }
         catch (OperationCanceledException)
         {
-            await StopAsync(process, graceful: !deadline.IsCancellationRequested);
+            await StopAsync(process, graceful: !deadline.IsCancellationRequested, killNow);
             throw;
         }
 
@@ -137,8 +140,8 @@ public sealed partial class HelmRunner(EnginePaths paths, IOptions<EngineOptions
         return result;
     }
 
-    /// <summary>SIGTERM first (helm records its state and exits), then the whole tree after the grace period.</summary>
-    private async Task StopAsync(Process process, bool graceful)
+    /// <summary>SIGTERM first (helm records its state and exits), then the whole tree after the grace period or at <paramref name="killNow"/>.</summary>
+    private async Task StopAsync(Process process, bool graceful, CancellationToken killNow)
     {
         if (process.HasExited)
         {
@@ -148,11 +151,16 @@ public sealed partial class HelmRunner(EnginePaths paths, IOptions<EngineOptions
         if (graceful && (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()))
         {
             _ = Signal(process.Id, SigTerm);
-            using var grace = new CancellationTokenSource(TerminationGrace);
+            using var grace = CancellationTokenSource.CreateLinkedTokenSource(killNow);
+            grace.CancelAfter(TerminationGrace);
             try
             {
                 await process.WaitForExitAsync(grace.Token);
                 return;
+            }
+            catch (OperationCanceledException) when (killNow.IsCancellationRequested)
+            {
+                LogKillingBeforeLeaseExpires(logger, process.Id);
             }
             catch (OperationCanceledException)
             {
@@ -183,6 +191,9 @@ public sealed partial class HelmRunner(EnginePaths paths, IOptions<EngineOptions
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "helm (pid {Pid}) did not stop after SIGTERM; killing its process tree")]
     private static partial void LogKilling(ILogger logger, int pid);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "helm (pid {Pid}) was still running after SIGTERM when the lease was about to expire; killing its process tree so no other worker's helm overlaps it (the release it left pending is recovered on the next run)")]
+    private static partial void LogKillingBeforeLeaseExpires(ILogger logger, int pid);
 }
 
 /// <summary>What helm printed and how it exited.</summary>

@@ -157,14 +157,17 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
             ? $"{StoreClusterNames.ValuesDigestLabel}={digest}"
             : $"{StoreClusterNames.ValuesDigestLabel}={digest},{StoreClusterNames.StoreUidLabel}={store.Uid}";
 
-    /// <summary>Runs helm for the release, marked as running here meanwhile; the lease is checked once helm has a slot, right before it starts.</summary>
+    /// <summary>
+    /// Runs helm for the release, marked as running here meanwhile; the lease is checked once helm has a slot, right before
+    /// it starts, and a helm still running when the lease is about to expire is killed.
+    /// </summary>
     private async Task<HelmResult> RunAsync(StoreClusterNames names, IReadOnlyList<string> args, ILeaseGuard guard, CancellationToken cancellationToken)
     {
         var key = Key(names);
         _running.AddOrUpdate(key, 1, (_, n) => n + 1);
         try
         {
-            return await helm.RunAsync(args, guard.EnsureHeld, cancellationToken);
+            return await helm.RunAsync(args, guard.EnsureHeld, cancellationToken, guard.Expiring);
         }
         finally
         {

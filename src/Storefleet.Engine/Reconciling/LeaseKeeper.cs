@@ -20,6 +20,13 @@ public interface ILeaseGuard
     /// is another's, gone, or Redis cannot say.
     /// </summary>
     Task<bool> ConfirmHeldAsync();
+
+    /// <summary>
+    /// Cancelled shortly before the lease could be claimed by another worker (half the margin before it expires in Redis,
+    /// at once when Redis says it is another's): a helm told to stop that is still running then must be killed, whatever
+    /// grace it was given, so that two helms never run on one release.
+    /// </summary>
+    CancellationToken Expiring { get; }
 }
 
 /// <summary>The worker can no longer be sure it holds its store's lease; it must stop touching the store.</summary>
@@ -33,6 +40,9 @@ public sealed class LeaseLapsedException(string message) : OperationCanceledExce
 /// successful renewal was sent, plus the TTL, minus a margin — is measured on the monotonic clock: past it,
 /// or when Redis says the lease belongs to another token, <see cref="Token"/> is cancelled (helm gets
 /// SIGTERM) and <see cref="EnsureHeld"/> throws, so no cluster write and no helm start happens without a lease.
+/// <see cref="Expiring"/> follows half a margin later, still before Redis can hand the lease to anyone else: a helm that
+/// has not exited by then is killed. Renewing goes on while the work stops for other reasons (the host shuts down, the
+/// store is being deleted) until <see cref="StopAsync"/>, so the lease covers the work until it has really ended.
 /// </summary>
 public sealed partial class LeaseKeeper : ILeaseGuard, IAsyncDisposable
 {
@@ -42,12 +52,16 @@ public sealed partial class LeaseKeeper : ILeaseGuard, IAsyncDisposable
     private readonly TimeSpan _validFor;
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
+    private readonly TimeSpan _killAfter;
     private readonly CancellationTokenSource _deadline;
+    private readonly CancellationTokenSource _expiring;
     private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationTokenSource _renewal;
     private readonly CancellationTokenSource _work;
     private readonly Task _renewing;
     private long _renewedAt;
     private int _lost;
+    private int _lapsed;
 
     /// <summary>Starts renewing <paramref name="lease"/> at once.</summary>
     /// <param name="lease">The lease just claimed.</param>
@@ -65,18 +79,26 @@ public sealed partial class LeaseKeeper : ILeaseGuard, IAsyncDisposable
         _clock = clock;
         _logger = logger;
         _validFor = ValidFor(ttl);
+        _killAfter = _validFor + ((ttl - _validFor) / 2);
         _renewedAt = claimedAt;
-        var left = _validFor - clock.GetElapsedTime(claimedAt);
-        _deadline = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero, clock);
+        var elapsed = clock.GetElapsedTime(claimedAt);
+        _deadline = new CancellationTokenSource(NotNegative(_validFor - elapsed), clock);
+        _expiring = new CancellationTokenSource(NotNegative(_killAfter - elapsed), clock);
         _work = CancellationTokenSource.CreateLinkedTokenSource(stopping, _deadline.Token, _stop.Token);
+        _renewal = CancellationTokenSource.CreateLinkedTokenSource(_deadline.Token, _stop.Token);
         _renewing = RenewLoopAsync();
     }
 
     /// <summary>Cancelled when the work must stop: the lease is lost or may have lapsed, the host stops, or <see cref="StopAsync"/>.</summary>
     public CancellationToken Token => _work.Token;
 
-    /// <summary>True once the lease is (or may be) gone: the worker must not complete or write under it.</summary>
-    public bool Lost => Volatile.Read(ref _lost) == 1 || _deadline.IsCancellationRequested;
+    /// <summary>
+    /// True once the lease is (or may be) gone: the worker must not complete or write under it. Read from the monotonic clock
+    /// as well as from the deadline's timer, which a busy thread pool may run late.
+    /// </summary>
+    public bool Lost => Volatile.Read(ref _lost) == 1 || _deadline.IsCancellationRequested || LapsedByClock();
+
+    public CancellationToken Expiring => _expiring.Token;
 
     bool ILeaseGuard.Lost() => Lost;
 
@@ -115,6 +137,8 @@ public sealed partial class LeaseKeeper : ILeaseGuard, IAsyncDisposable
     {
         await StopAsync().ConfigureAwait(false);
         _work.Dispose();
+        _renewal.Dispose();
+        _expiring.Dispose();
         _deadline.Dispose();
         _stop.Dispose();
     }
@@ -122,16 +146,16 @@ public sealed partial class LeaseKeeper : ILeaseGuard, IAsyncDisposable
     private async Task RenewLoopAsync()
     {
         var interval = _ttl / 3;
-        while (!_work.IsCancellationRequested)
+        while (!_renewal.IsCancellationRequested)
         {
             // Wait for the next tick, or less: after a reconnection (a failover may have lost the lease) check at once.
-            using (var wake = CancellationTokenSource.CreateLinkedTokenSource(_work.Token, _queue.NextReconnection))
+            using (var wake = CancellationTokenSource.CreateLinkedTokenSource(_renewal.Token, _queue.NextReconnection))
             {
                 try
                 {
                     await Task.Delay(interval, _clock, wake.Token).ConfigureAwait(false);
                 }
-                catch (OperationCanceledException) when (_work.IsCancellationRequested)
+                catch (OperationCanceledException) when (_renewal.IsCancellationRequested)
                 {
                     break;
                 }
@@ -144,7 +168,7 @@ public sealed partial class LeaseKeeper : ILeaseGuard, IAsyncDisposable
             var attemptAt = _clock.GetTimestamp();
             try
             {
-                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(_work.Token);
+                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(_renewal.Token);
                 attempt.CancelAfter(interval);
                 var held = await _queue.RenewAsync(_lease, _ttl, attempt.Token).WaitAsync(attempt.Token).ConfigureAwait(false);
                 if (!held)
@@ -152,18 +176,20 @@ public sealed partial class LeaseKeeper : ILeaseGuard, IAsyncDisposable
                     LogLeaseLost(_logger, _lease.Store, _lease.Fence);
                     Interlocked.Exchange(ref _lost, 1);
                     await _work.CancelAsync().ConfigureAwait(false);
+                    await _expiring.CancelAsync().ConfigureAwait(false);
                     return;
                 }
 
                 // Valid until the attempt's send time + TTL - margin (Redis set the expiry no earlier than that).
-                Interlocked.Exchange(ref _renewedAt, attemptAt);
-                var remaining = _validFor - _clock.GetElapsedTime(attemptAt);
-                if (remaining > TimeSpan.Zero && !_deadline.IsCancellationRequested)
+                var elapsed = _clock.GetElapsedTime(attemptAt);
+                if (elapsed < _validFor && !Lost)
                 {
-                    _deadline.CancelAfter(remaining);
+                    Interlocked.Exchange(ref _renewedAt, attemptAt);
+                    _deadline.CancelAfter(_validFor - elapsed);
+                    _expiring.CancelAfter(_killAfter - elapsed);
                 }
             }
-            catch (OperationCanceledException) when (_work.IsCancellationRequested)
+            catch (OperationCanceledException) when (_renewal.IsCancellationRequested)
             {
                 break;
             }
@@ -179,6 +205,25 @@ public sealed partial class LeaseKeeper : ILeaseGuard, IAsyncDisposable
             LogDeadlinePassed(_logger, _lease.Store, _lease.Fence);
         }
     }
+
+    /// <summary>The local deadline passed by the monotonic clock (sticky: a renewal answered later does not undo it).</summary>
+    private bool LapsedByClock()
+    {
+        if (Volatile.Read(ref _lapsed) == 1)
+        {
+            return true;
+        }
+
+        if (_clock.GetElapsedTime(Volatile.Read(ref _renewedAt)) < _validFor)
+        {
+            return false;
+        }
+
+        Interlocked.Exchange(ref _lapsed, 1);
+        return true;
+    }
+
+    private static TimeSpan NotNegative(TimeSpan span) => span > TimeSpan.Zero ? span : TimeSpan.Zero;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Store {Store}: Redis connection restored; re-checking lease {Fence} now.")]
     private static partial void LogReconnected(ILogger logger, string store, long fence);

@@ -414,7 +414,7 @@ public sealed partial class StoreReconciler(
 
     private async Task<StepOutcome> InstallAsync(Context c, ReconcileAction.InstallOrUpgrade install, CancellationToken ct)
     {
-        var result = await HelmAsync(c, () => releases.UpgradeInstallAsync(c.Store, c.Names, install.Digest, c.Guard, ct));
+        var result = await HelmAsync(c, () => releases.UpgradeInstallAsync(c.Store, c.Names, install.Digest, c.Guard, ct), ct);
         if (result.Succeeded)
         {
             var verb = install.FirstInstall ? "installed" : "upgraded";
@@ -422,7 +422,6 @@ public sealed partial class StoreReconciler(
                 $"Helm release {c.Names.Release} {verb} in {c.Names.Namespace} (values digest {install.Digest}).", install.Step, result.Duration), ct);
         }
 
-        await NoteAbandonedAsync(c, ct);
         var summary = StoreReleases.Summarize(result);
         if (c.Store.Phase == StorePhase.Updating && (StoreReleases.IsTerminal(result) || c.Store.Attempts + 1 >= _options.MaxAttempts))
         {
@@ -460,36 +459,51 @@ public sealed partial class StoreReconciler(
     }
 
     /// <summary>
-    /// Our helm run ended without finishing: if it left the release pending, remember that very record — its writer
+    /// Our helm run ended (failed, killed, or even exited 0 after its last record write was refused): if it left the
+    /// release pending, remember that very record — its writer
     /// is dead (the lease is still ours, read after the record, so nobody else wrote since), and it can be recovered
     /// without waiting. Also after helm was stopped at the lease's local deadline: if Redis says the lease never left
     /// us (a stall, a renewal whose answer was lost), the record is still known to be ours.
     /// </summary>
     private async Task NoteAbandonedAsync(Context c, CancellationToken ct)
     {
-        try
+        // A read refused by a busy or flaky API server is tried again: unknown, the record waits until it is stale.
+        for (var attempt = 1; attempt <= AbandonedReadAttempts; attempt++)
         {
-            var release = await StoreObserver.ReleaseAsync(c.Client, c.Names, ct);
-            if (release.IsPending && release.RecordUid is { } uid && (!c.Guard.Lost() || await c.Guard.ConfirmHeldAsync()))
+            try
             {
-                releases.RememberAbandoned(c.Names, uid);
+                var release = await StoreObserver.ReleaseAsync(c.Client, c.Names, ct);
+                if (release.IsPending && release.RecordUid is { } uid && (!c.Guard.Lost() || await c.Guard.ConfirmHeldAsync()))
+                {
+                    releases.RememberAbandoned(c.Names, uid);
+                }
+
+                return;
             }
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // Unknown: the record is then recovered only once it is stale.
+            catch (Exception e) when (e is not OperationCanceledException && attempt < AbandonedReadAttempts)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), clock, ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogAbandonedUnknown(logger, c.Store.Name, e.Message);
+            }
         }
     }
 
+    private const int AbandonedReadAttempts = 4;
+
     /// <summary>
     /// Runs a helm command on the store's release. When the lease may have lapsed, helm is stopped and the pass ends; if
-    /// the stopped helm left the release pending while the lease was in fact still ours, that is remembered first.
+    /// the stopped helm left the release pending while the lease was in fact still ours, that is remembered first. After
+    /// every run that ended, a record it left pending is remembered too (recovered on the next pass, without waiting).
     /// </summary>
-    private async Task<HelmResult> HelmAsync(Context c, Func<Task<HelmResult>> run)
+    private async Task<HelmResult> HelmAsync(Context c, Func<Task<HelmResult>> run, CancellationToken ct)
     {
+        HelmResult result;
         try
         {
-            return await run();
+            result = await run();
         }
         catch (OperationCanceledException) when (c.Guard.Lost())
         {
@@ -497,6 +511,11 @@ public sealed partial class StoreReconciler(
             await NoteAbandonedAsync(c, bound.Token);
             throw;
         }
+
+        // Whatever the exit code: helm exits 0 even when its last write (the record's final status) was refused, and the
+        // record it left pending is then known to be ours.
+        await NoteAbandonedAsync(c, ct);
+        return result;
     }
 
     private async Task<StepOutcome> AwaitPendingReleaseAsync(Context c, ReconcileAction.AwaitPendingRelease pending, CancellationToken ct)
@@ -516,11 +535,10 @@ public sealed partial class StoreReconciler(
         // A pending install, or an uninstall that died part-way, is finished by uninstalling (without hooks); the install runs again.
         var install = recover.Status is ReleaseStatus.PendingInstall or ReleaseStatus.Uninstalling;
         var result = install
-            ? await HelmAsync(c, () => releases.UninstallAsync(c.Names, withoutHooks: true, c.Guard, ct))
-            : await HelmAsync(c, () => releases.RollbackAsync(c.Names, c.Guard, ct));
+            ? await HelmAsync(c, () => releases.UninstallAsync(c.Names, withoutHooks: true, c.Guard, ct), ct)
+            : await HelmAsync(c, () => releases.RollbackAsync(c.Names, c.Guard, ct), ct);
         if (!result.Succeeded)
         {
-            await NoteAbandonedAsync(c, ct);
             return await RetryLaterAsync(c.Store, c.Lease, recover.Step, $"recovering the {Wire(recover.Status)} release failed: {StoreReleases.Summarize(result)}", ct);
         }
 
@@ -558,13 +576,12 @@ public sealed partial class StoreReconciler(
         HelmResult? result = null;
         if (repair.Drift.Objects.Count > 0 || repair.Drift.Release is not null)
         {
-            result = await HelmAsync(c, () => releases.UpgradeInstallAsync(store, c.Names, c.Observed.Release.Digest == store.Pin?.Digest ? store.Pin!.Digest : releases.Digest(store, c.Names), c.Guard, ct));
+            result = await HelmAsync(c, () => releases.UpgradeInstallAsync(store, c.Names, c.Observed.Release.Digest == store.Pin?.Digest ? store.Pin!.Digest : releases.Digest(store, c.Names), c.Guard, ct), ct);
         }
 
         var repaired = store.WithRepair(Now);
         if (result is { Succeeded: false })
         {
-            await NoteAbandonedAsync(c, ct);
             var failed = repaired.With(new StoreCondition(ConditionTypes.DriftNotRepaired, false, "RepairFailed", $"Repairing {repair.Drift.Describe()} failed: {StoreReleases.Summarize(result)}", Now), Now);
             return await WriteAsync(c, failed, Event(StoreEventType.Warning, store.Phase,
                 $"Drift detected ({repair.Drift.Describe()}) but the repair failed: {StoreReleases.Summarize(result)} It is tried again after a backoff.", repair.Step, stopwatch.Elapsed), ct, done: true);
@@ -630,10 +647,9 @@ public sealed partial class StoreReconciler(
     private async Task<StepOutcome> RollBackAsync(Context c, string reason, string message, CancellationToken ct)
     {
         var store = c.Store;
-        var result = await HelmAsync(c, () => releases.RollbackAsync(c.Names, c.Guard, ct));
+        var result = await HelmAsync(c, () => releases.RollbackAsync(c.Names, c.Guard, ct), ct);
         if (!result.Succeeded)
         {
-            await NoteAbandonedAsync(c, ct);
             return await FailAsync(c, "RollbackFailed",
                 $"{message} Rolling the release back to plan {store.ServingPlan.Id} failed too: {StoreReleases.Summarize(result)} Check the cluster, then retry (the update is tried again).", ct);
         }
@@ -647,7 +663,7 @@ public sealed partial class StoreReconciler(
 
     private async Task<StepOutcome> UninstallAsync(Context c, ReconcileAction.UninstallRelease uninstall, CancellationToken ct)
     {
-        var result = await HelmAsync(c, () => releases.UninstallAsync(c.Names, uninstall.WithoutHooks, c.Guard, ct));
+        var result = await HelmAsync(c, () => releases.UninstallAsync(c.Names, uninstall.WithoutHooks, c.Guard, ct), ct);
         if (result.Succeeded)
         {
             return await WriteAsync(c, Succeeded(c.Store), Event(StoreEventType.StepSucceeded, StorePhase.Deleting,
@@ -853,6 +869,9 @@ public sealed partial class StoreReconciler(
         ReleaseStatus.PendingRollback => "pending-rollback",
         _ => status.ToString().ToLowerInvariant(),
     };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Store {Store}: could not read whether its helm run left the release pending ({Reason}); a pending record is recovered once it is stale.")]
+    private static partial void LogAbandonedUnknown(ILogger logger, string store, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The fleet history (for the dashboard's overview) was not written: {Reason}")]
     private static partial void LogHistoryFailed(ILogger logger, string reason);
