@@ -34,7 +34,8 @@ public sealed class ControlPlane : WebApplicationFactory<Program>
             ["Storefleet:Engine:Kubeconfig"] = kubeconfig,
             ["Storefleet:Engine:HelmPath"] = RepositoryPaths.Helm,
             ["Storefleet:Engine:ChartsDirectory"] = Path.Combine(RepositoryPaths.Root, "charts"),
-            ["Storefleet:Engine:LeaseTtl"] = "00:00:03",
+            // Short enough for takeover tests, long enough that a loaded CI machine rarely stalls renewals past it.
+            ["Storefleet:Engine:LeaseTtl"] = "00:00:05",
             ["Storefleet:Engine:ResyncInterval"] = "00:00:05",
             ["Storefleet:Engine:RetryBaseDelay"] = "00:00:00.100",
             ["Storefleet:Engine:RetryMaxDelay"] = "00:00:01",

@@ -5,6 +5,9 @@ namespace Storefleet.Testing;
 /// <summary>One run of helm as the wrapper saw it: when it started and ended, how, and whether it got SIGTERM.</summary>
 public sealed record HelmInvocation(int Pid, IReadOnlyList<string> Args, DateTimeOffset Started, DateTimeOffset? Ended, int? ExitCode, DateTimeOffset? TerminatedAt)
 {
+    /// <summary>Its process tree was killed (it logged no end of its own; <see cref="Ended"/> is when it was gone).</summary>
+    public bool Killed { get; init; }
+
     /// <summary>The process that started helm (the control plane), when the log says.</summary>
     public int? ParentPid { get; init; }
 
@@ -21,7 +24,7 @@ public sealed record HelmInvocation(int Pid, IReadOnlyList<string> Args, DateTim
         Started < (other.Ended ?? DateTimeOffset.MaxValue) && other.Started < (Ended ?? DateTimeOffset.MaxValue);
 
     public override string ToString() =>
-        $"helm {string.Join(' ', Args.Take(4))} (pid {Pid}{(ParentPid is { } parent ? $", started by {parent}" : string.Empty)}) {Started:HH:mm:ss.fff}–{Ended:HH:mm:ss.fff} exit {ExitCode}{(TerminatedAt is null ? string.Empty : $" SIGTERM at {TerminatedAt:HH:mm:ss.fff}")}";
+        $"helm {string.Join(' ', Args.Take(4))} (pid {Pid}{(ParentPid is { } parent ? $", started by {parent}" : string.Empty)}) {Started:HH:mm:ss.fff}–{Ended:HH:mm:ss.fff} {(Killed ? "killed" : $"exit {ExitCode}")}{(TerminatedAt is null ? string.Empty : $" SIGTERM at {TerminatedAt:HH:mm:ss.fff}")}";
 }
 
 /// <summary>
@@ -65,23 +68,10 @@ public sealed class HelmWrapper : IDisposable
 
     /// <summary>
     /// From now on a SIGTERM is forwarded to helm only after this long (zero: at once), as a helm busy writing its state
-    /// would be: the wrapper keeps running meanwhile. A process tree killed meanwhile logs no end (see <see cref="IsRunning"/>).
+    /// would be: the wrapper keeps running meanwhile. A process tree killed meanwhile is marked <see cref="HelmInvocation.Killed"/>.
     /// </summary>
     public void DelayTermination(TimeSpan delay) =>
         File.WriteAllText(System.IO.Path.Combine(_directory, "term-delay"), delay.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture));
-
-    /// <summary>Whether the wrapper process <paramref name="pid"/> still exists (a killed one logs no end).</summary>
-    public static bool IsRunning(int pid)
-    {
-        try
-        {
-            return !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
-        }
-        catch (IOException)
-        {
-            return false; // gone (reaped)
-        }
-    }
 
     /// <summary>Every invocation so far (running ones have no end yet).</summary>
     public IReadOnlyList<HelmInvocation> Invocations()
@@ -111,6 +101,9 @@ public sealed class HelmWrapper : IDisposable
                     break;
                 case "end" when started.TryGetValue(pid, out var finished):
                     started[pid] = finished with { Ended = time, ExitCode = int.Parse(parts[3], CultureInfo.InvariantCulture) };
+                    break;
+                case "gone" when started.TryGetValue(pid, out var gone) && gone.Ended is null:
+                    started[pid] = gone with { Ended = time, Killed = true };
                     break;
             }
         }
@@ -153,6 +146,9 @@ public sealed class HelmWrapper : IDisposable
         stamp() { date +%s%N; }
         args=$(IFS=$'\x1f'; printf '%s' "$*")
         printf 'start\t%s\t%s\t%s\t%s\n' "$$" "$(stamp)" "$args" "$PPID" >> "$log"
+        # A watcher outside this process tree (double fork, own session) logs when this process is gone, so a run whose
+        # whole tree was killed (no 'end' of its own) still gets an end time, within 10 ms.
+        ( setsid bash -c 'tail -s 0.01 --pid="$1" -f /dev/null 2>/dev/null; printf "gone\t%s\t%s\n" "$1" "$(date +%s%N)" >> "$2"' _ "$$" "$log" </dev/null >/dev/null 2>&1 & )
         child=
         terminated=0
         on_term() {
