@@ -179,6 +179,48 @@ public class StoreLifecycleTests
         Assert.False(StorePhaseExtensions.TryParseWire("Ready", out _));
     }
 
+    [Fact]
+    public void ARolledBackUpdate_ReturnsToThePinTheStoreServedWith_NotTheOneTheUpdateWasMovingTo()
+    {
+        var served = new ReleasePin(1, 1, "0.0.9", "olddigest", new AppVersions("6.7", "9.8", "8.0"));
+        var ready = NewStore() with { Phase = StorePhase.Ready, Generation = 1, ObservedGeneration = 1, BootstrapGeneration = 1, Pin = served };
+
+        // A plan change pinned by a control plane that ships a newer chart.
+        var changed = ready.WithPlan(StorePlan.Medium, Now);
+        var moving = new ReleasePin(2, 1, "0.1.0", "newdigest", new AppVersions("6.8", "9.9", "8.0"));
+        var updating = changed.Repinned(moving, Now).Take(StoreTrigger.StartUpdate, Now);
+        Assert.Equal(served, updating.PreviousPin);
+
+        var rolledBack = updating.RolledBack(new StoreCondition(ConditionTypes.UpdateFailed, false, "UpgradeFailed", "refused", Now), Now);
+        Assert.Equal(served with { Generation = rolledBack.Generation }, rolledBack.Pin);
+        Assert.Null(rolledBack.PreviousPin);
+        Assert.Equal(StorePlan.Small, rolledBack.Spec.Plan);
+    }
+
+    [Fact]
+    public void ASucceededUpdate_ForgetsThePreviousPin_AndRepinningTheSameGenerationKeepsIt()
+    {
+        var served = new ReleasePin(1, 1, "0.1.0", "small");
+        var ready = NewStore() with { Phase = StorePhase.Ready, Generation = 1, ObservedGeneration = 1, BootstrapGeneration = 1, Pin = served };
+        var updating = ready.WithPlan(StorePlan.Medium, Now).Repinned(new ReleasePin(2, 1, "0.1.0", "medium"), Now).Take(StoreTrigger.StartUpdate, Now);
+
+        // Recording application versions on the same generation is no move: what it served with stays remembered.
+        var backfilled = updating.Repinned(updating.Pin! with { Apps = new AppVersions("6.8", "9.9", "8.0") }, Now);
+        Assert.Equal(served, backfilled.PreviousPin);
+
+        Assert.Null(backfilled.Take(StoreTrigger.UpdateSucceeded, Now).PreviousPin);
+    }
+
+    [Fact]
+    public void APinWhileProvisioning_RemembersNoPreviousPin()
+    {
+        var provisioning = NewStore() with { Phase = StorePhase.Provisioning, Pin = new ReleasePin(0, 0, "0.0.9", "a") };
+
+        var moved = provisioning.Repinned(new ReleasePin(1, 0, "0.1.0", "b"), Now);
+
+        Assert.Null(moved.PreviousPin);
+    }
+
     private static Store NewStore() =>
         Store.Request("shop", new StoreSpec(StoreEngine.WooCommerce, StorePlan.Small), "alice", Now);
 

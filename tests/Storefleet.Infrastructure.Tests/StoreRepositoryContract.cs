@@ -85,6 +85,23 @@ public abstract class StoreRepositoryContract(IStateBackendFixture backend)
     }
 
     [Fact]
+    public async Task Update_KeepsTheReleasePins_TheCurrentAndTheOneServedBeforeTheUpdate()
+    {
+        var store = await CreateAsync("shop");
+        var pinned = store with
+        {
+            Pin = new ReleasePin(2, 1, "0.1.0", "medium", new AppVersions("6.8", "9.9", "8.0")),
+            PreviousPin = new ReleasePin(1, 1, "0.0.9", "small", new AppVersions("6.7", "9.8", "8.0")),
+        };
+
+        await Repository.UpdateAsync(pinned, [Event(StorePhase.Requested, "pinned")]);
+
+        var read = (await Repository.GetAsync("shop"))!;
+        Assert.Equal(pinned.Pin, read.Pin);
+        Assert.Equal(pinned.PreviousPin, read.PreviousPin);
+    }
+
+    [Fact]
     public async Task Update_WithStaleVersion_IsAConflictAndChangesNothing()
     {
         var store = await CreateAsync("shop");

@@ -39,6 +39,20 @@ public sealed record Store
     /// </summary>
     public ReleasePin? Pin { get; init; }
 
+    /// <summary>
+    /// The pin the store served with before the update in progress: a rolled-back update returns to it, so the store
+    /// keeps the chart and values it ran with instead of being moved to whatever this control plane ships.
+    /// </summary>
+    public ReleasePin? PreviousPin { get; init; }
+
+    /// <summary>Pins the release for the current generation; a serving store keeps the pin it served with (see <see cref="PreviousPin"/>).</summary>
+    public Store Repinned(ReleasePin pin, DateTimeOffset now) => this with
+    {
+        Pin = pin,
+        PreviousPin = Pin is { } served && served.Generation != pin.Generation && Phase is StorePhase.Ready or StorePhase.Degraded or StorePhase.Updating ? served : PreviousPin,
+        UpdatedAt = now,
+    };
+
     /// <summary>The phase a failed store failed in; a retry resumes there. Null unless <see cref="Phase"/> is Failed.</summary>
     public StorePhase? FailedPhase { get; init; }
 
@@ -135,6 +149,7 @@ public sealed record Store
             {
                 Phase = next,
                 AppliedPlan = Spec.Plan,
+                PreviousPin = null,
                 Attempts = 0,
                 UpdatedAt = now,
                 Conditions = Conditions.Where(c => c.Type is not (ConditionTypes.UpdateFailed or ConditionTypes.Degraded or ConditionTypes.Retrying)).ToArray(),
@@ -146,7 +161,8 @@ public sealed record Store
     }
 
     /// <summary>
-    /// A failed update was rolled back: the spec returns to the plan that serves (a new generation, observed at once),
+    /// A failed update was rolled back: the spec returns to the plan that serves (a new generation, observed at once) and
+    /// the release pin to the one it served with,
     /// and the store is Degraded with the reason until the plan is changed again or a person retries.
     /// </summary>
     public Store RolledBack(StoreCondition reason, DateTimeOffset now)
@@ -157,6 +173,9 @@ public sealed record Store
             Spec = Spec with { Plan = ServingPlan },
             Generation = Generation + 1,
             ObservedGeneration = Generation + 1,
+            // Back to the chart and values it served with (the release was rolled back to them), for the new generation.
+            Pin = PreviousPin is { } served ? served with { Generation = Generation + 1 } : Pin,
+            PreviousPin = null,
             Attempts = 0,
             Conditions = [.. degraded.Conditions.Where(c => c.Type is not (ConditionTypes.Retrying or ConditionTypes.Degraded or ConditionTypes.UpdateFailed)), reason,
                 new StoreCondition(ConditionTypes.Degraded, true, ConditionTypes.UpdateFailed, reason.Message, now)],

@@ -90,7 +90,7 @@ public sealed partial class StoreReconciler(
                         break;
                     case PinDecision.Write write:
                         // Recorded before helm runs, so every replica installs this generation the same way.
-                        var pinned = await repository.UpdateAsync(store with { Pin = write.Pin, UpdatedAt = Now }, write.Moved ? [Event(StoreEventType.Warning, store.Phase, write.Message, "pin")] : [], lease, cancellationToken);
+                        var pinned = await repository.UpdateAsync(store.Repinned(write.Pin, Now), write.Moved ? [Event(StoreEventType.Warning, store.Phase, write.Message, "pin")] : [], lease, cancellationToken);
                         if (pinned is UpdateStoreResult.LeaseLost or UpdateStoreResult.NotFound)
                         {
                             return null;

@@ -27,13 +27,14 @@ internal sealed record StoreDocument(
     string? AppliedPlan = null,
     ReleaseInventory? Inventory = null,
     IReadOnlyList<DateTimeOffset>? Repairs = null,
-    string? TraceParent = null)
+    string? TraceParent = null,
+    ReleasePin? PreviousPin = null)
 {
     public static StoreDocument From(Store store) => new(
         store.Name, store.Spec.Engine.Id, store.Spec.Plan.Id, store.Owner, store.CreatedAt, store.UpdatedAt,
         store.Phase, store.FailedPhase, store.Conditions, store.Attempts, store.Urls, store.Generation, store.BootstrapGeneration,
         store.PhaseStartedAt, store.Uid.Length == 0 ? null : store.Uid, store.Progress, store.Pin,
-        store.ObservedGeneration, store.AppliedPlan?.Id, store.Inventory, store.Repairs.Count == 0 ? null : store.Repairs, store.TraceParent);
+        store.ObservedGeneration, store.AppliedPlan?.Id, store.Inventory, store.Repairs.Count == 0 ? null : store.Repairs, store.TraceParent, store.PreviousPin);
 
     public Store ToStore(long version)
     {
@@ -53,6 +54,7 @@ internal sealed record StoreDocument(
             PhaseStartedAt = PhaseStartedAt ?? UpdatedAt,
             Progress = Progress ?? ProgressClock.StartedAt(PhaseStartedAt ?? UpdatedAt),
             Pin = Pin,
+            PreviousPin = PreviousPin,
             FailedPhase = FailedPhase,
             Conditions = Conditions,
             Attempts = Attempts,
