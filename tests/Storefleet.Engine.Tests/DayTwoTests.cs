@@ -276,6 +276,45 @@ public sealed class DayTwoTests(EngineFixture fixture) : IClassFixture<EngineFix
     }
 
     [Fact]
+    public async Task APlanChangeOntoANewerChart_ThatFails_RollsBackToTheChartTheStoreServedWith()
+    {
+        await AllowVolumeExpansionAsync(true);
+        using var olderCharts = ChartCopy.Create("0.0.9");
+        var prefix = EngineFixture.NewPrefix();
+        var name = EngineFixture.NewStoreName("backpin");
+        var ns = $"store-{name}";
+        ReleasePin served;
+        await using (var older = StartPlane(new() { ["Storefleet:Engine:ChartsDirectory"] = olderCharts.Directory }, prefix))
+        {
+            await older.CreateStoreAsync(name);
+            served = (await older.WaitForPhaseAsync(name, StorePhase.Ready, Generous)).Pin!;
+        }
+
+        Assert.Equal("0.0.9", served.ChartVersion);
+        var job = Assert.Single(fixture.Api.Store.InNamespace(ns).Select(o => o.Object), o => o["kind"]?.GetValue<string>() == "Job")["metadata"]!["name"]!.GetValue<string>();
+        // A control plane shipping the newer chart takes over; a person changes the plan, which pins the newer chart — and
+        // fails. The newer chart renames the bootstrap Job, which once made helm refuse the rollback.
+        await using var plane = StartPlane(prefix: prefix);
+        var fault = fixture.Api.Faults.FailNext("PATCH", $"/namespaces/{ns}/resourcequotas/", 403, times: 1);
+        try
+        {
+            Assert.Equal(HttpStatusCode.Accepted, (await PatchAsync(plane, name, """{"plan":"medium"}""", await ETagAsync(plane, name))).StatusCode);
+            var degraded = await WaitForAsync(plane, name, s => s.Phase is StorePhase.Degraded or StorePhase.Failed, "the rolled-back store");
+
+            Assert.True(degraded.Phase == StorePhase.Degraded, await plane.DescribeAsync(name));
+            // Pinned again to what it served with (for the new generation), not to the shipped chart it was moving to.
+            Assert.Equal(served with { Generation = degraded.Generation }, degraded.Pin);
+            Assert.Null(degraded.PreviousPin);
+            Assert.Equal(served.Digest, fixture.Api.ReleaseRecordsIn(ns)[^1].Digest);
+            Assert.Contains(fixture.Api.Store.InNamespace(ns).Select(o => o.Object), o => o["kind"]?.GetValue<string>() == "Job" && o["metadata"]!["name"]!.GetValue<string>() == job);
+        }
+        finally
+        {
+            fixture.Api.Faults.Remove(fault);
+        }
+    }
+
+    [Fact]
     public async Task AStaleIfMatch_IsRefused412_AShrinkAndAnImpossibleExpansionAre422_AndNothingChanges()
     {
         await AllowVolumeExpansionAsync(false);

@@ -42,6 +42,42 @@ public static partial class ReleaseManifest
         return new ReleaseInventory(Objects(Decode(encoded)), serverNow, latest.Revision);
     }
 
+    /// <summary>
+    /// Jobs that would make <c>helm rollback</c> (to the revision before the latest) fail: in the target revision's
+    /// manifest and not in the latest one's — a Job's name carries a hash of its pod template, so a chart or values
+    /// change renames it — helm finds them in the cluster but not among the objects it is rolling back from, and
+    /// refuses ("original object Job ... not found"). Empty when there is no earlier revision.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> RollbackBlockingJobsAsync(IKubernetes client, StoreClusterNames names, CancellationToken cancellationToken)
+    {
+        var records = (await client.CoreV1.ListNamespacedSecretAsync(names.Namespace, labelSelector: $"owner=helm,name={names.Release}", cancellationToken: cancellationToken)).Items
+            .Select(s => (Secret: s, Revision: int.TryParse(s.Metadata.Labels?.TryGetValue("version", out var v) == true ? v : null, out var r) ? r : 0))
+            .ToDictionary(s => s.Revision, s => s.Secret);
+        if (records.Count == 0)
+        {
+            return [];
+        }
+
+        var latest = records.Keys.Max();
+        if (!records.TryGetValue(latest - 1, out var target) || target.Data?.TryGetValue("release", out var targetRelease) != true
+            || records[latest].Data?.TryGetValue("release", out var latestRelease) != true)
+        {
+            return [];
+        }
+
+        var keep = Jobs(Decode(latestRelease!)).ToHashSet(StringComparer.Ordinal);
+        return [.. Jobs(Decode(targetRelease!)).Where(job => !keep.Contains(job))];
+    }
+
+    /// <summary>The names of the Jobs in a rendered manifest.</summary>
+    public static IEnumerable<string> Jobs(string manifest) =>
+        DocumentSeparator().Split(manifest)
+            .Where(document => KindLine().Match(document) is { Success: true } kind && kind.Groups[1].Value == "Job")
+            .Select(document => MetadataName().Match(document))
+            .Where(name => name.Success)
+            .Select(name => name.Groups[1].Value.Trim('"', '\''))
+            .Distinct(StringComparer.Ordinal);
+
     /// <summary>The rendered manifest inside a release record's <c>release</c> value (base64 text of gzipped JSON).</summary>
     public static string Decode(byte[] encoded)
     {

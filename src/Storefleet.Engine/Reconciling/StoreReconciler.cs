@@ -536,7 +536,7 @@ public sealed partial class StoreReconciler(
         var install = recover.Status is ReleaseStatus.PendingInstall or ReleaseStatus.Uninstalling;
         var result = install
             ? await HelmAsync(c, () => releases.UninstallAsync(c.Names, withoutHooks: true, c.Guard, ct), ct)
-            : await HelmAsync(c, () => releases.RollbackAsync(c.Names, c.Guard, ct), ct);
+            : await RollBackReleaseAsync(c, ct);
         if (!result.Succeeded)
         {
             return await RetryLaterAsync(c.Store, c.Lease, recover.Step, $"recovering the {Wire(recover.Status)} release failed: {StoreReleases.Summarize(result)}", ct);
@@ -647,7 +647,7 @@ public sealed partial class StoreReconciler(
     private async Task<StepOutcome> RollBackAsync(Context c, string reason, string message, CancellationToken ct)
     {
         var store = c.Store;
-        var result = await HelmAsync(c, () => releases.RollbackAsync(c.Names, c.Guard, ct), ct);
+        var result = await RollBackReleaseAsync(c, ct);
         if (!result.Succeeded)
         {
             return await FailAsync(c, "RollbackFailed",
@@ -659,6 +659,30 @@ public sealed partial class StoreReconciler(
             "Fix the cause, then change the plan again (or retry the store to clear this).";
         var rolledBack = store.RolledBack(new StoreCondition(ConditionTypes.UpdateFailed, false, reason, text, Now), Now) with { Inventory = inventory };
         return await WriteAsync(c, rolledBack, Event(StoreEventType.StepFailed, StorePhase.Degraded, text, "helm-rollback", result.Duration), ct, done: true);
+    }
+
+    /// <summary>
+    /// <c>helm rollback</c> to the revision before the latest. Jobs of that revision that the latest one renamed (a chart
+    /// or values change renames the bootstrap Job) are deleted first — helm refuses to roll back over them — and helm
+    /// creates them again from the revision it returns to.
+    /// </summary>
+    private async Task<HelmResult> RollBackReleaseAsync(Context c, CancellationToken ct)
+    {
+        foreach (var job in await ReleaseManifest.RollbackBlockingJobsAsync(c.Client, c.Names, ct))
+        {
+            c.Guard.EnsureHeld();
+            try
+            {
+                await c.Client.BatchV1.DeleteNamespacedJobAsync(job, c.Names.Namespace, propagationPolicy: "Background", cancellationToken: ct);
+                LogRollbackJobDeleted(logger, c.Store.Name, job);
+            }
+            catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+                // Already gone: nothing stands in helm's way.
+            }
+        }
+
+        return await HelmAsync(c, () => releases.RollbackAsync(c.Names, c.Guard, ct), ct);
     }
 
     private async Task<StepOutcome> UninstallAsync(Context c, ReconcileAction.UninstallRelease uninstall, CancellationToken ct)
@@ -869,6 +893,9 @@ public sealed partial class StoreReconciler(
         ReleaseStatus.PendingRollback => "pending-rollback",
         _ => status.ToString().ToLowerInvariant(),
     };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Store {Store}: deleted Job {Job} before rolling back (the failed revision renamed it; helm recreates it from the revision it returns to).")]
+    private static partial void LogRollbackJobDeleted(ILogger logger, string store, string job);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Store {Store}: could not read whether its helm run left the release pending ({Reason}); a pending record is recovered once it is stale.")]
     private static partial void LogAbandonedUnknown(ILogger logger, string store, string reason);
