@@ -177,6 +177,25 @@ public sealed class CliEndToEndTests(CliFixture cli) : IClassFixture<CliFixture>
     }
 
     [Fact]
+    public async Task Upgrade_OfAStoreThatRunsWhatIsShipped_ChangesNothing_AndOfAStoreStillBeingCreated_SaysWhy()
+    {
+        await cli.SignInAsMemberAsync("uma");
+        var ready = NewName("upg");
+        Assert.Equal(0, (await cli.RunAsync(["stores", "create", ready, "--wait"])).ExitCode);
+        long Generation(string json) => System.Text.Json.Nodes.JsonNode.Parse(json)!["generation"]!.GetValue<long>();
+        var generation = Generation((await cli.RunAsync(["stores", "get", ready, "-o", "json"])).Stdout);
+
+        var current = await cli.RunAsync(["stores", "upgrade", ready, "--wait"]);
+        var missing = await cli.RunAsync(["stores", "upgrade", NewName("nope")]);
+
+        Assert.True(current.ExitCode == 0, current.ToString());
+        Assert.Contains("already runs what this control plane ships", current.Stdout);
+        Assert.Equal(generation, Generation((await cli.RunAsync(["stores", "get", ready, "-o", "json"])).Stdout));
+        Assert.NotEqual(0, missing.ExitCode);
+        Assert.Contains("not found", missing.ToString(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task Completion_LoadsInBash_AndOffersVerbsOptionsAndYourStores()
     {
         await cli.SignInAsMemberAsync("dave");
@@ -197,7 +216,7 @@ public sealed class CliEndToEndTests(CliFixture cli) : IClassFixture<CliFixture>
         var others = await Task.WhenAll(new[] { "zsh", "fish", "powershell" }.Select(shell => cli.RunAsync(["completion", shell])));
 
         Assert.True(syntax.ExitCode == 0, syntax.ToString());
-        Assert.Equal(["create", "credentials", "delete", "events", "get", "list", "retry", "set-plan"], verbs.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal));
+        Assert.Equal(["create", "credentials", "delete", "events", "get", "list", "retry", "set-plan", "upgrade"], verbs.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal));
         Assert.Contains(name, stores.Stdout.Split('\n'));
         Assert.Equal(["--plan"], options.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.All(others, o => Assert.Contains("storefleet __complete", o.Stdout));

@@ -136,6 +136,29 @@ public sealed class ComponentTests(ComponentFixture fixture) : IClassFixture<Com
     }
 
     [Fact]
+    public async Task TheStorePage_OfAnOutdatedReadyStore_OffersTheUpgrade_AndRequestsItOnceConfirmed()
+    {
+        var owner = $"upg{Guid.NewGuid():N}";
+        var name = $"u{Guid.NewGuid():N}"[..10];
+        var store = await fixture.Host.SeedAsync(name, owner, StorePhase.Ready, "Store is ready.");
+        // Pinned to an older chart than the one this control plane ships.
+        var pin = new ReleasePin(store.Generation, store.BootstrapGeneration, "0.0.1", "0123456789abcdef", new AppVersions("6.7.0-php8.3-apache", "9.0.0", "8.4.6"));
+        Assert.IsType<UpdateStoreResult.Updated>(await fixture.Host.Repository.UpdateAsync(store with { Pin = pin }, []));
+        SignIn(owner, Roles.Member);
+
+        var page = _context.Render<StoreDetails>(p => p.Add(s => s.Name, name));
+        page.WaitForAssertion(() => Assert.Contains("this control plane ships chart 0.1.0", page.Find("[data-testid=upgrade]").TextContent));
+        Assert.Empty(page.FindAll("#confirm-upgrade"));
+        page.Find("#upgrade").Click();
+        page.Find("#confirm-upgrade").Click();
+
+        page.WaitForAssertion(() => Assert.Contains("Upgrade requested", page.Markup), TimeSpan.FromSeconds(5));
+        var requested = (await fixture.Host.Repository.GetAsync(name))!;
+        Assert.Equal(store.Generation + 1, requested.Generation);
+        Assert.Contains(await fixture.Host.Repository.GetEventsAsync(name), e => e.Message.Contains("Upgrade requested by", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task TheStorePage_WhileDeleting_ShowsProgress_AndThenThatTheStoreIsGone()
     {
         var owner = $"del{Guid.NewGuid():N}";

@@ -98,6 +98,62 @@ public sealed class FleetVersionTests(EngineFixture fixture) : IClassFixture<Eng
     }
 
     [Fact]
+    public async Task AnOutdatedStore_MovesOnlyWhenAskedPerStore_AndAFailedUpgradeReturnsItToWhatItRan()
+    {
+        using var olderCharts = ChartCopy.Create("0.0.9", values => ChartCopy.Replace(values, "tag: \"6.8.3-php8.3-apache\"", "tag: \"6.8.2-php8.3-apache\""));
+        var prefix = EngineFixture.NewPrefix();
+        var (good, bad) = (EngineFixture.NewStoreName("upg"), EngineFixture.NewStoreName("upgfail"));
+        var served = new Dictionary<string, ReleasePin>();
+        await using (var older = fixture.StartControlPlane(new Dictionary<string, string?> { ["Storefleet:Engine:ChartsDirectory"] = olderCharts.Directory }, prefix))
+        {
+            await older.CreateStoreAsync(good);
+            await older.CreateStoreAsync(bad);
+            served[good] = (await older.WaitForPhaseAsync(good, StorePhase.Ready, Generous)).Pin!;
+            served[bad] = (await older.WaitForPhaseAsync(bad, StorePhase.Ready, Generous)).Pin!;
+        }
+
+        await using var newer = fixture.StartControlPlane(keyPrefix: prefix);
+        var client = newer.CreateClient();
+        var revisions = ReleaseRevisions($"store-{good}");
+
+        // Asked for, one store moves to what this control plane ships: one new revision, the new versions recorded.
+        var accepted = await client.PostAsync($"/api/v1/stores/{good}/upgrade", null);
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var upgraded = await Eventually.WaitForAsync(async () =>
+            await newer.Repository.GetAsync(good) is { Phase: StorePhase.Ready } s && s.ObservedGeneration == s.Generation && s.Pin!.Generation == s.Generation ? s : null,
+            Generous, "the upgraded store to be ready");
+        Assert.Equal(("0.1.0", "6.8.3-php8.3-apache"), (upgraded.Pin!.ChartVersion, upgraded.Pin.Apps!.WordPress));
+        Assert.Equal(revisions + 1, ReleaseRevisions($"store-{good}"));
+        Assert.Equal(upgraded.Pin.Digest, ReleaseDigest($"store-{good}"));
+        Assert.Contains(await newer.Repository.GetEventsAsync(good), e => e.Message.Contains("Upgrade requested by", StringComparison.Ordinal)
+            && e.Message.Contains("chart 0.0.9", StringComparison.Ordinal) && e.Message.Contains("chart 0.1.0", StringComparison.Ordinal));
+        Assert.Equal([bad], (await FleetAsync(newer))["outdated"]!["names"]!.AsArray().Select(n => n!.GetValue<string>()));
+
+        // Asking again changes nothing.
+        var again = await client.PostAsync($"/api/v1/stores/{good}/upgrade", null);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal(revisions + 1, ReleaseRevisions($"store-{good}"));
+
+        // An upgrade that fails is rolled back: the store runs the chart and versions it ran, pinned to them again.
+        var ns = $"store-{bad}";
+        var fault = fixture.Api.Faults.FailNext("PATCH", $"/namespaces/{ns}/resourcequotas/", 403, times: 1);
+        try
+        {
+            Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync($"/api/v1/stores/{bad}/upgrade", null)).StatusCode);
+            var degraded = await Eventually.WaitForAsync(async () =>
+                await newer.Repository.GetAsync(bad) is { Phase: StorePhase.Degraded or StorePhase.Failed } s ? s : null, Generous, "the failed upgrade to be rolled back");
+            Assert.True(degraded.Phase == StorePhase.Degraded, await newer.DescribeAsync(bad));
+            Assert.Equal(served[bad] with { Generation = degraded.Generation }, degraded.Pin);
+            Assert.Equal(served[bad].Digest, ReleaseDigest(ns));
+            Assert.Contains("rolled back", degraded.Condition(ConditionTypes.UpdateFailed)!.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            fixture.Api.Faults.Remove(fault);
+        }
+    }
+
+    [Fact]
     public async Task AChartWhoseValuesChangedWithoutAVersionBump_MakesItsStoresOutdated_ByTheirVersions()
     {
         var prefix = EngineFixture.NewPrefix();
@@ -116,6 +172,11 @@ public sealed class FleetVersionTests(EngineFixture fixture) : IClassFixture<Eng
         Assert.Equal("6.8.4-php8.3-apache", fleet["shipped"]![0]!["apps"]!.Text("wordPress"));
         Assert.Equal([name], fleet["outdated"]!["names"]!.AsArray().Select(n => n!.GetValue<string>()));
         Assert.Equal([false], fleet["versions"]!.AsArray().Select(v => v!["current"]!.GetValue<bool>()));
+
+        // No upgrade could be told apart from the release the store runs: refused, saying to bump the chart's version.
+        var refused = await patched.CreateClient().PostAsync($"/api/v1/stores/{name}/upgrade", null);
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Contains("chart-version-unchanged", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     private static async Task<JsonObject> FleetAsync(ControlPlane plane)

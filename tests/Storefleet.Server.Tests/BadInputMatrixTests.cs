@@ -67,6 +67,8 @@ public sealed class BadInputMatrixTests(RedisApiFixture fixture) : IClassFixture
         { "invalid name on retry", "POST", "/api/v1/stores/kube-system/retry", null, null, 400 },
         { "unknown store delete", "DELETE", "/api/v1/stores/no-such-store", null, null, 404 },
         { "unknown store retry", "POST", "/api/v1/stores/no-such-store/retry", null, null, 404 },
+        { "invalid name on upgrade", "POST", "/api/v1/stores/kube-system/upgrade", null, null, 400 },
+        { "unknown store upgrade", "POST", "/api/v1/stores/no-such-store/upgrade", null, null, 404 },
         { "wrong method", "PUT", "/api/v1/stores", "application/json", """{"name":"shop"}""", 405 },
     };
 

@@ -8,7 +8,7 @@ using Storefleet.Cli.Output;
 
 namespace Storefleet.Cli.Commands;
 
-/// <summary><c>storefleet stores …</c>: create, list, get, events, delete, retry, credentials, set-plan.</summary>
+/// <summary><c>storefleet stores …</c>: create, list, get, events, delete, retry, credentials, set-plan, upgrade.</summary>
 public static class StoreVerbs
 {
     private static readonly TimeSpan DefaultWait = TimeSpan.FromMinutes(30);
@@ -16,7 +16,7 @@ public static class StoreVerbs
     public static Command Build(CliRuntime runtime)
     {
         var stores = new Command("stores", "Create, watch and manage stores.\n\nExamples:\n  storefleet stores create my-shop --wait\n  storefleet stores list\n  storefleet stores events my-shop -f");
-        foreach (var verb in new[] { Create(runtime), List(runtime), Get(runtime), Events(runtime), Delete(runtime), Retry(runtime), Credentials(runtime), SetPlan(runtime) })
+        foreach (var verb in new[] { Create(runtime), List(runtime), Get(runtime), Events(runtime), Delete(runtime), Retry(runtime), Credentials(runtime), SetPlan(runtime), Upgrade(runtime) })
         {
             stores.Subcommands.Add(verb);
         }
@@ -327,6 +327,52 @@ public static class StoreVerbs
             {
                 "ready" when s["servingPlan"]?.GetValue<string>() == wanted => WaitOutcome.Reached,
                 "degraded" when s["servingPlan"]?.GetValue<string>() != wanted && s["phase"] is not null && HasCondition(s, "UpdateFailed") => WaitOutcome.Failed,
+                "failed" => WaitOutcome.Failed,
+                null => WaitOutcome.Gone,
+                _ => null,
+            }, parse.GetValue(timeout), cancellationToken);
+            return Finish(runtime.Printer, storeName, outcome, store);
+        }));
+        return command;
+    }
+
+    private static Command Upgrade(CliRuntime runtime)
+    {
+        var name = StoreName(runtime, completeExisting: true);
+        var wait = new Option<bool>("--wait") { Description = "Show progress and return when the store runs the new versions (or was rolled back)." };
+        var timeout = Timeout();
+        var command = new Command("upgrade",
+            "Move a ready store to the chart and WordPress/WooCommerce versions this control plane ships.\n" +
+            "Outdated stores ('storefleet fleet' lists them) are never upgraded otherwise. The old release serves meanwhile;\n" +
+            "if the upgrade fails it is rolled back and the store keeps the versions it ran.\n\n" +
+            "Example:\n  storefleet stores upgrade my-shop --wait")
+        {
+            name, wait, timeout,
+        };
+        command.SetAction(CliApp.Action(runtime, async (parse, cancellationToken) =>
+        {
+            using var api = runtime.Api(parse);
+            var storeName = parse.GetValue(name)!;
+            var generation = (await api.GetAsync($"api/v1/stores/{storeName}", cancellationToken))["generation"]!.GetValue<long>();
+            var before = await LastEventIdAsync(api, storeName, cancellationToken);
+            var answer = await api.PostAsync($"api/v1/stores/{storeName}/upgrade", null, cancellationToken);
+            var requested = answer["generation"]!.GetValue<long>();
+            if (requested == generation)
+            {
+                runtime.Printer.Success($"{storeName} already runs what this control plane ships; nothing to do.");
+                return ExitCodes.Success;
+            }
+
+            if (!parse.GetValue(wait))
+            {
+                runtime.Printer.Success($"Upgrade of {storeName} requested.");
+                return ExitCodes.Success;
+            }
+
+            var (outcome, store) = await new StoreProgress(api, runtime.Printer).FollowAsync(storeName, before, s => s?["phase"]?.GetValue<string>() switch
+            {
+                "ready" when s["observedGeneration"]?.GetValue<long>() >= requested => WaitOutcome.Reached,
+                "degraded" when s["observedGeneration"]?.GetValue<long>() >= requested && HasCondition(s, "UpdateFailed") => WaitOutcome.Failed,
                 "failed" => WaitOutcome.Failed,
                 null => WaitOutcome.Gone,
                 _ => null,

@@ -111,6 +111,13 @@ public sealed record Store
     public Store WithPlan(StorePlan plan, DateTimeOffset now) =>
         this with { Spec = Spec with { Plan = plan }, Generation = Generation + 1, AppliedPlan = AppliedPlan ?? Spec.Plan, UpdatedAt = now };
 
+    /// <summary>
+    /// A person asked to move the store to the chart and values this control plane ships: the spec stays, its generation
+    /// moves on, and the engine pins the shipped release for it and upgrades (rolled back to the old pin if that fails).
+    /// </summary>
+    public Store WithUpgradeRequested(DateTimeOffset now) =>
+        this with { Generation = Generation + 1, AppliedPlan = AppliedPlan ?? Spec.Plan, UpdatedAt = now };
+
     /// <summary>The plan that serves: the last one deployed successfully (the spec's own before the first update).</summary>
     public StorePlan ServingPlan => AppliedPlan ?? Spec.Plan;
 

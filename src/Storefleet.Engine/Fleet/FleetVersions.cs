@@ -40,18 +40,14 @@ public sealed class FleetVersions(IStoreRepository repository, StoreReleases rel
 
                 var key = (store.Spec.Engine.Id, pin.ChartVersion, pin.Apps);
                 groups[key] = groups.GetValueOrDefault(key) + 1;
-                if (pin.Generation != store.Generation || pin.BootstrapGeneration != store.BootstrapGeneration)
+                switch (Standing(store, shipped.Single(s => s.Engine == store.Spec.Engine.Id)))
                 {
-                    // A new generation the engine has not pinned yet: it is installed with what the engine ships when it is.
-                    continue;
-                }
-
-                // The chart and application versions are the engine's, shipped once per engine; only the digest is per store.
-                var ours = shipped.Single(s => s.Engine == store.Spec.Engine.Id);
-                var digest = releases.Digest(store, StoreClusterNames.For(store.Name, options.Value.NamespacePrefix));
-                if (digest != pin.Digest || (pin.Apps is not null && pin.Apps != ours.Apps))
-                {
-                    (ChartVersions.Compare(ours.ChartVersion, pin.ChartVersion) >= 0 ? outdated : ahead).Add(store.Name);
+                    case VersionStanding.Outdated:
+                        outdated.Add(store.Name);
+                        break;
+                    case VersionStanding.Ahead:
+                        ahead.Add(store.Name);
+                        break;
                 }
             }
 
@@ -69,7 +65,34 @@ public sealed class FleetVersions(IStoreRepository repository, StoreReleases rel
         return new FleetVersionReport(shipped, total, unpinned, versions, outdated.ToResult(), ahead.ToResult());
     }
 
-    private ShippedVersion Shipped(StoreEngine engine) => new(engine.Id, releases.ChartVersion(engine), releases.Apps(engine));
+    /// <summary>How one store stands against what this control plane ships (see <see cref="VersionStanding"/>).</summary>
+    public VersionStanding Standing(Store store) => Standing(store, Shipped(store.Spec.Engine));
+
+    /// <summary>What this control plane installs for an engine's stores.</summary>
+    public ShippedVersion Shipped(StoreEngine engine) => new(engine.Id, releases.ChartVersion(engine), releases.Apps(engine));
+
+    private VersionStanding Standing(Store store, ShippedVersion ours)
+    {
+        if (store.Pin is not { } pin)
+        {
+            return VersionStanding.Unpinned;
+        }
+
+        if (pin.Generation != store.Generation || pin.BootstrapGeneration != store.BootstrapGeneration)
+        {
+            // A new generation the engine has not pinned yet: it is installed with what the engine ships when it is.
+            return VersionStanding.Unpinned;
+        }
+
+        // The chart and application versions are the engine's, shipped once per engine; only the digest is per store.
+        var digest = releases.Digest(store, StoreClusterNames.For(store.Name, options.Value.NamespacePrefix));
+        if (digest == pin.Digest && (pin.Apps is null || pin.Apps == ours.Apps))
+        {
+            return VersionStanding.Current;
+        }
+
+        return ChartVersions.Compare(ours.ChartVersion, pin.ChartVersion) >= 0 ? VersionStanding.Outdated : VersionStanding.Ahead;
+    }
 
     private sealed class NameList
     {
@@ -87,6 +110,22 @@ public sealed class FleetVersions(IStoreRepository repository, StoreReleases rel
 
         public FleetStoreList ToResult() => new(_count, [.. _names.Order(StringComparer.Ordinal)], _count > _names.Count);
     }
+}
+
+/// <summary>How a store's pinned release compares with what the answering control plane ships.</summary>
+public enum VersionStanding
+{
+    /// <summary>No pin for its current generation yet: it is installed with what the engine ships when it is pinned.</summary>
+    Unpinned,
+
+    /// <summary>Installed exactly as this control plane would install it.</summary>
+    Current,
+
+    /// <summary>This control plane ships the same or a newer chart and would install it differently.</summary>
+    Outdated,
+
+    /// <summary>It runs a newer chart than this control plane ships (a control-plane upgrade in progress).</summary>
+    Ahead,
 }
 
 /// <summary>

@@ -24,6 +24,7 @@ public static class AuditActions
     public const string StoreDelete = "store.delete";
     public const string StoreRetry = "store.retry";
     public const string StoreChange = "store.change";
+    public const string StoreUpgrade = "store.upgrade";
     public const string StoreCredentials = "store.credentials";
     public const string TokenCreate = "token.create";
     public const string TokenRevoke = "token.revoke";

@@ -30,7 +30,7 @@ public sealed record CommandResult(IResult Result, Store? Store)
 /// limits checked atomically with the create, owner isolation (another owner's store is not found),
 /// intent recorded in Redis and handed to the engine, every outcome in the audit trail.
 /// </summary>
-public sealed class StoreCommands(IStoreRepository repository, StoreWork work, AuditTrail audit, IOptions<AccessOptions> access, PlanChangeCheck planChecks, TimeProvider clock, ReplicaAcknowledgements replicas)
+public sealed class StoreCommands(IStoreRepository repository, StoreWork work, AuditTrail audit, IOptions<AccessOptions> access, PlanChangeCheck planChecks, Storefleet.Engine.Fleet.FleetVersions versions, TimeProvider clock, ReplicaAcknowledgements replicas)
 {
     private const int MaxWriteAttempts = 5;
 
@@ -236,6 +236,80 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
             (current, now) => (current.WithPlan(plan!, now), new StoreEvent(now, StoreEventType.SpecChanged, current.Phase,
                 $"Plan change requested by {actor.Subject}: {from} → {plan!.Id} (generation {current.Generation + 1}).")),
             cancellationToken);
+    }
+
+    /// <summary>
+    /// Moves one live store to the chart and application versions this control plane ships (the explicit per-store
+    /// update; nothing else moves a Ready store): 202 and the engine upgrades it like a plan change, rolling back to what
+    /// it ran if that fails. 200 with nothing changed when it already runs them; 409 when it is not live, runs a newer
+    /// chart than this control plane ships, or the difference is one no upgrade can record.
+    /// </summary>
+    public async Task<CommandResult> UpgradeAsync(Actor actor, string client, string name, CancellationToken cancellationToken)
+    {
+        if (StoresApi.InvalidName(name) is { } invalid)
+        {
+            return new(invalid, null);
+        }
+
+        var store = await repository.GetAsync(name, cancellationToken);
+        if (store is null || !actor.CanSee(store.Owner))
+        {
+            await Audit(actor, client, AuditActions.StoreUpgrade, name, "refused: not found");
+            return new(Problems.StoreNotFound(name), null);
+        }
+
+        if (!store.Phase.IsLive())
+        {
+            await Audit(actor, client, AuditActions.StoreUpgrade, name, $"refused: {store.Phase.ToWire()}");
+            return new(NotLiveForUpgrade(store), store);
+        }
+
+        var shipped = versions.Shipped(store.Spec.Engine);
+        var standing = versions.Standing(store);
+        if (standing == Storefleet.Engine.Fleet.VersionStanding.Current)
+        {
+            return new(TypedResults.Ok(work.View(store)), store);
+        }
+
+        if (UpgradeRefusal(store, standing, shipped) is { } refusal)
+        {
+            await Audit(actor, client, AuditActions.StoreUpgrade, name, "refused: conflict");
+            return new(refusal, store);
+        }
+
+        var generation = store.Generation;
+        var from = store.Pin is { } pin ? $"chart {pin.ChartVersion}{(pin.Apps is { } apps ? $" (WordPress {apps.WordPress}, WooCommerce {apps.WooCommerce})" : string.Empty)}" : "its current release";
+        var to = $"chart {shipped.ChartVersion} (WordPress {shipped.Apps.WordPress}, WooCommerce {shipped.Apps.WooCommerce})";
+        return await WriteAsync(actor, client, AuditActions.StoreUpgrade, name,
+            current => current.Generation != generation
+                ? Problems.Conflict("The store changed meanwhile.", $"Store '{name}' changed while the upgrade was requested; look at it again, then ask again.", "busy")
+                : UpgradeRefusal(current, versions.Standing(current), shipped),
+            (current, now) => (current.WithUpgradeRequested(now), new StoreEvent(now, StoreEventType.SpecChanged, current.Phase,
+                $"Upgrade requested by {actor.Subject}: {from} → {to} (generation {current.Generation + 1}).")),
+            cancellationToken);
+    }
+
+    private static IResult NotLiveForUpgrade(Store store) =>
+        Problems.Conflict("The store cannot be upgraded now.", store.Phase == StorePhase.Updating
+            ? $"Store '{store.Name}' is already being updated; upgrade it once that is done."
+            : $"Store '{store.Name}' is {store.Phase.ToWire()}; it is installed with what this control plane ships until it is ready, and can be upgraded once it is ready.", "not-live");
+
+    private static IResult? UpgradeRefusal(Store store, Storefleet.Engine.Fleet.VersionStanding standing, Storefleet.Engine.Fleet.ShippedVersion shipped)
+    {
+        if (!store.Phase.IsLive())
+        {
+            return NotLiveForUpgrade(store);
+        }
+
+        return standing switch
+        {
+            Storefleet.Engine.Fleet.VersionStanding.Ahead => Problems.Conflict("The store runs a newer chart than this control plane ships.",
+                $"Store '{store.Name}' runs chart {store.Pin!.ChartVersion}; this control plane ships {shipped.ChartVersion}. Finish upgrading the control plane; stores never move back.", "ahead"),
+            Storefleet.Engine.Fleet.VersionStanding.Outdated when store.Pin is { } pin && pin.ChartVersion == shipped.ChartVersion && pin.Apps is not null && pin.Apps != shipped.Apps => Problems.Conflict(
+                "The shipped chart changed without a new chart version.",
+                $"Chart {shipped.ChartVersion} now ships other application versions than the ones store '{store.Name}' was installed with, but its version was not bumped, so an upgrade could not be told apart from the release it runs. Bump the version in Chart.yaml, then upgrade.", "chart-version-unchanged"),
+            _ => null,
+        };
     }
 
     /// <summary>The owner's limit for <paramref name="plan"/> when they are at it (null: room, or no limit).</summary>

@@ -82,6 +82,13 @@ public static class StoresApi
             .WithSummary("Retry a failed store from the step that failed, or resume the care of a live store (paused drift repair, a failed plan change)")
             .RequireAuthorization(AccessPolicies.Write);
 
+        stores.MapPost("/{name}/upgrade", UpgradeStore)
+            .WithName("UpgradeStore")
+            .WithSummary("Move a ready store to the chart and application versions this control plane ships")
+            .WithDescription("202: the store is updated like a plan change (phase updating, the old release serving meanwhile) and rolled back to what it ran if that fails. 200 with nothing changed when it already runs what this control plane ships. 409 when it is not ready or degraded, runs a newer chart than this control plane ships, or the shipped chart changed without a new version. Outdated stores are never upgraded otherwise (GET /api/v1/fleet lists them).")
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .RequireAuthorization(AccessPolicies.Write);
+
         stores.MapGet("/{name}/credentials", GetCredentials)
             .WithName("GetStoreCredentials")
             .WithSummary("Read the store's WordPress administrator login from its Secret")
@@ -111,13 +118,30 @@ public static class StoresApi
         {
             return TypedResults.Ok(await fleet.ReadAsync(cancellationToken));
         }
-        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException or InvalidDataException)
+        catch (Exception e) when (IsChartsUnreadable(e))
         {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status503ServiceUnavailable,
-                title: "This control plane cannot read the charts it ships.",
-                detail: $"{e.Message} Set Storefleet:Engine:ChartsDirectory (and ValuesFiles) to the charts this control plane installs.",
-                type: Problems.TypeBase + "charts-unreadable");
+            return ChartsUnreadable(e);
+        }
+    }
+
+    private static bool IsChartsUnreadable(Exception e) => e is DirectoryNotFoundException or FileNotFoundException or InvalidDataException;
+
+    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult ChartsUnreadable(Exception e) =>
+        TypedResults.Problem(
+            statusCode: StatusCodes.Status503ServiceUnavailable,
+            title: "This control plane cannot read the charts it ships.",
+            detail: $"{e.Message} Set Storefleet:Engine:ChartsDirectory (and ValuesFiles) to the charts this control plane installs.",
+            type: Problems.TypeBase + "charts-unreadable");
+
+    internal static async Task<IResult> UpgradeStore(HttpContext http, string name, StoreCommands commands, IActorAccessor actors, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await commands.UpgradeAsync(actors.Current(http), AuditTrail.ClientAddress(http), name, cancellationToken)).Result;
+        }
+        catch (Exception e) when (IsChartsUnreadable(e))
+        {
+            return ChartsUnreadable(e);
         }
     }
 
