@@ -69,9 +69,9 @@ public sealed partial class InstanceRegistration(
         {
             await redis.GetDatabase().ScriptEvaluateAsync(Release, [keys.Instance(instance.Id)], [_nonce]).WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException or OperationCanceledException)
+        catch (Exception e) when (e is RedisException or TimeoutException or OperationCanceledException or ObjectDisposedException)
         {
-            // It expires by itself.
+            // It expires by itself (also when the host already closed the connection on its way down).
         }
     }
 
