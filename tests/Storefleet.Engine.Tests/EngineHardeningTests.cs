@@ -104,6 +104,7 @@ public sealed class EngineHardeningTests(EngineFixture fixture) : IClassFixture<
             TimeSpan.FromSeconds(60), "the first helm to end");
         var gone = stopped.Ended!.Value;
         Assert.NotNull(stopped.TerminatedAt);
+        Console.WriteLine($"slow helm: SIGTERM {(stopped.TerminatedAt!.Value - pausedAt).TotalSeconds:0.0} s and gone {(gone - pausedAt).TotalSeconds:0.0} s after Redis froze (lease {ttl.TotalSeconds:0} s)");
         Assert.True(stopped.Killed, $"helm was not killed: {stopped}");
         Assert.True(gone < pausedAt + ttl, $"helm (pid {first.Pid}) was still running {(gone - pausedAt).TotalSeconds:0.0} s after Redis froze, past the {ttl.TotalSeconds:0} s lease: {stopped}");
 
