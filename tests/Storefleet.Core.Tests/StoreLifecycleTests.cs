@@ -212,6 +212,19 @@ public class StoreLifecycleTests
     }
 
     [Fact]
+    public void APinForAGenerationChangedAgainBeforeItsUpdateStarted_IsNotTakenForTheServedOne()
+    {
+        var served = new ReleasePin(1, 1, "0.0.9", "small");
+        var ready = NewStore() with { Phase = StorePhase.Ready, Generation = 1, ObservedGeneration = 1, BootstrapGeneration = 1, Pin = served };
+
+        // Pinned for generation 2, then the plan changes again before the update started: generation 3 is pinned next.
+        var pinned = ready.WithPlan(StorePlan.Medium, Now).Repinned(new ReleasePin(2, 1, "0.1.0", "medium"), Now);
+        var repinned = pinned.WithPlan(StorePlan.Large, Now).Repinned(new ReleasePin(3, 1, "0.1.0", "large"), Now);
+
+        Assert.Equal(served, repinned.PreviousPin);
+    }
+
+    [Fact]
     public void APinWhileProvisioning_RemembersNoPreviousPin()
     {
         var provisioning = NewStore() with { Phase = StorePhase.Provisioning, Pin = new ReleasePin(0, 0, "0.0.9", "a") };

@@ -149,7 +149,16 @@ public sealed class ComponentTests(ComponentFixture fixture) : IClassFixture<Com
         var page = _context.Render<StoreDetails>(p => p.Add(s => s.Name, name));
         page.WaitForAssertion(() => Assert.Contains("this control plane ships chart 0.1.0", page.Find("[data-testid=upgrade]").TextContent));
         Assert.Empty(page.FindAll("#confirm-upgrade"));
-        page.Find("#upgrade").Click();
+        // The store feed may re-render the page around a click (the pin written above): click until the confirm step shows.
+        page.WaitForAssertion(() =>
+        {
+            if (page.FindAll("#confirm-upgrade").Count == 0)
+            {
+                page.Find("#upgrade").Click();
+            }
+
+            Assert.NotEmpty(page.FindAll("#confirm-upgrade"));
+        }, TimeSpan.FromSeconds(5));
         page.Find("#confirm-upgrade").Click();
 
         page.WaitForAssertion(() => Assert.Contains("Upgrade requested", page.Markup), TimeSpan.FromSeconds(5));

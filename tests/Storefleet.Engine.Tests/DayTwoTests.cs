@@ -276,6 +276,36 @@ public sealed class DayTwoTests(EngineFixture fixture) : IClassFixture<EngineFix
     }
 
     [Fact]
+    public async Task APlanChangeThatFailsOnEveryRetry_RollsBackToTheRevisionThatServed_NotToTheLastFailedAttempt()
+    {
+        await AllowVolumeExpansionAsync(true);
+        await using var plane = StartPlane(new() { ["Storefleet:Engine:MaxAttempts"] = "3" });
+        var name = EngineFixture.NewStoreName("retryrb");
+        var ns = $"store-{name}";
+        await plane.CreateStoreAsync(name);
+        var served = (await plane.WaitForPhaseAsync(name, StorePhase.Ready, Generous)).Pin!;
+
+        // Every attempt's quota apply fails with a retryable error: three failed revisions, then the rollback (which goes through).
+        var fault = fixture.Api.Faults.FailNext("PATCH", $"/namespaces/{ns}/resourcequotas/", 500, times: 3);
+        try
+        {
+            Assert.Equal(HttpStatusCode.Accepted, (await PatchAsync(plane, name, """{"plan":"medium"}""", await ETagAsync(plane, name))).StatusCode);
+            var degraded = await WaitForAsync(plane, name, s => s.Phase is StorePhase.Degraded or StorePhase.Failed, "the rolled-back store");
+
+            Assert.True(degraded.Phase == StorePhase.Degraded, await plane.DescribeAsync(name));
+            var records = fixture.Api.ReleaseRecordsIn(ns);
+            Assert.True(records.Count(r => r.Status == "failed" || r.Status == "superseded") >= 3, string.Join(", ", records.Select(r => $"{r.Status}:{r.Digest}")));
+            Assert.Equal(served.Digest, records[^1].Digest);
+            Assert.Equal(served with { Generation = degraded.Generation }, degraded.Pin);
+            Assert.Equal("6", (await Client.CoreV1.ReadNamespacedResourceQuotaAsync($"{name}-quota", ns)).Spec.Hard["pods"].ToString());
+        }
+        finally
+        {
+            fixture.Api.Faults.Remove(fault);
+        }
+    }
+
+    [Fact]
     public async Task APlanChangeOntoANewerChart_ThatFails_RollsBackToTheChartTheStoreServedWith()
     {
         await AllowVolumeExpansionAsync(true);

@@ -49,7 +49,9 @@ public sealed record Store
     public Store Repinned(ReleasePin pin, DateTimeOffset now) => this with
     {
         Pin = pin,
-        PreviousPin = Pin is { } served && served.Generation != pin.Generation && Phase is StorePhase.Ready or StorePhase.Degraded or StorePhase.Updating ? served : PreviousPin,
+        // Only the pin of the generation that is live (observed, and not yet left for an update) is what the store served:
+        // a pin written for a generation that was never deployed (changed again before its update started) is not.
+        PreviousPin = Pin is { } served && served.Generation != pin.Generation && served.Generation == ObservedGeneration && Phase is StorePhase.Ready or StorePhase.Degraded ? served : PreviousPin,
         UpdatedAt = now,
     };
 

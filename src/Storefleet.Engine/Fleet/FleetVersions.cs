@@ -68,6 +68,13 @@ public sealed class FleetVersions(IStoreRepository repository, StoreReleases rel
     /// <summary>How one store stands against what this control plane ships (see <see cref="VersionStanding"/>).</summary>
     public VersionStanding Standing(Store store) => Standing(store, Shipped(store.Spec.Engine));
 
+    /// <summary>
+    /// The shipped chart runs other application versions under the very chart version the store was pinned to (values.yaml
+    /// edited without a version bump): no upgrade could be told apart from the release the store runs.
+    /// </summary>
+    public static bool NeedsChartVersionBump(ReleasePin pin, ShippedVersion shipped) =>
+        pin.ChartVersion == shipped.ChartVersion && pin.Apps is not null && pin.Apps != shipped.Apps;
+
     /// <summary>What this control plane installs for an engine's stores.</summary>
     public ShippedVersion Shipped(StoreEngine engine) => new(engine.Id, releases.ChartVersion(engine), releases.Apps(engine));
 

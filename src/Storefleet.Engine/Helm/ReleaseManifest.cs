@@ -43,30 +43,49 @@ public static partial class ReleaseManifest
     }
 
     /// <summary>
-    /// Jobs that would make <c>helm rollback</c> (to the revision before the latest) fail: in the target revision's
-    /// manifest and not in the latest one's — a Job's name carries a hash of its pod template, so a chart or values
-    /// change renames it — helm finds them in the cluster but not among the objects it is rolling back from, and
-    /// refuses ("original object Job ... not found"). Empty when there is no earlier revision.
+    /// What to roll back to: the newest earlier revision that was deployed (status deployed or superseded) — with the values
+    /// digest <paramref name="digest"/> when one is given and such a revision exists — never a failed attempt in between
+    /// (each retried upgrade adds one), and the Jobs that would make <c>helm rollback</c> to it fail: in that revision's
+    /// manifest and not in the latest one's. A Job's name carries a hash of its pod template, so a chart or values change
+    /// renames it; helm finds the old one in the cluster but not among the objects it rolls back from, and refuses
+    /// ("original object Job ... not found"). Null when no earlier revision was ever deployed.
     /// </summary>
-    public static async Task<IReadOnlyList<string>> RollbackBlockingJobsAsync(IKubernetes client, StoreClusterNames names, CancellationToken cancellationToken)
+    public static async Task<RollbackPlan?> RollbackPlanAsync(IKubernetes client, StoreClusterNames names, string? digest, CancellationToken cancellationToken)
     {
         var records = (await client.CoreV1.ListNamespacedSecretAsync(names.Namespace, labelSelector: $"owner=helm,name={names.Release}", cancellationToken: cancellationToken)).Items
-            .Select(s => (Secret: s, Revision: int.TryParse(s.Metadata.Labels?.TryGetValue("version", out var v) == true ? v : null, out var r) ? r : 0))
-            .ToDictionary(s => s.Revision, s => s.Secret);
-        if (records.Count == 0)
+            .Select(s => (Secret: s, Labels: s.Metadata.Labels ?? new Dictionary<string, string>(), Revision: int.TryParse(s.Metadata.Labels?.TryGetValue("version", out var v) == true ? v : null, out var r) ? r : 0))
+            .Where(s => s.Revision > 0)
+            .GroupBy(s => s.Revision)
+            .Select(g => g.First())
+            .OrderByDescending(s => s.Revision)
+            .ToList();
+        if (records.Count < 2)
         {
-            return [];
+            return null;
         }
 
-        var latest = records.Keys.Max();
-        if (!records.TryGetValue(latest - 1, out var target) || target.Data?.TryGetValue("release", out var targetRelease) != true
-            || records[latest].Data?.TryGetValue("release", out var latestRelease) != true)
+        var latest = records[0];
+        var served = records.Skip(1)
+            .Where(s => s.Labels.TryGetValue("status", out var status) && status is "deployed" or "superseded")
+            .ToList();
+        var target = served.FirstOrDefault(s => digest is not null && s.Labels.TryGetValue(StoreClusterNames.ValuesDigestLabel, out var d) && d == digest);
+        if (target.Secret is null)
         {
-            return [];
+            target = served.FirstOrDefault();
+        }
+
+        if (target.Secret is null)
+        {
+            return null;
+        }
+
+        if (target.Secret.Data?.TryGetValue("release", out var targetRelease) != true || latest.Secret.Data?.TryGetValue("release", out var latestRelease) != true)
+        {
+            return new RollbackPlan(target.Revision, []);
         }
 
         var keep = Jobs(Decode(latestRelease!)).ToHashSet(StringComparer.Ordinal);
-        return [.. Jobs(Decode(targetRelease!)).Where(job => !keep.Contains(job))];
+        return new RollbackPlan(target.Revision, [.. Jobs(Decode(targetRelease!)).Where(job => !keep.Contains(job))]);
     }
 
     /// <summary>The names of the Jobs in a rendered manifest.</summary>
@@ -114,3 +133,6 @@ public static partial class ReleaseManifest
     [GeneratedRegex(@"^metadata:\s*\n(?:[ \t]+.*\n)*?[ \t]+name:\s*(\S+)\s*$", RegexOptions.Multiline)]
     private static partial Regex MetadataName();
 }
+
+/// <summary>The revision a rollback returns to, and the Jobs to delete first so helm does not refuse it.</summary>
+public sealed record RollbackPlan(int Revision, IReadOnlyList<string> BlockingJobs);

@@ -147,9 +147,18 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
         return RunAsync(names, args, guard, cancellationToken);
     }
 
-    /// <summary>Rolls a pending-upgrade/rollback release back to its previous revision.</summary>
-    public Task<HelmResult> RollbackAsync(StoreClusterNames names, ILeaseGuard guard, CancellationToken cancellationToken) =>
-        RunAsync(names, ["rollback", names.Release, "--namespace", names.Namespace, "--timeout", Duration(options.Value.HelmTimeout), "--history-max", "5"], guard, cancellationToken);
+    /// <summary>Rolls the release back to <paramref name="revision"/> (null: helm's default, the revision before the latest).</summary>
+    public Task<HelmResult> RollbackAsync(StoreClusterNames names, int? revision, ILeaseGuard guard, CancellationToken cancellationToken)
+    {
+        var args = new List<string> { "rollback", names.Release };
+        if (revision is { } target)
+        {
+            args.Add(target.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        args.AddRange(["--namespace", names.Namespace, "--timeout", Duration(options.Value.HelmTimeout), "--history-max", "5"]);
+        return RunAsync(names, args, guard, cancellationToken);
+    }
 
     /// <summary>Release labels: the values digest and the store's uid (whose release this is).</summary>
     private static string Labels(Store store, string digest) =>

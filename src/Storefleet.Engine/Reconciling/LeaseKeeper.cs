@@ -62,6 +62,7 @@ public sealed partial class LeaseKeeper : ILeaseGuard, IAsyncDisposable
     private long _renewedAt;
     private int _lost;
     private int _lapsed;
+    private readonly Lock _gate = new();
 
     /// <summary>Starts renewing <paramref name="lease"/> at once.</summary>
     /// <param name="lease">The lease just claimed.</param>
@@ -149,7 +150,7 @@ public sealed partial class LeaseKeeper : ILeaseGuard, IAsyncDisposable
         while (!_renewal.IsCancellationRequested)
         {
             // Wait for the next tick, or less: after a reconnection (a failover may have lost the lease) check at once.
-            using (var wake = CancellationTokenSource.CreateLinkedTokenSource(_renewal.Token, _queue.NextReconnection))
+            using (var wake = CancellationTokenSource.CreateLinkedTokenSource(_renewal.Token, NextReconnection()))
             {
                 try
                 {
@@ -181,12 +182,16 @@ public sealed partial class LeaseKeeper : ILeaseGuard, IAsyncDisposable
                 }
 
                 // Valid until the attempt's send time + TTL - margin (Redis set the expiry no earlier than that).
-                var elapsed = _clock.GetElapsedTime(attemptAt);
-                if (elapsed < _validFor && !Lost)
+                lock (_gate)
                 {
-                    Interlocked.Exchange(ref _renewedAt, attemptAt);
-                    _deadline.CancelAfter(_validFor - elapsed);
-                    _expiring.CancelAfter(_killAfter - elapsed);
+                    // Under the gate: a Lost read on another thread cannot latch between this check and the extension.
+                    var elapsed = _clock.GetElapsedTime(attemptAt);
+                    if (elapsed < _validFor && !Lost)
+                    {
+                        Interlocked.Exchange(ref _renewedAt, attemptAt);
+                        _deadline.CancelAfter(_validFor - elapsed);
+                        _expiring.CancelAfter(_killAfter - elapsed);
+                    }
                 }
             }
             catch (OperationCanceledException) when (_renewal.IsCancellationRequested)
@@ -214,13 +219,42 @@ public sealed partial class LeaseKeeper : ILeaseGuard, IAsyncDisposable
             return true;
         }
 
-        if (_clock.GetElapsedTime(Volatile.Read(ref _renewedAt)) < _validFor)
+        lock (_gate)
         {
-            return false;
+            if (Volatile.Read(ref _lapsed) == 1 || _clock.GetElapsedTime(Volatile.Read(ref _renewedAt)) < _validFor)
+            {
+                return Volatile.Read(ref _lapsed) == 1;
+            }
+
+            Interlocked.Exchange(ref _lapsed, 1);
         }
 
-        Interlocked.Exchange(ref _lapsed, 1);
+        // The deadline's timer is late: stop the work now (off this thread; the caller may be the work itself).
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await _deadline.CancelAsync().ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The keeper is gone with its work.
+            }
+        });
         return true;
+    }
+
+    /// <summary>The queue's reconnection signal; none once the queue is disposed (the host is stopping).</summary>
+    private CancellationToken NextReconnection()
+    {
+        try
+        {
+            return _queue.NextReconnection;
+        }
+        catch (ObjectDisposedException)
+        {
+            return CancellationToken.None;
+        }
     }
 
     private static TimeSpan NotNegative(TimeSpan span) => span > TimeSpan.Zero ? span : TimeSpan.Zero;

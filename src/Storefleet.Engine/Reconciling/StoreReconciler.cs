@@ -267,8 +267,9 @@ public sealed partial class StoreReconciler(
 
                 case ReconcileAction.StartUpdate:
                     return await WriteAsync(c, store.Take(StoreTrigger.StartUpdate, Now).WithProgress(Now),
-                        Event(StoreEventType.PhaseChanged, StorePhase.Updating,
-                            $"Updating to plan {store.Spec.Plan.Id} (generation {store.Generation}; plan {store.ServingPlan.Id} serves meanwhile).", action.Step), ct);
+                        Event(StoreEventType.PhaseChanged, StorePhase.Updating, IsUpgrade(store)
+                            ? $"Upgrading to chart {store.Pin?.ChartVersion} (generation {store.Generation}; the current release serves meanwhile)."
+                            : $"Updating to plan {store.Spec.Plan.Id} (generation {store.Generation}; plan {store.ServingPlan.Id} serves meanwhile).", action.Step), ct);
 
                 case ReconcileAction.RepairDrift repair:
                     return await RepairAsync(c, repair, ct);
@@ -425,7 +426,7 @@ public sealed partial class StoreReconciler(
         var summary = StoreReleases.Summarize(result);
         if (c.Store.Phase == StorePhase.Updating && (StoreReleases.IsTerminal(result) || c.Store.Attempts + 1 >= _options.MaxAttempts))
         {
-            return await RollBackAsync(c, "UpgradeFailed", $"helm upgrade to plan {c.Store.Spec.Plan.Id} failed: {summary}", ct);
+            return await RollBackAsync(c, "UpgradeFailed", $"helm upgrade to {(IsUpgrade(c.Store) ? $"chart {c.Store.Pin?.ChartVersion}" : $"plan {c.Store.Spec.Plan.Id}")} failed: {summary}", ct);
         }
 
         return StoreReleases.IsTerminal(result)
@@ -536,7 +537,7 @@ public sealed partial class StoreReconciler(
         var install = recover.Status is ReleaseStatus.PendingInstall or ReleaseStatus.Uninstalling;
         var result = install
             ? await HelmAsync(c, () => releases.UninstallAsync(c.Names, withoutHooks: true, c.Guard, ct), ct)
-            : await RollBackReleaseAsync(c, ct);
+            : await RollBackReleaseAsync(c, c.Store.PreviousPin?.Digest ?? c.Store.Pin?.Digest, ct);
         if (!result.Succeeded)
         {
             return await RetryLaterAsync(c.Store, c.Lease, recover.Step, $"recovering the {Wire(recover.Status)} release failed: {StoreReleases.Summarize(result)}", ct);
@@ -637,7 +638,9 @@ public sealed partial class StoreReconciler(
         var inventory = await ReleaseManifest.ReadAsync(c.Client, c.Names, ct) ?? store.Inventory;
         var updated = store.Take(StoreTrigger.UpdateSucceeded, Now) with { Inventory = inventory };
         return await WriteAsync(c, updated, Event(StoreEventType.PhaseChanged, StorePhase.Ready,
-            $"Plan changed to {store.Spec.Plan.Id} (from {store.ServingPlan.Id}): release revision {inventory?.Revision}, quota and limits of {store.Spec.Plan.Id} in place.", "updated", Now - store.PhaseStartedAt), ct, done: true);
+            IsUpgrade(store)
+                ? $"Upgraded to chart {store.Pin?.ChartVersion}{(store.Pin?.Apps is { } apps ? $" (WordPress {apps.WordPress}, WooCommerce {apps.WooCommerce})" : string.Empty)}: release revision {inventory?.Revision}."
+                : $"Plan changed to {store.Spec.Plan.Id} (from {store.ServingPlan.Id}): release revision {inventory?.Revision}, quota and limits of {store.Spec.Plan.Id} in place.", "updated", Now - store.PhaseStartedAt), ct, done: true);
     }
 
     /// <summary>
@@ -647,7 +650,7 @@ public sealed partial class StoreReconciler(
     private async Task<StepOutcome> RollBackAsync(Context c, string reason, string message, CancellationToken ct)
     {
         var store = c.Store;
-        var result = await RollBackReleaseAsync(c, ct);
+        var result = await RollBackReleaseAsync(c, store.PreviousPin?.Digest, ct);
         if (!result.Succeeded)
         {
             return await FailAsync(c, "RollbackFailed",
@@ -655,20 +658,25 @@ public sealed partial class StoreReconciler(
         }
 
         var inventory = await ReleaseManifest.ReadAsync(c.Client, c.Names, ct) ?? store.Inventory;
-        var text = $"Changing the plan to {store.Spec.Plan.Id} failed ({reason}): {message} The release was rolled back to revision {inventory?.Revision} and plan {store.ServingPlan.Id} keeps serving. " +
-            "Fix the cause, then change the plan again (or retry the store to clear this).";
+        var text = IsUpgrade(store)
+            ? $"Upgrading to chart {store.Pin?.ChartVersion} failed ({reason}): {message} The release was rolled back to what the store ran (chart {store.PreviousPin?.ChartVersion ?? "as before"}, now revision {inventory?.Revision}), which keeps serving. " +
+                "Fix the cause, then upgrade again (or retry the store to clear this)."
+            : $"Changing the plan to {store.Spec.Plan.Id} failed ({reason}): {message} The release was rolled back to what served (now revision {inventory?.Revision}) and plan {store.ServingPlan.Id} keeps serving. " +
+                "Fix the cause, then change the plan again (or retry the store to clear this).";
         var rolledBack = store.RolledBack(new StoreCondition(ConditionTypes.UpdateFailed, false, reason, text, Now), Now) with { Inventory = inventory };
         return await WriteAsync(c, rolledBack, Event(StoreEventType.StepFailed, StorePhase.Degraded, text, "helm-rollback", result.Duration), ct, done: true);
     }
 
     /// <summary>
-    /// <c>helm rollback</c> to the revision before the latest. Jobs of that revision that the latest one renamed (a chart
-    /// or values change renames the bootstrap Job) are deleted first — helm refuses to roll back over them — and helm
-    /// creates them again from the revision it returns to.
+    /// <c>helm rollback</c> to the newest earlier revision that was deployed — the one with <paramref name="digest"/> (what
+    /// the store served with) when there is one — skipping failed attempts in between. Jobs of that revision that the
+    /// latest one renamed (a chart or values change renames the bootstrap Job) are deleted first — helm refuses to roll
+    /// back over them — and helm creates them again from the revision it returns to.
     /// </summary>
-    private async Task<HelmResult> RollBackReleaseAsync(Context c, CancellationToken ct)
+    private async Task<HelmResult> RollBackReleaseAsync(Context c, string? digest, CancellationToken ct)
     {
-        foreach (var job in await ReleaseManifest.RollbackBlockingJobsAsync(c.Client, c.Names, ct))
+        var plan = await ReleaseManifest.RollbackPlanAsync(c.Client, c.Names, digest, ct);
+        foreach (var job in plan?.BlockingJobs ?? [])
         {
             c.Guard.EnsureHeld();
             try
@@ -682,7 +690,7 @@ public sealed partial class StoreReconciler(
             }
         }
 
-        return await HelmAsync(c, () => releases.RollbackAsync(c.Names, c.Guard, ct), ct);
+        return await HelmAsync(c, () => releases.RollbackAsync(c.Names, plan?.Revision, c.Guard, ct), ct);
     }
 
     private async Task<StepOutcome> UninstallAsync(Context c, ReconcileAction.UninstallRelease uninstall, CancellationToken ct)
@@ -840,6 +848,9 @@ public sealed partial class StoreReconciler(
             ? new PinDecision.Write(ours, $"Release moved to chart {ours.ChartVersion} (values digest {ours.Digest}) from {pin.ChartVersion} by a newer control plane.", Moved: true)
             : new PinDecision.Skip($"pinned to chart {pin.ChartVersion} (values digest {pin.Digest}); this control plane ships chart {ours.ChartVersion} (digest {ours.Digest})");
     }
+
+    /// <summary>An update that moves the store to another chart or values, not to another plan (a per-store upgrade).</summary>
+    private static bool IsUpgrade(Store store) => store.Spec.Plan == store.ServingPlan;
 
     /// <summary>A step succeeded: attempts reset, retry and cluster conditions cleared, the timeout's clock restarted.</summary>
     private Store Succeeded(Store store) =>

@@ -290,9 +290,13 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
     }
 
     private static IResult NotLiveForUpgrade(Store store) =>
-        Problems.Conflict("The store cannot be upgraded now.", store.Phase == StorePhase.Updating
-            ? $"Store '{store.Name}' is already being updated; upgrade it once that is done."
-            : $"Store '{store.Name}' is {store.Phase.ToWire()}; it is installed with what this control plane ships until it is ready, and can be upgraded once it is ready.", "not-live");
+        Problems.Conflict("The store cannot be upgraded now.", store.Phase switch
+        {
+            StorePhase.Updating => $"Store '{store.Name}' is already being updated; upgrade it once that is done.",
+            StorePhase.Failed => $"Store '{store.Name}' has failed; retry it (or delete it) first. A retried store that is still being created is installed with what this control plane ships.",
+            StorePhase.Deleting => $"Store '{store.Name}' is being deleted.",
+            _ => $"Store '{store.Name}' is {store.Phase.ToWire()}; it is installed with what this control plane ships until it is ready.",
+        }, "not-live");
 
     private static IResult? UpgradeRefusal(Store store, Storefleet.Engine.Fleet.VersionStanding standing, Storefleet.Engine.Fleet.ShippedVersion shipped)
     {
@@ -305,7 +309,7 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
         {
             Storefleet.Engine.Fleet.VersionStanding.Ahead => Problems.Conflict("The store runs a newer chart than this control plane ships.",
                 $"Store '{store.Name}' runs chart {store.Pin!.ChartVersion}; this control plane ships {shipped.ChartVersion}. Finish upgrading the control plane; stores never move back.", "ahead"),
-            Storefleet.Engine.Fleet.VersionStanding.Outdated when store.Pin is { } pin && pin.ChartVersion == shipped.ChartVersion && pin.Apps is not null && pin.Apps != shipped.Apps => Problems.Conflict(
+            Storefleet.Engine.Fleet.VersionStanding.Outdated when Storefleet.Engine.Fleet.FleetVersions.NeedsChartVersionBump(store.Pin!, shipped) => Problems.Conflict(
                 "The shipped chart changed without a new chart version.",
                 $"Chart {shipped.ChartVersion} now ships other application versions than the ones store '{store.Name}' was installed with, but its version was not bumped, so an upgrade could not be told apart from the release it runs. Bump the version in Chart.yaml, then upgrade.", "chart-version-unchanged"),
             _ => null,
