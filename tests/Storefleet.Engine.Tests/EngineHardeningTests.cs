@@ -30,17 +30,9 @@ public sealed class EngineHardeningTests(EngineFixture fixture) : IClassFixture<
     {
         await using var redis = await RedisServerProcess.StartAsync();
         using var helm = HelmWrapper.Create();
-        var prefix = EngineFixture.NewPrefix();
-        var settings = new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Redis"] = redis.ConnectionString + ",syncTimeout=1000,asyncTimeout=1000",
-            ["Storefleet:Engine:HelmPath"] = helm.Path,
-            ["Storefleet:Engine:LeaseTtl"] = "00:00:03",
-        };
-        await using var a = new ControlPlane(redis.ConnectionString, prefix, fixture.Api.KubeconfigPath, settings);
-        await using var b = new ControlPlane(redis.ConnectionString, prefix, fixture.Api.KubeconfigPath, settings);
-        _ = a.Server;
-        _ = b.Server;
+        var (a, b) = TwoPlanes(redis, helm, TimeSpan.FromSeconds(3));
+        await using var disposeA = a;
+        await using var disposeB = b;
         var name = EngineFixture.NewStoreName("stall");
         helm.DelayUpgrades(TimeSpan.FromSeconds(20));
 
@@ -76,18 +68,10 @@ public sealed class EngineHardeningTests(EngineFixture fixture) : IClassFixture<
     {
         await using var redis = await RedisServerProcess.StartAsync();
         using var helm = HelmWrapper.Create();
-        var prefix = EngineFixture.NewPrefix();
         var ttl = TimeSpan.FromSeconds(10);
-        var settings = new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Redis"] = redis.ConnectionString + ",syncTimeout=1000,asyncTimeout=1000",
-            ["Storefleet:Engine:HelmPath"] = helm.Path,
-            ["Storefleet:Engine:LeaseTtl"] = "00:00:10",
-        };
-        await using var a = new ControlPlane(redis.ConnectionString, prefix, fixture.Api.KubeconfigPath, settings);
-        await using var b = new ControlPlane(redis.ConnectionString, prefix, fixture.Api.KubeconfigPath, settings);
-        _ = a.Server;
-        _ = b.Server;
+        var (a, b) = TwoPlanes(redis, helm, ttl);
+        await using var disposeA = a;
+        await using var disposeB = b;
         var name = EngineFixture.NewStoreName("deaf");
         helm.DelayUpgrades(TimeSpan.FromSeconds(60));
         // This helm answers SIGTERM only after a minute — longer than the lease, and longer than the usual 10 s grace.
@@ -367,6 +351,23 @@ public sealed class EngineHardeningTests(EngineFixture fixture) : IClassFixture<
         Assert.Contains("another live control-plane replica runs with engine instance id 'replica-1'", second.Output);
         Assert.DoesNotContain("   at ", second.Output);
         Assert.False(first.HasExited);
+    }
+
+    /// <summary>Two started control planes sharing one redis-server (short client timeouts) and a helm wrapper, with lease <paramref name="ttl"/>.</summary>
+    private (ControlPlane A, ControlPlane B) TwoPlanes(RedisServerProcess redis, HelmWrapper helm, TimeSpan ttl)
+    {
+        var prefix = EngineFixture.NewPrefix();
+        var settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Redis"] = redis.ConnectionString + ",syncTimeout=1000,asyncTimeout=1000",
+            ["Storefleet:Engine:HelmPath"] = helm.Path,
+            ["Storefleet:Engine:LeaseTtl"] = ttl.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
+        };
+        var a = new ControlPlane(redis.ConnectionString, prefix, fixture.Api.KubeconfigPath, settings);
+        var b = new ControlPlane(redis.ConnectionString, prefix, fixture.Api.KubeconfigPath, settings);
+        _ = a.Server;
+        _ = b.Server;
+        return (a, b);
     }
 
     private List<string?> ReleaseDigests(string ns) => [.. fixture.Api.ReleaseRecordsIn(ns).Select(r => r.Digest)];

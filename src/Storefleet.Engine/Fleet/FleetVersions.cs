@@ -75,6 +75,9 @@ public sealed class FleetVersions(IStoreRepository repository, StoreReleases rel
     public static bool NeedsChartVersionBump(ReleasePin pin, ShippedVersion shipped) =>
         pin.ChartVersion == shipped.ChartVersion && pin.Apps is not null && pin.Apps != shipped.Apps;
 
+    /// <summary>The charts this control plane ships could not be read (missing directory or file, invalid YAML): not the store's fault.</summary>
+    public static bool IsChartsUnreadable(Exception error) => error is DirectoryNotFoundException or FileNotFoundException or InvalidDataException;
+
     /// <summary>What this control plane installs for an engine's stores.</summary>
     public ShippedVersion Shipped(StoreEngine engine) => new(engine.Id, releases.ChartVersion(engine), releases.Apps(engine));
 

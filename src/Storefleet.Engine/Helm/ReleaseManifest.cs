@@ -31,7 +31,7 @@ public static partial class ReleaseManifest
             names.Namespace, labelSelector: $"owner=helm,name={names.Release},status=deployed", cancellationToken: cancellationToken);
         var serverNow = response.Response.Headers.Date ?? DateTimeOffset.UtcNow;
         var latest = response.Body.Items
-            .Select(s => (Secret: s, Revision: int.TryParse(s.Metadata.Labels?.TryGetValue("version", out var v) == true ? v : null, out var r) ? r : 0))
+            .Select(s => (Secret: s, Revision: Revision(s.Metadata.Labels)))
             .OrderByDescending(s => s.Revision)
             .FirstOrDefault();
         if (latest.Secret?.Data is not { } data || !data.TryGetValue("release", out var encoded))
@@ -53,7 +53,7 @@ public static partial class ReleaseManifest
     public static async Task<RollbackPlan?> RollbackPlanAsync(IKubernetes client, StoreClusterNames names, string? digest, CancellationToken cancellationToken)
     {
         var records = (await client.CoreV1.ListNamespacedSecretAsync(names.Namespace, labelSelector: $"owner=helm,name={names.Release}", cancellationToken: cancellationToken)).Items
-            .Select(s => (Secret: s, Labels: s.Metadata.Labels ?? new Dictionary<string, string>(), Revision: int.TryParse(s.Metadata.Labels?.TryGetValue("version", out var v) == true ? v : null, out var r) ? r : 0))
+            .Select(s => (Secret: s, Labels: s.Metadata.Labels ?? new Dictionary<string, string>(), Revision: Revision(s.Metadata.Labels)))
             .Where(s => s.Revision > 0)
             .GroupBy(s => s.Revision)
             .Select(g => g.First())
@@ -87,6 +87,10 @@ public static partial class ReleaseManifest
         var keep = Jobs(Decode(latestRelease!)).ToHashSet(StringComparer.Ordinal);
         return new RollbackPlan(target.Revision, [.. Jobs(Decode(targetRelease!)).Where(job => !keep.Contains(job))]);
     }
+
+    /// <summary>A release record's revision, from its <c>version</c> label (0 when it has none).</summary>
+    public static int Revision(IDictionary<string, string>? labels) =>
+        labels is not null && labels.TryGetValue("version", out var text) && int.TryParse(text, out var revision) ? revision : 0;
 
     /// <summary>The names of the Jobs in a rendered manifest.</summary>
     public static IEnumerable<string> Jobs(string manifest) =>

@@ -98,7 +98,7 @@ public static class StoreObserver
         var serverNow = response.Response.Headers.Date ?? DateTimeOffset.UtcNow;
         var latest = response.Body.Items
             .Select(s => (Labels: s.Metadata.Labels ?? new Dictionary<string, string>(), Created: s.Metadata.CreationTimestamp, s.Metadata.Uid))
-            .Select(r => (Version: int.TryParse(r.Labels.TryGetValue("version", out var text) ? text : null, out var v) ? v : 0, r.Labels, r.Created, r.Uid))
+            .Select(r => (Version: Helm.ReleaseManifest.Revision(r.Labels), r.Labels, r.Created, r.Uid))
             .OrderByDescending(r => r.Version)
             .FirstOrDefault();
         if (latest.Labels is null)

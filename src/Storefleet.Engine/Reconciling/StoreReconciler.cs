@@ -468,31 +468,20 @@ public sealed partial class StoreReconciler(
     /// </summary>
     private async Task NoteAbandonedAsync(Context c, CancellationToken ct)
     {
-        // A read refused by a busy or flaky API server is tried again: unknown, the record waits until it is stale.
-        for (var attempt = 1; attempt <= AbandonedReadAttempts; attempt++)
+        try
         {
-            try
+            // A refused read was already retried by the client (TransientRetryHandler, as for every API request).
+            var release = await StoreObserver.ReleaseAsync(c.Client, c.Names, ct);
+            if (release.IsPending && release.RecordUid is { } uid && (!c.Guard.Lost() || await c.Guard.ConfirmHeldAsync()))
             {
-                var release = await StoreObserver.ReleaseAsync(c.Client, c.Names, ct);
-                if (release.IsPending && release.RecordUid is { } uid && (!c.Guard.Lost() || await c.Guard.ConfirmHeldAsync()))
-                {
-                    releases.RememberAbandoned(c.Names, uid);
-                }
-
-                return;
-            }
-            catch (Exception e) when (e is not OperationCanceledException && attempt < AbandonedReadAttempts)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), clock, ct);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogAbandonedUnknown(logger, c.Store.Name, e.Message);
+                releases.RememberAbandoned(c.Names, uid);
             }
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogAbandonedUnknown(logger, c.Store.Name, e.Message);
+        }
     }
-
-    private const int AbandonedReadAttempts = 4;
 
     /// <summary>
     /// Runs a helm command on the store's release. When the lease may have lapsed, helm is stopped and the pass ends; if

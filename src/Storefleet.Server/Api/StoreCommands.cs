@@ -151,16 +151,10 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
     /// </summary>
     public async Task<CommandResult> ChangePlanAsync(Actor actor, string client, string name, ChangeStoreRequest request, string? ifMatch, CancellationToken cancellationToken)
     {
-        if (StoresApi.InvalidName(name) is { } invalid)
+        var (store, refused) = await FindAsync(actor, client, AuditActions.StoreChange, name, cancellationToken);
+        if (store is null)
         {
-            return new(invalid, null);
-        }
-
-        var store = await repository.GetAsync(name, cancellationToken);
-        if (store is null || !actor.CanSee(store.Owner))
-        {
-            await Audit(actor, client, AuditActions.StoreChange, name, "refused: not found");
-            return new(Problems.StoreNotFound(name), null);
+            return refused!;
         }
 
         var errors = new Dictionary<string, string[]>();
@@ -246,16 +240,10 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
     /// </summary>
     public async Task<CommandResult> UpgradeAsync(Actor actor, string client, string name, CancellationToken cancellationToken)
     {
-        if (StoresApi.InvalidName(name) is { } invalid)
+        var (store, refused) = await FindAsync(actor, client, AuditActions.StoreUpgrade, name, cancellationToken);
+        if (store is null)
         {
-            return new(invalid, null);
-        }
-
-        var store = await repository.GetAsync(name, cancellationToken);
-        if (store is null || !actor.CanSee(store.Owner))
-        {
-            await Audit(actor, client, AuditActions.StoreUpgrade, name, "refused: not found");
-            return new(Problems.StoreNotFound(name), null);
+            return refused!;
         }
 
         if (!store.Phase.IsLive())
@@ -314,6 +302,24 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
                 $"Chart {shipped.ChartVersion} now ships other application versions than the ones store '{store.Name}' was installed with, but its version was not bumped, so an upgrade could not be told apart from the release it runs. Bump the version in Chart.yaml, then upgrade.", "chart-version-unchanged"),
             _ => null,
         };
+    }
+
+    /// <summary>The store a command acts on, or the answer when its name is invalid or the caller cannot see it (audited as not found).</summary>
+    private async Task<(Store? Store, CommandResult? Refused)> FindAsync(Actor actor, string client, string action, string name, CancellationToken cancellationToken)
+    {
+        if (StoresApi.InvalidName(name) is { } invalid)
+        {
+            return (null, new(invalid, null));
+        }
+
+        var store = await repository.GetAsync(name, cancellationToken);
+        if (store is null || !actor.CanSee(store.Owner))
+        {
+            await Audit(actor, client, action, name, "refused: not found");
+            return (null, new(Problems.StoreNotFound(name), null));
+        }
+
+        return (store, null);
     }
 
     /// <summary>The owner's limit for <paramref name="plan"/> when they are at it (null: room, or no limit).</summary>

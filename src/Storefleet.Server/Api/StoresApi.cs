@@ -118,13 +118,11 @@ public static class StoresApi
         {
             return TypedResults.Ok(await fleet.ReadAsync(cancellationToken));
         }
-        catch (Exception e) when (IsChartsUnreadable(e))
+        catch (Exception e) when (Storefleet.Engine.Fleet.FleetVersions.IsChartsUnreadable(e))
         {
             return ChartsUnreadable(e);
         }
     }
-
-    private static bool IsChartsUnreadable(Exception e) => e is DirectoryNotFoundException or FileNotFoundException or InvalidDataException;
 
     private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult ChartsUnreadable(Exception e) =>
         TypedResults.Problem(
@@ -139,7 +137,7 @@ public static class StoresApi
         {
             return (await commands.UpgradeAsync(actors.Current(http), AuditTrail.ClientAddress(http), name, cancellationToken)).Result;
         }
-        catch (Exception e) when (IsChartsUnreadable(e))
+        catch (Exception e) when (Storefleet.Engine.Fleet.FleetVersions.IsChartsUnreadable(e))
         {
             return ChartsUnreadable(e);
         }
