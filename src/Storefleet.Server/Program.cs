@@ -41,6 +41,7 @@ foreach (var check in app.Services.GetServices<Storefleet.Core.IStartupCheck>())
 app.UseStorefleetPipeline();
 app.MapHealthEndpoints();
 app.MapStoresApi();
+app.MapRolloutsApi();
 app.MapAccessApi();
 app.MapSignIn();
 app.MapDashboard();

@@ -56,6 +56,8 @@ public static class EngineServiceCollectionExtensions
             services.AddHostedService<EngineWorker>();
             services.AddHostedService<ClusterWatcher>();
             services.AddHostedService<ResyncService>();
+            services.AddSingleton<Rollouts.RolloutConductor>();
+            services.AddHostedService(sp => sp.GetRequiredService<Rollouts.RolloutConductor>());
         }
 
         return services;

@@ -81,6 +81,27 @@ public sealed class RedisKeys(string prefix)
     /// <summary>Hash: namespaces carrying our label with no store record (namespace → JSON report).</summary>
     public RedisKey Orphans => $"{Prefix}orphans";
 
+    /// <summary>Hash: <c>data</c> (JSON rollout) and <c>version</c> (optimistic concurrency).</summary>
+    public RedisKey Rollout(string id) => $"{Prefix}rollout:{id}";
+
+    /// <summary>Sorted set of every rollout id, scored by creation time (Unix ms).</summary>
+    public RedisKey Rollouts => $"{Prefix}rollouts";
+
+    /// <summary>Set of the ids of active rollouts (running, paused, or with upgrades under way).</summary>
+    public RedisKey ActiveRollouts => $"{Prefix}rollouts:active";
+
+    /// <summary>Hash: store name → id of the active rollout that claimed it.</summary>
+    public RedisKey RolloutClaims => $"{Prefix}rollouts:claims";
+
+    /// <summary>Capped list of a rollout's events (JSON), oldest first.</summary>
+    public RedisKey RolloutEvents(string id) => $"{Prefix}rollout-events:{id}";
+
+    /// <summary>String: the replica advancing a rollout, with a TTL.</summary>
+    public RedisKey RolloutLease(string id) => $"{Prefix}rollout-lease:{id}";
+
+    /// <summary>Pub/sub: the id of a rollout that changed.</summary>
+    public RedisChannel RolloutsChannel => RedisChannel.Literal($"{Prefix}rollouts");
+
     /// <summary>Pub/sub channel: a store record changed (message: the store name).</summary>
     public RedisChannel ChangesChannel => RedisChannel.Literal($"{Prefix}changes");
 

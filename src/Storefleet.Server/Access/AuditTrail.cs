@@ -26,6 +26,10 @@ public static class AuditActions
     public const string StoreChange = "store.change";
     public const string StoreUpgrade = "store.upgrade";
     public const string StoreCredentials = "store.credentials";
+    public const string RolloutCreate = "rollout.create";
+    public const string RolloutPause = "rollout.pause";
+    public const string RolloutResume = "rollout.resume";
+    public const string RolloutAbort = "rollout.abort";
     public const string TokenCreate = "token.create";
     public const string TokenRevoke = "token.revoke";
     public const string SignIn = "auth.sign-in";

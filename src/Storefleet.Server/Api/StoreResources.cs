@@ -111,6 +111,7 @@ public sealed record StoreEventListResource(IReadOnlyList<StoreEventResource> It
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(CreateStoreRequest))]
+[JsonSerializable(typeof(CreateRolloutRequest))]
 [JsonSerializable(typeof(ChangeStoreRequest))]
 [JsonSerializable(typeof(CreateTokenRequest))]
 [JsonSerializable(typeof(StoreResource))]
