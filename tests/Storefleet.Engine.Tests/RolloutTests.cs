@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Storefleet.Core.Stores;
 using Storefleet.Testing;
 using Storefleet.Testing.KubeApi;
+using Storefleet.Testing.KubeApi.Simulation;
 
 namespace Storefleet.Engine.Tests;
 
@@ -69,6 +70,81 @@ public sealed class RolloutTests(EngineFixture fixture) : IClassFixture<EngineFi
         Assert.Empty((await FleetAsync(client))["outdated"]!["names"]!.AsArray());
     }
 
+    [Fact]
+    public async Task ACanaryThatFailsItsAnalysis_IsRolledBack_ThePauseLeavesTheOther19Untouched_AndResumeContinues()
+    {
+        var prefix = EngineFixture.NewPrefix();
+        var fleet = await CreateOutdatedFleetAsync(prefix, 20, "ca");
+        var canary = fleet[0];
+        var before = await SnapshotAsync(fleet);
+
+        // The canary's new WordPress never becomes ready: its upgrade times out and is rolled back.
+        fixture.Api.Simulation.AddPodFault(PodFault.ImagePullBackOff, $"store-{canary}", "wordpress:6.8.3");
+        await using var plane = StartPlane(prefix);
+        var served = (await plane.Repository.GetAsync(canary))!.Pin!;
+        var client = plane.CreateClient();
+        var id = await CreateRolloutAsync(client, new { strategy = new { canary = 1, batchSize = 5 } });
+
+        var paused = await WaitForRolloutAsync(client, id, r => r.Text("state") != "running", "the rollout to pause");
+        Assert.True(paused.Text("state") == "paused", paused.Pretty());
+        Assert.StartsWith($"The canary failed ({canary})", paused.Text("reason"), StringComparison.Ordinal);
+        Assert.Equal((0, 1, 19), (Count(paused, "succeeded"), Count(paused, "failed"), Count(paused, "waiting")));
+        var failed = (await plane.Repository.GetAsync(canary))!;
+        Assert.Equal(StorePhase.Degraded, failed.Phase);
+        Assert.Equal(served with { Generation = failed.Generation }, failed.Pin);
+        Assert.Equal(served.Digest, fixture.Api.ReleaseRecordsIn($"store-{canary}")[^1].Digest);
+        Assert.Equal(before[canary].Revisions + 2, ReleaseRevisions($"store-{canary}")); // the failed upgrade and the rollback
+        Assert.Contains("rolled back", paused["stores"]!.AsArray()[0]!.Text("reason"), StringComparison.Ordinal);
+
+        // Paused: nothing else moved (and the timeline below shows no store started before the resume).
+        Assert.Equal(before.Skip(1), await SnapshotAsync(fleet.Skip(1)));
+
+        // Resumed (the canary's failure accepted), the other 19 move; the canary stays as it was rolled back.
+        fixture.Api.Simulation.RemovePodFaults($"store-{canary}");
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/api/v1/rollouts/{id}/resume", null)).StatusCode);
+        var done = await WaitForRolloutAsync(client, id, r => r.Text("state") is "succeeded" or "aborted" || (r.Text("state") == "paused" && Count(r, "failed") > 1), "the rollout to finish");
+        Assert.True(done.Text("state") == "succeeded", done.Pretty());
+        Assert.Equal((19, 1), (Count(done, "succeeded"), Count(done, "failed")));
+        Assert.All(fleet.Skip(1), name => Assert.Equal(before[name].Revisions + 1, ReleaseRevisions($"store-{name}")));
+        var timeline = done["events"]!.AsArray().Select(e => e!.Text("message")).ToList();
+        var resumedAt = timeline.FindIndex(e => e.StartsWith("Resumed by", StringComparison.Ordinal));
+        Assert.True(resumedAt > timeline.FindIndex(e => e.StartsWith("Paused: The canary failed", StringComparison.Ordinal)), string.Join("\n", timeline));
+        Assert.All(fleet.Skip(1), name => Assert.True(timeline.FindIndex(e => e.StartsWith($"Upgrade of {name} started", StringComparison.Ordinal)) > resumedAt, name));
+    }
+
+    [Fact]
+    public async Task MoreFailuresInABatchThanItsBudget_PauseTheRollout_AndAbortTouchesNothingMore()
+    {
+        var prefix = EngineFixture.NewPrefix();
+        var fleet = await CreateOutdatedFleetAsync(prefix, 8, "bu");
+        foreach (var name in fleet.Take(3))
+        {
+            fixture.Api.Simulation.AddPodFault(PodFault.ImagePullBackOff, $"store-{name}", "wordpress:6.8.3");
+        }
+
+        var before = await SnapshotAsync(fleet);
+        await using var plane = StartPlane(prefix);
+        var client = plane.CreateClient();
+        var id = await CreateRolloutAsync(client, new { strategy = new { canary = 0, batchSize = 5, maxInFlight = 5, failureBudget = 2 } });
+
+        var paused = await WaitForRolloutAsync(client, id, r => r.Text("state") != "running", "the rollout to pause");
+        Assert.True(paused.Text("state") == "paused", paused.Pretty());
+        Assert.StartsWith("3 store(s) failed, more than the failure budget of 2", paused.Text("reason"), StringComparison.Ordinal);
+
+        var aborted = await client.PostAsync($"/api/v1/rollouts/{id}/abort", null);
+        Assert.Equal(HttpStatusCode.OK, aborted.StatusCode);
+        var done = await WaitForRolloutAsync(client, id, r => Count(r, "upgrading") == 0, "the upgrades under way to finish");
+        Assert.Equal("aborted", done.Text("state"));
+        Assert.Equal((2, 3, 3), (Count(done, "succeeded"), Count(done, "failed"), Count(done, "skipped")));
+        Assert.Equal(before.Skip(5), await SnapshotAsync(fleet.Skip(5)));
+        Assert.All(done["stores"]!.AsArray().Skip(5), s => Assert.Contains("aborted", s!.Text("reason"), StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.Conflict, (await client.PostAsync($"/api/v1/rollouts/{id}/resume", null)).StatusCode);
+        foreach (var name in fleet.Take(3))
+        {
+            fixture.Api.Simulation.RemovePodFaults($"store-{name}");
+        }
+    }
+
     /// <summary>N stores installed and Ready by a control plane shipping chart 0.0.9 with WordPress 6.8.2 (outdated for the repository's chart).</summary>
     private async Task<IReadOnlyList<string>> CreateOutdatedFleetAsync(string prefix, int count, string stem)
     {
@@ -86,6 +162,29 @@ public sealed class RolloutTests(EngineFixture fixture) : IClassFixture<EngineFi
         }
 
         return names;
+    }
+
+    private ControlPlane StartPlane(string prefix) =>
+        fixture.StartControlPlane(new Dictionary<string, string?> { ["Storefleet:Engine:PhaseTimeout"] = "00:00:10" }, prefix);
+
+    internal static async Task<string> CreateRolloutAsync(HttpClient client, object request)
+    {
+        var created = await client.PostAsJsonAsync("/api/v1/rollouts", request);
+        Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        return (await created.Content.ReadFromJsonAsync<JsonObject>())!.Text("id");
+    }
+
+    /// <summary>What an untouched store keeps: its release revisions and its WordPress Deployment (uid and spec generation).</summary>
+    private async Task<Dictionary<string, (int Revisions, string Uid, long Generation)>> SnapshotAsync(IEnumerable<string> names)
+    {
+        var snapshot = new Dictionary<string, (int, string, long)>();
+        foreach (var name in names)
+        {
+            var deployment = fixture.Api.Store.Get(fixture.Api.State.Catalog.Find("apps", "v1", "deployments")!, $"store-{name}", $"{name}-wordpress")!;
+            snapshot[name] = (ReleaseRevisions($"store-{name}"), deployment["metadata"]!["uid"]!.GetValue<string>(), (long)deployment["metadata"]!["generation"]!.AsValue().GetValue<int>());
+        }
+
+        return snapshot;
     }
 
     internal static async Task<JsonObject> WaitForRolloutAsync(HttpClient client, string id, Func<JsonObject, bool> condition, string what) =>
