@@ -145,6 +145,76 @@ public sealed class RolloutTests(EngineFixture fixture) : IClassFixture<EngineFi
         }
     }
 
+    [Fact]
+    public async Task ThreeKillsDuringATwentyStoreRollout_ItSucceeds_EveryStoreUpgradedOnce_NeverMoreThanTheLimitInFlight()
+    {
+        var prefix = EngineFixture.NewPrefix();
+        var fleet = await CreateOutdatedFleetAsync(prefix, 20, "ki");
+        var before = await SnapshotAsync(fleet);
+        using var helm = HelmWrapper.Create();
+        helm.DelayUpgrades(TimeSpan.FromSeconds(1)); // every upgrade takes a while: the kills land with helm running
+        var settings = new Dictionary<string, string>
+        {
+            ["ConnectionStrings:Redis"] = fixture.Redis.ConnectionString,
+            ["Storefleet:State:KeyPrefix"] = prefix,
+            ["Storefleet:Engine:Kubeconfig"] = fixture.Api.KubeconfigPath,
+            ["Storefleet:Engine:HelmPath"] = helm.Path,
+            ["Storefleet:Engine:ChartsDirectory"] = Path.Combine(RepositoryPaths.Root, "charts"),
+            ["Storefleet:Engine:LeaseTtl"] = "00:00:03",
+            ["Storefleet:Engine:RetryBaseDelay"] = "00:00:00.100",
+            ["Storefleet:Engine:RetryMaxDelay"] = "00:00:01",
+            ["Storefleet:Engine:HelmTimeout"] = "00:00:30",
+            ["Storefleet:Engine:PendingReleaseGrace"] = "00:00:02",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Storefleet:Access:RateLimits:AnonymousRequestsPerMinute"] = "1000000",
+        };
+
+        var plane = await ControlPlaneProcess.StartAsync(settings);
+        try
+        {
+            string id;
+            using (var http = new HttpClient { BaseAddress = plane.BaseAddress })
+            {
+                id = await CreateRolloutAsync(http, new { strategy = new { canary = 1, batchSize = 5, maxInFlight = 3 } });
+            }
+
+            foreach (var succeeded in new[] { 2, 7, 12 })
+            {
+                using (var http = new HttpClient { BaseAddress = plane.BaseAddress })
+                {
+                    await WaitForRolloutAsync(http, id, r => Count(r, "succeeded") >= succeeded, $"{succeeded} stores to be upgraded");
+                }
+
+                await plane.KillAsync();
+                await plane.DisposeAsync();
+                plane = await ControlPlaneProcess.StartAsync(settings);
+            }
+
+            using var after = new HttpClient { BaseAddress = plane.BaseAddress };
+            var done = await WaitForRolloutAsync(after, id, r => r.Text("state") != "running", "the rollout to finish after three kills");
+            Assert.True(done.Text("state") == "succeeded", done.Pretty());
+            Assert.Equal(20, Count(done, "succeeded"));
+        }
+        finally
+        {
+            await plane.DisposeAsync();
+        }
+
+        // Exactly one new revision per store, one helm upgrade per store, and never more than 3 upgrades running at once.
+        Assert.All(fleet, name => Assert.Equal(before[name].Revisions + 1, ReleaseRevisions($"store-{name}")));
+        var upgrades = helm.Invocations().Where(i => i.Command == "upgrade" && fleet.Contains(i.Release!)).ToList();
+        Assert.All(fleet, name => Assert.Single(upgrades, u => u.Release == name));
+        var edges = upgrades.SelectMany(u => new[] { (Time: u.Started, Delta: 1), (Time: u.Ended ?? DateTimeOffset.MaxValue, Delta: -1) }).OrderBy(e => e.Time).ThenBy(e => e.Delta);
+        var (most, running) = (0, 0);
+        foreach (var (_, delta) in edges)
+        {
+            running += delta;
+            most = Math.Max(most, running);
+        }
+
+        Assert.InRange(most, 1, 3);
+    }
+
     /// <summary>N stores installed and Ready by a control plane shipping chart 0.0.9 with WordPress 6.8.2 (outdated for the repository's chart).</summary>
     private async Task<IReadOnlyList<string>> CreateOutdatedFleetAsync(string prefix, int count, string stem)
     {
