@@ -27,10 +27,17 @@ public sealed class RolloutTests(EngineFixture fixture) : IClassFixture<EngineFi
 
         await using var plane = fixture.StartControlPlane(keyPrefix: prefix);
         var client = plane.CreateClient();
-        var created = await client.PostAsJsonAsync("/api/v1/rollouts", new { strategy = new { canary = 1, batchSize = 5, maxInFlight = 3 } });
+        var key = Guid.NewGuid().ToString();
+        var created = await PostRolloutAsync(client, key);
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var rollout = (await created.Content.ReadFromJsonAsync<JsonObject>())!;
         var id = rollout.Text("id");
+
+        // The same request again is answered as the first time; another one cannot take stores an active rollout holds.
+        Assert.Equal(id, (await (await PostRolloutAsync(client, key)).Content.ReadFromJsonAsync<JsonObject>())!.Text("id"));
+        var second = await PostRolloutAsync(client, Guid.NewGuid().ToString());
+        Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
+        Assert.Contains($"(in {id})", await second.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(21, rollout["counts"]!["total"]!.GetValue<int>());
         Assert.Equal(5, rollout["batches"]!.GetValue<int>());
         Assert.Equal("0.1.0", rollout["target"]!.Text("chartVersion"));
@@ -214,6 +221,13 @@ public sealed class RolloutTests(EngineFixture fixture) : IClassFixture<EngineFi
 
         Assert.InRange(most, 1, 3);
     }
+
+    private static Task<HttpResponseMessage> PostRolloutAsync(HttpClient client, string idempotencyKey) =>
+        client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/api/v1/rollouts")
+        {
+            Content = JsonContent.Create(new { strategy = new { canary = 1, batchSize = 5, maxInFlight = 3 } }),
+            Headers = { { "Idempotency-Key", idempotencyKey } },
+        });
 
     /// <summary>N stores installed and Ready by a control plane shipping chart 0.0.9 with WordPress 6.8.2 (outdated for the repository's chart).</summary>
     private async Task<IReadOnlyList<string>> CreateOutdatedFleetAsync(string prefix, int count, string stem)

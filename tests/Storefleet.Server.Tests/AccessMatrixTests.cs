@@ -39,6 +39,12 @@ public sealed class AccessMatrixTests(AccessFixture access) : IClassFixture<Acce
         { "read the audit trail", "GET", "/api/v1/audit", [200, 403, 403, 403, 401, 401, 401] },
         { "list orphan namespaces", "GET", "/api/v1/orphans", [200, 403, 403, 403, 401, 401, 401] },
         { "read the fleet's versions", "GET", "/api/v1/fleet", [200, 403, 403, 403, 401, 401, 401] },
+        { "create a rollout (nothing outdated)", "POST", "/api/v1/rollouts", [422, 403, 403, 403, 401, 401, 401] },
+        { "list rollouts", "GET", "/api/v1/rollouts", [200, 403, 403, 403, 401, 401, 401] },
+        { "get a rollout (unknown)", "GET", "/api/v1/rollouts/ro-0123456789ab", [404, 403, 403, 403, 401, 401, 401] },
+        { "pause a rollout (unknown)", "POST", "/api/v1/rollouts/ro-0123456789ab/pause", [404, 403, 403, 403, 401, 401, 401] },
+        { "resume a rollout (unknown)", "POST", "/api/v1/rollouts/ro-0123456789ab/resume", [404, 403, 403, 403, 401, 401, 401] },
+        { "abort a rollout (unknown)", "POST", "/api/v1/rollouts/ro-0123456789ab/abort", [404, 403, 403, 403, 401, 401, 401] },
     };
 
     [Theory]
@@ -54,6 +60,10 @@ public sealed class AccessMatrixTests(AccessFixture access) : IClassFixture<Acce
             if (method == "POST" && path == "/api/v1/stores")
             {
                 request.Content = JsonContent.Create(new { name = $"n{Guid.NewGuid():N}"[..12] });
+            }
+            else if (method == "POST" && path == "/api/v1/rollouts")
+            {
+                request.Content = JsonContent.Create(new { selection = new { owner = "alice" } });
             }
             else if (method == "POST" && path == "/api/v1/tokens")
             {

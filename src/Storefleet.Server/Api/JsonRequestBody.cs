@@ -18,6 +18,7 @@ internal static class JsonRequestBody
     {
         TypeInfoResolver = ApiJsonContext.Default,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        NumberHandling = JsonNumberHandling.Strict, // "1" is not a number (the web defaults would read it as one)
         AllowDuplicateProperties = false,
         RespectNullableAnnotations = true,
         AllowTrailingCommas = false,

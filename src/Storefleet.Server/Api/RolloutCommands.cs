@@ -128,6 +128,11 @@ public sealed class RolloutCommands(IRolloutRepository rollouts, IStoreRepositor
     private async Task<CommandResult> ChangeAsync(
         Actor actor, string client, string action, string id, Func<Rollout, IResult?> refuse, Func<Rollout, DateTimeOffset, (Rollout Next, string Event)> change, CancellationToken cancellationToken)
     {
+        if (!IsId(id))
+        {
+            return new(NotFound(id), null);
+        }
+
         for (var attempt = 0; attempt < 5; attempt++)
         {
             var rollout = await rollouts.GetAsync(id, cancellationToken);
@@ -227,6 +232,9 @@ public sealed class RolloutCommands(IRolloutRepository rollouts, IStoreRepositor
 
     private static IResult Final(Rollout rollout, string verb) => Problems.Conflict($"The rollout is {RolloutResource.Wire(rollout.State)}.",
         $"Rollout '{rollout.Id}' is {RolloutResource.Wire(rollout.State)} and cannot be {verb}. Create a new rollout for the stores still outdated (GET /api/v1/fleet).", "rollout-finished");
+
+    /// <summary>Rollout ids are <c>ro-</c> and 12 hex digits; anything else is not looked up.</summary>
+    public static bool IsId(string id) => id.Length == 15 && id.StartsWith("ro-", StringComparison.Ordinal) && id[3..].All(char.IsAsciiHexDigitLower);
 
     public static IResult NotFound(string id) => TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Rollout not found.",
         detail: $"There is no rollout '{id}'. List them with GET /api/v1/rollouts.", type: Problems.TypeBase + "rollout-not-found");

@@ -50,7 +50,7 @@ public static class RolloutsApi
         TypedResults.Ok(new RolloutListResource([.. (await rollouts.ListAsync(50, cancellationToken)).Select(r => RolloutResource.From(r))]));
 
     internal static async Task<IResult> GetRollout(string id, IRolloutRepository rollouts, CancellationToken cancellationToken) =>
-        await rollouts.GetAsync(id, cancellationToken) is { } rollout
+        RolloutCommands.IsId(id) && await rollouts.GetAsync(id, cancellationToken) is { } rollout
             ? TypedResults.Ok(RolloutResource.From(rollout, await rollouts.GetEventsAsync(id, cancellationToken)))
             : RolloutCommands.NotFound(id);
 
