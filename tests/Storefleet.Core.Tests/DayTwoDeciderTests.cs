@@ -49,6 +49,12 @@ public sealed class DayTwoDeciderTests
         { "updating, ready, volumes sized → ready", Updating(), Seen(workloads: Ready(), volumes: [new("data-shop-mysql-0", "database", "15Gi", "standard"), new("shop-wordpress", "files", "8Gi", "standard")]), typeof(ReconcileAction.MarkUpdated) },
         { "updating, not ready past the timeout → roll back", Updating(waited: Timeout + TimeSpan.FromSeconds(1)), Seen(workloads: NotReady()), typeof(ReconcileAction.RollBack) },
         { "updating, namespace gone → failed (NamespaceLost)", Updating(), Seen(ns: NamespaceState.Absent), typeof(ReconcileAction.Fail) },
+        { "upgrading, ready, migrations running → wait for the upgrade Job", Upgrading(), Seen(workloads: Ready()) with { UpgradeJob = new(BootstrapJobStatus.Running, "shop-upgrade-2") }, typeof(ReconcileAction.AwaitUpgradeJob) },
+        { "upgrading, ready, migrations done → ready", Upgrading(), Seen(workloads: Ready()) with { UpgradeJob = new(BootstrapJobStatus.Succeeded, "shop-upgrade-2") }, typeof(ReconcileAction.MarkUpdated) },
+        { "upgrading, migrations failed (workloads not ready yet) → roll back", Upgrading(), Seen(workloads: NotReady()) with { UpgradeJob = new(BootstrapJobStatus.Failed, "shop-upgrade-2", "BackoffLimitExceeded") }, typeof(ReconcileAction.RollBack) },
+        { "upgrading, migrations still running past the timeout → roll back", Upgrading(Timeout + TimeSpan.FromSeconds(1)), Seen(workloads: Ready()) with { UpgradeJob = new(BootstrapJobStatus.Running, "shop-upgrade-2") }, typeof(ReconcileAction.RollBack) },
+        { "upgrading, restore started, everything ready now → still roll back", Upgrading(), Seen(workloads: Ready()) with { UpgradeJob = new(BootstrapJobStatus.Succeeded, "shop-upgrade-2"), Restore = new("shop-restore-2", true, BootstrapJobStatus.Running) }, typeof(ReconcileAction.RollBack) },
+        { "a plan change ignores an earlier upgrade's Job", Updating() with { Upgrade = new UpgradeRun(1, true) }, Seen(workloads: Ready(), volumes: [new("data-shop-mysql-0", "database", "15Gi", "standard"), new("shop-wordpress", "files", "8Gi", "standard")]), typeof(ReconcileAction.MarkUpdated) },
         { "updating never creates credentials (they would not match the database)", Updating(), Seen(credentials: false, workloads: NotReady()), typeof(ReconcileAction.AwaitWorkloads) },
     };
 
@@ -136,6 +142,9 @@ public sealed class DayTwoDeciderTests
 
     private static Store Updating(TimeSpan? waited = null) =>
         (Live().WithPlan(StorePlan.Medium, T0).Take(StoreTrigger.StartUpdate, T0)) with { Progress = new ProgressClock(waited ?? TimeSpan.Zero, T0) };
+
+    private static Store Upgrading(TimeSpan? waited = null) =>
+        (Live().WithUpgradeRequested(T0, snapshot: true).Take(StoreTrigger.StartUpdate, T0)) with { Progress = new ProgressClock(waited ?? TimeSpan.Zero, T0) };
 
     private static WorkloadProblem Unavailable(int seconds) =>
         new("Unavailable", "Deployment shop-wordpress has 0 of 1 replicas ready.", T0.AddSeconds(-seconds));

@@ -85,8 +85,8 @@ public sealed class RolloutTests(EngineFixture fixture) : IClassFixture<EngineFi
         var canary = fleet[0];
         var before = await SnapshotAsync(fleet);
 
-        // The canary's new WordPress never becomes ready: its upgrade times out and is rolled back.
-        fixture.Api.Simulation.AddPodFault(PodFault.ImagePullBackOff, $"store-{canary}", "wordpress:6.8.3");
+        // The canary's migrations fail: its snapshot is restored and its release rolled back.
+        fixture.Api.Simulation.FailJobs($"store-{canary}", "-upgrade-", "Error: wp core update-db failed (simulated)");
         await using var plane = StartPlane(prefix);
         var served = (await plane.Repository.GetAsync(canary))!.Pin!;
         var client = plane.CreateClient();
@@ -102,12 +102,16 @@ public sealed class RolloutTests(EngineFixture fixture) : IClassFixture<EngineFi
         Assert.Equal(served.Digest, fixture.Api.ReleaseRecordsIn($"store-{canary}")[^1].Digest);
         Assert.Equal(before[canary].Revisions + 2, ReleaseRevisions($"store-{canary}")); // the failed upgrade and the rollback
         Assert.Contains("rolled back", paused["stores"]!.AsArray()[0]!.Text("reason"), StringComparison.Ordinal);
+        Assert.Contains("restored from the pre-upgrade snapshot", paused["stores"]!.AsArray()[0]!.Text("reason"), StringComparison.Ordinal);
+        Assert.Contains("wp core update-db failed (simulated)", failed.Condition(ConditionTypes.UpdateFailed)!.Message, StringComparison.Ordinal);
+        Assert.Contains(await plane.Repository.GetEventsAsync(canary), e => e.Step == "snapshot-restore" && e.Message.Contains($"{canary}-restore-", StringComparison.Ordinal));
+        Assert.Contains(fixture.Api.Requests.Entries, r => r.Method == "PATCH" && r.PathAndQuery.Contains($"/namespaces/store-{canary}/jobs/{canary}-restore-", StringComparison.Ordinal));
 
         // Paused: nothing else moved (and the timeline below shows no store started before the resume).
         Assert.Equal(before.Skip(1), await SnapshotAsync(fleet.Skip(1)));
 
         // Resumed (the canary's failure accepted), the other 19 move; the canary stays as it was rolled back.
-        fixture.Api.Simulation.RemovePodFaults($"store-{canary}");
+        fixture.Api.Simulation.ClearFaults();
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/api/v1/rollouts/{id}/resume", null)).StatusCode);
         var done = await WaitForRolloutAsync(client, id, r => r.Text("state") is "succeeded" or "aborted" || (r.Text("state") == "paused" && Count(r, "failed") > 1), "the rollout to finish");
         Assert.True(done.Text("state") == "succeeded", done.Pretty());

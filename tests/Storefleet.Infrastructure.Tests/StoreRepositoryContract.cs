@@ -92,6 +92,7 @@ public abstract class StoreRepositoryContract(IStateBackendFixture backend)
         {
             Pin = new ReleasePin(2, 1, "0.1.0", "medium", new AppVersions("6.8", "9.9", "8.0")),
             PreviousPin = new ReleasePin(1, 1, "0.0.9", "small", new AppVersions("6.7", "9.8", "8.0")),
+            Upgrade = new UpgradeRun(2, Snapshot: true),
         };
 
         await Repository.UpdateAsync(pinned, [Event(StorePhase.Requested, "pinned")]);
@@ -99,6 +100,7 @@ public abstract class StoreRepositoryContract(IStateBackendFixture backend)
         var read = (await Repository.GetAsync("shop"))!;
         Assert.Equal(pinned.Pin, read.Pin);
         Assert.Equal(pinned.PreviousPin, read.PreviousPin);
+        Assert.Equal(pinned.Upgrade, read.Upgrade);
     }
 
     [Fact]

@@ -219,6 +219,32 @@ public sealed class ProtocolDetailsTests(KubeApiFixture api) : IClassFixture<Kub
     }
 
     [Fact]
+    public async Task ASuspendedJob_RunsNoPodUntilItIsResumed()
+    {
+        var ns = await NamespaceAsync("jobsuspend");
+        JsonObject Job(string name, bool suspend) => new()
+        {
+            ["metadata"] = new JsonObject { ["name"] = name },
+            ["spec"] = new JsonObject
+            {
+                ["suspend"] = suspend,
+                ["template"] = new JsonObject { ["spec"] = new JsonObject { ["restartPolicy"] = "Never", ["containers"] = new JsonArray(new JsonObject { ["name"] = "db", ["image"] = "mysql:8.4.6" }) } },
+            },
+        };
+        await PostAsync($"/apis/batch/v1/namespaces/{ns}/jobs", Job("restore-1", suspend: true));
+        await PostAsync($"/apis/batch/v1/namespaces/{ns}/jobs", Job("upgrade-1", suspend: false));
+
+        // The Job created after it has finished: the suspended one was left alone, as the Job controller leaves it.
+        await Eventually.WaitUntilAsync(async () => (await _client.BatchV1.ReadNamespacedJobAsync("upgrade-1", ns)).Status?.Conditions is { Count: > 0 }, TimeSpan.FromSeconds(10), "the other job to finish");
+        Assert.Null((await _client.BatchV1.ReadNamespacedJobAsync("restore-1", ns)).Status?.Conditions);
+        Assert.Empty((await _client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: "job-name=restore-1")).Items);
+
+        await _client.BatchV1.PatchNamespacedJobAsync(new V1Patch("""{"spec":{"suspend":false}}""", V1Patch.PatchType.MergePatch), "restore-1", ns);
+        var resumed = await Eventually.WaitForAsync(async () => (await _client.BatchV1.ReadNamespacedJobAsync("restore-1", ns)) is { Status.Conditions: { Count: > 0 } } j ? j : null, TimeSpan.FromSeconds(10), "the resumed job to finish");
+        Assert.Contains(resumed.Status.Conditions, c => c.Type == "Complete" && c.Status == "True");
+    }
+
+    [Fact]
     public async Task Standalone_WritesAKubeconfigAndServesKubectl()
     {
         var directory = Directory.CreateTempSubdirectory("kube-api-standalone-").FullName;

@@ -55,6 +55,12 @@ public abstract record ReconcileAction(string Step)
 
     public sealed record MarkReady(StoreUrls? Urls) : ReconcileAction("ready");
 
+    /// <summary>An upgrade's Job (pre-upgrade snapshot, new core files, migrations) is still running.</summary>
+    public sealed record AwaitUpgradeJob(BootstrapJobState Job) : ReconcileAction("migration")
+    {
+        public override bool IsWait => true;
+    }
+
     /// <summary>A previous store's namespace of the same name is still being deleted.</summary>
     public sealed record AwaitNamespaceRelease(NamespaceTermination? Termination) : ReconcileAction("namespace-terminating")
     {

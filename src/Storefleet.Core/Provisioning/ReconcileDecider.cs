@@ -24,8 +24,9 @@ namespace Storefleet.Core.Provisioning;
 /// release absent, failed or another values digest → helm upgrade --install
 /// Provisioning:  workloads ready → Bootstrapping · phase timeout → Failed (the workloads' problem) · else wait
 /// Bootstrapping: Job succeeded → Ready · Job failed → Failed (its last log lines) · timeout → Failed · else wait
-/// Updating:      workloads ready → volumes below the plan → grow them · else Ready (the new plan) ·
-///                phase timeout → roll back to the previous revision (Degraded, UpdateFailed) · else wait
+/// Updating:      a rollback restoring its snapshot → finish it · the upgrade Job failed → roll back ·
+///                workloads ready → volumes below the plan → grow them · upgrade Job not done → wait (timeout → roll back) ·
+///                else Ready (the new plan or chart) · phase timeout → roll back to the previous revision (Degraded, UpdateFailed) · else wait
 /// </code>
 /// The phase timeout counts the store's <see cref="ProgressClock"/>: waiting time with the cluster reachable,
 /// since the last successful step.
@@ -200,11 +201,37 @@ public static class ReconcileDecider
 
     private static ReconcileAction DecideUpdate(Store store, StoreObservation observed, bool timedOut, TimeSpan phaseTimeout)
     {
+        // A rollback that started restoring the snapshot is finished, whatever the upgrade does meanwhile.
+        if (observed.Restore is { Started: true } || store.Condition(ConditionTypes.RollingBack) is not null)
+        {
+            var why = store.Condition(ConditionTypes.RollingBack);
+            return new ReconcileAction.RollBack(why?.Reason ?? "UpgradeFailed", why?.Message ?? "The upgrade failed and its snapshot is being restored.");
+        }
+
+        var upgradeJob = store.IsUpgradeWithJob ? observed.UpgradeJob ?? BootstrapJobState.Absent : null;
+        if (upgradeJob is { Status: BootstrapJobStatus.Failed })
+        {
+            var lines = upgradeJob.LastLogLines is { Count: > 0 } l ? $" Last log lines:\n{string.Join('\n', l)}" : string.Empty;
+            return new ReconcileAction.RollBack("MigrationFailed", $"The upgrade Job {upgradeJob.Name} failed ({upgradeJob.Reason ?? "failed"}).{lines}");
+        }
+
         var workloads = observed.Workloads;
         if (workloads.Ready)
         {
             var grow = PlanChange.Growths(store.Spec.Plan, observed.Volumes ?? []);
-            return grow.Count > 0 ? new ReconcileAction.GrowVolumes(grow) : new ReconcileAction.MarkUpdated();
+            if (grow.Count > 0)
+            {
+                return new ReconcileAction.GrowVolumes(grow);
+            }
+
+            if (upgradeJob is null or { Status: BootstrapJobStatus.Succeeded })
+            {
+                return new ReconcileAction.MarkUpdated();
+            }
+
+            return timedOut
+                ? new ReconcileAction.RollBack("MigrationTimeout", $"The upgrade Job {upgradeJob.Name ?? "(not created)"} did not finish within {Describe(phaseTimeout)}.")
+                : new ReconcileAction.AwaitUpgradeJob(upgradeJob);
         }
 
         if (!timedOut)

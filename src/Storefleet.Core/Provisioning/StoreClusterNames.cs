@@ -12,6 +12,12 @@ public sealed record StoreClusterNames(string Namespace, string Release, string 
     public const string ValuesDigestLabel = "storefleet.io/values-digest";
     public const string BootstrapGenerationLabel = "storefleet.io/bootstrap-generation";
 
+    /// <summary>Label of an upgrade's Job (snapshot, core files, migrations): the store generation it upgrades to.</summary>
+    public const string UpgradeGenerationLabel = "storefleet.io/upgrade-generation";
+
+    /// <summary>Label of an upgrade's restore Job (suspended until the upgrade fails).</summary>
+    public const string RestoreGenerationLabel = "storefleet.io/restore-generation";
+
     public static StoreClusterNames For(string store, string namespacePrefix) =>
         new($"{namespacePrefix}{store}", store, $"{store}-credentials");
 

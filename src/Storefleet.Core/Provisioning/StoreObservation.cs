@@ -145,4 +145,12 @@ public sealed record StoreObservation(
     bool AbandonedHere = false,
     IReadOnlyList<WorkloadProblem>? Health = null,
     DriftReport? Drift = null,
-    IReadOnlyList<VolumeState>? Volumes = null);
+    IReadOnlyList<VolumeState>? Volumes = null,
+    BootstrapJobState? UpgradeJob = null,
+    RestoreJobState? Restore = null);
+
+/// <summary>
+/// The restore Job of an upgrade with a snapshot (rendered suspended; started by the engine when the upgrade fails).
+/// <paramref name="Started"/>: it is no longer suspended — a rollback is under way and must be finished.
+/// </summary>
+public sealed record RestoreJobState(string Name, bool Started, BootstrapJobStatus Status, string? Reason = null, IReadOnlyList<string>? LastLogLines = null);

@@ -55,6 +55,15 @@ public sealed record Store
         UpdatedAt = now,
     };
 
+    /// <summary>
+    /// The latest requested upgrade (see <see cref="WithUpgradeRequested"/>): the chart renders its upgrade Job for this
+    /// generation (a pre-upgrade snapshot first when <see cref="UpgradeRun.Snapshot"/>), and the release keeps it afterwards.
+    /// </summary>
+    public UpgradeRun? Upgrade { get; init; }
+
+    /// <summary>The update in progress is an upgrade with an upgrade Job (its migrations must succeed before it is done).</summary>
+    public bool IsUpgradeWithJob => Upgrade is { } run && run.Generation == Generation && Phase == StorePhase.Updating;
+
     /// <summary>The phase a failed store failed in; a retry resumes there. Null unless <see cref="Phase"/> is Failed.</summary>
     public StorePhase? FailedPhase { get; init; }
 
@@ -117,8 +126,10 @@ public sealed record Store
     /// A person asked to move the store to the chart and values this control plane ships: the spec stays, its generation
     /// moves on, and the engine pins the shipped release for it and upgrades (rolled back to the old pin if that fails).
     /// </summary>
-    public Store WithUpgradeRequested(DateTimeOffset now) =>
-        this with { Generation = Generation + 1, AppliedPlan = AppliedPlan ?? Spec.Plan, UpdatedAt = now };
+    /// <param name="now">When it was asked for.</param>
+    /// <param name="snapshot">The application versions change: the database and WordPress's code are snapshotted before migrating.</param>
+    public Store WithUpgradeRequested(DateTimeOffset now, bool snapshot) =>
+        this with { Generation = Generation + 1, AppliedPlan = AppliedPlan ?? Spec.Plan, Upgrade = new UpgradeRun(Generation + 1, snapshot), UpdatedAt = now };
 
     /// <summary>The plan that serves: the last one deployed successfully (the spec's own before the first update).</summary>
     public StorePlan ServingPlan => AppliedPlan ?? Spec.Plan;
@@ -151,7 +162,7 @@ public sealed record Store
                 BootstrapGeneration = next == StorePhase.Bootstrapping || FailedPhase is StorePhase.Ready or StorePhase.Degraded ? BootstrapGeneration + 1 : BootstrapGeneration,
                 Inventory = FailedPhase is StorePhase.Ready or StorePhase.Degraded ? null : Inventory,
                 Repairs = [],
-                Conditions = Conditions.Where(c => c.Type is not (ConditionTypes.Failed or ConditionTypes.DriftPersistent or ConditionTypes.Degraded)).ToArray(),
+                Conditions = Conditions.Where(c => c.Type is not (ConditionTypes.Failed or ConditionTypes.DriftPersistent or ConditionTypes.Degraded or ConditionTypes.RollingBack)).ToArray(),
             },
             StoreTrigger.StartUpdate => this with { Phase = next, ObservedGeneration = Generation, Attempts = 0, UpdatedAt = now },
             StoreTrigger.UpdateSucceeded => this with
@@ -161,7 +172,7 @@ public sealed record Store
                 PreviousPin = null,
                 Attempts = 0,
                 UpdatedAt = now,
-                Conditions = Conditions.Where(c => c.Type is not (ConditionTypes.UpdateFailed or ConditionTypes.Degraded or ConditionTypes.Retrying)).ToArray(),
+                Conditions = Conditions.Where(c => c.Type is not (ConditionTypes.UpdateFailed or ConditionTypes.Degraded or ConditionTypes.Retrying or ConditionTypes.Migrated)).ToArray(),
             },
             StoreTrigger.Recover => this with { Phase = next, UpdatedAt = now, Conditions = Conditions.Where(c => c.Type != ConditionTypes.Degraded).ToArray() },
             _ => this with { Phase = next, UpdatedAt = now, Attempts = next == Phase ? Attempts : 0 },
@@ -186,7 +197,7 @@ public sealed record Store
             Pin = PreviousPin is { } served ? served with { Generation = Generation + 1 } : Pin,
             PreviousPin = null,
             Attempts = 0,
-            Conditions = [.. degraded.Conditions.Where(c => c.Type is not (ConditionTypes.Retrying or ConditionTypes.Degraded or ConditionTypes.UpdateFailed)), reason,
+            Conditions = [.. degraded.Conditions.Where(c => c.Type is not (ConditionTypes.Retrying or ConditionTypes.Degraded or ConditionTypes.UpdateFailed or ConditionTypes.RollingBack or ConditionTypes.Migrated)), reason,
                 new StoreCondition(ConditionTypes.Degraded, true, ConditionTypes.UpdateFailed, reason.Message, now)],
         };
     }
@@ -242,6 +253,9 @@ public sealed record ReleaseInventory(IReadOnlyList<string> Objects, DateTimeOff
 /// and the application versions that chart and its values run (null on pins written before versions were recorded).
 /// </summary>
 public sealed record ReleasePin(long Generation, long BootstrapGeneration, string ChartVersion, string Digest, AppVersions? Apps = null);
+
+/// <summary>An upgrade asked for at <paramref name="Generation"/>: its upgrade Job runs migrations, after a snapshot when <paramref name="Snapshot"/>.</summary>
+public sealed record UpgradeRun(long Generation, bool Snapshot);
 
 /// <summary>The application versions a store runs: the WordPress and MySQL image tags and the WooCommerce plugin version.</summary>
 public sealed record AppVersions(string WordPress, string WooCommerce, string MySql);

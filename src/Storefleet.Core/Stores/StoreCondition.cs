@@ -44,6 +44,12 @@ public static class ConditionTypes
     /// <summary>The last plan change failed and was rolled back (the message says why and what serves).</summary>
     public const string UpdateFailed = "UpdateFailed";
 
+    /// <summary>A failed upgrade is being undone: its snapshot is restored, then the release rolled back (reason and message: why it failed).</summary>
+    public const string RollingBack = "RollingBack";
+
+    /// <summary>The upgrade Job (pre-upgrade snapshot and migrations) has not finished yet.</summary>
+    public const string Migrated = "Migrated";
+
     /// <summary>Drift was seen but cannot be repaired by this control plane (e.g. the release is pinned to another chart version).</summary>
     public const string DriftNotRepaired = "DriftNotRepaired";
 }

@@ -22,12 +22,22 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, System.Collections.Concurrent.ConcurrentDictionary<string, byte>> _abandoned = new(StringComparer.Ordinal);
 
     /// <summary>The values the chart gets for this store. Everything a user sent was validated against fixed sets.</summary>
-    public static string ValuesJson(Store store, StoreClusterNames names) => new JsonObject
+    public static string ValuesJson(Store store, StoreClusterNames names)
     {
-        ["plan"] = store.Spec.Plan.Id,
-        ["credentials"] = new JsonObject { ["existingSecret"] = names.CredentialsSecret },
-        ["bootstrap"] = new JsonObject { ["generation"] = store.BootstrapGeneration },
-    }.ToJsonString();
+        var values = new JsonObject
+        {
+            ["plan"] = store.Spec.Plan.Id,
+            ["credentials"] = new JsonObject { ["existingSecret"] = names.CredentialsSecret },
+            ["bootstrap"] = new JsonObject { ["generation"] = store.BootstrapGeneration },
+        };
+        if (store.Upgrade is { } upgrade)
+        {
+            // The release keeps its latest upgrade's (finished) Jobs: the values, and so the digest, stay the same after it.
+            values["upgrade"] = new JsonObject { ["generation"] = upgrade.Generation, ["snapshot"] = upgrade.Snapshot };
+        }
+
+        return values.ToJsonString();
+    }
 
     /// <summary>What this control plane would install for the store's current generation: its chart version and values digest.</summary>
     public ReleasePin Target(Store store, StoreClusterNames names) =>

@@ -37,7 +37,9 @@ public static class StoreObserver
         var workloads = store.Phase is StorePhase.Provisioning or StorePhase.Updating ? await WorkloadsAsync(client, names, cancellationToken) : WorkloadState.NotObserved;
         var job = store.Phase == StorePhase.Bootstrapping ? await BootstrapAsync(client, names, store.BootstrapGeneration, cancellationToken) : BootstrapJobState.Absent;
         var urls = job.Status == BootstrapJobStatus.Succeeded ? await UrlsAsync(client, names, cancellationToken) : null;
-        return new StoreObservation(state, credentials, release, workloads, job, urls, termination, HelmRunningHere: helm.Running, AbandonedHere: helm.Abandoned(release));
+        var (upgradeJob, restore) = store.IsUpgradeWithJob ? await UpgradeJobsAsync(client, names, store.Generation, cancellationToken) : (null, null);
+        return new StoreObservation(state, credentials, release, workloads, job, urls, termination, HelmRunningHere: helm.Running, AbandonedHere: helm.Abandoned(release),
+            UpgradeJob: upgradeJob, Restore: restore);
     }
 
     /// <summary>The last lines of a pod's log (the bootstrap Job's, on failure).</summary>
@@ -202,17 +204,34 @@ public static class StoreObserver
         }
     }
 
-    private static async Task<BootstrapJobState> BootstrapAsync(IKubernetes client, StoreClusterNames names, long generation, CancellationToken cancellationToken)
+    private static Task<BootstrapJobState> BootstrapAsync(IKubernetes client, StoreClusterNames names, long generation, CancellationToken cancellationToken) =>
+        JobAsync(client, names, $"app.kubernetes.io/instance={names.Release},app.kubernetes.io/component=bootstrap,{StoreClusterNames.BootstrapGenerationLabel}={generation}", cancellationToken);
+
+    /// <summary>The upgrade Job of <paramref name="generation"/>, and its restore Job when the upgrade snapshots (null: none).</summary>
+    private static async Task<(BootstrapJobState Upgrade, RestoreJobState? Restore)> UpgradeJobsAsync(IKubernetes client, StoreClusterNames names, long generation, CancellationToken cancellationToken)
     {
-        var jobs = await client.BatchV1.ListNamespacedJobAsync(
-            names.Namespace,
-            labelSelector: $"app.kubernetes.io/instance={names.Release},app.kubernetes.io/component=bootstrap,{StoreClusterNames.BootstrapGenerationLabel}={generation}",
-            cancellationToken: cancellationToken);
-        var job = jobs.Items.OrderByDescending(j => j.Metadata.CreationTimestamp).FirstOrDefault();
-        if (job is null)
+        var upgrade = await JobAsync(client, names, $"app.kubernetes.io/instance={names.Release},app.kubernetes.io/component=upgrade,{StoreClusterNames.UpgradeGenerationLabel}={generation}", cancellationToken);
+        var restores = await client.BatchV1.ListNamespacedJobAsync(names.Namespace,
+            labelSelector: $"app.kubernetes.io/instance={names.Release},app.kubernetes.io/component=upgrade,{StoreClusterNames.RestoreGenerationLabel}={generation}", cancellationToken: cancellationToken);
+        if (restores.Items.OrderByDescending(j => j.Metadata.CreationTimestamp).FirstOrDefault() is not { } restore)
         {
-            return BootstrapJobState.Absent;
+            return (upgrade, null);
         }
+
+        var state = await JobStateAsync(client, names, restore, cancellationToken);
+        return (upgrade, new RestoreJobState(restore.Metadata.Name, restore.Spec?.Suspend != true, state.Status, state.Reason, state.LastLogLines));
+    }
+
+    private static async Task<BootstrapJobState> JobAsync(IKubernetes client, StoreClusterNames names, string selector, CancellationToken cancellationToken)
+    {
+        var jobs = await client.BatchV1.ListNamespacedJobAsync(names.Namespace, labelSelector: selector, cancellationToken: cancellationToken);
+        var job = jobs.Items.OrderByDescending(j => j.Metadata.CreationTimestamp).FirstOrDefault();
+        return job is null ? BootstrapJobState.Absent : await JobStateAsync(client, names, job, cancellationToken);
+    }
+
+    /// <summary>How a Job stands; a failed one with the last lines of its last pod's log.</summary>
+    private static async Task<BootstrapJobState> JobStateAsync(IKubernetes client, StoreClusterNames names, V1Job job, CancellationToken cancellationToken)
+    {
 
         var conditions = job.Status?.Conditions ?? [];
         if (conditions.Any(c => c.Type == "Complete" && c.Status == "True"))

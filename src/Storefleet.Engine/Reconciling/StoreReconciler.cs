@@ -329,6 +329,12 @@ public sealed partial class StoreReconciler(
                     return await WaitAsync(c, new StoreCondition(ConditionTypes.BootstrapComplete, false, wait.Job.Status == BootstrapJobStatus.Absent ? "JobPending" : "Running",
                         wait.Job.Name is null ? "Waiting for the bootstrap Job to be created." : $"Bootstrap Job {wait.Job.Name} is running (installs WordPress, WooCommerce, Storefront, sample products).", Now), ct);
 
+                case ReconcileAction.AwaitUpgradeJob wait:
+                    return await WaitAsync(c, new StoreCondition(ConditionTypes.Migrated, false, wait.Job.Status == BootstrapJobStatus.Absent ? "JobPending" : "Running",
+                        wait.Job.Name is null
+                            ? "Waiting for the upgrade Job to be created."
+                            : $"Upgrade Job {wait.Job.Name} is running ({(store.Upgrade?.Snapshot == true ? "pre-upgrade snapshot, " : string.Empty)}new WordPress core files, database migrations).", Now), ct);
+
                 case ReconcileAction.MarkReady ready:
                     var inventory = await ReleaseManifest.ReadAsync(c.Client, c.Names, ct);
                     var liveStore = store.Take(StoreTrigger.BootstrapSucceeded, Now) with { Urls = ready.Urls, Inventory = inventory, AppliedPlan = store.Spec.Plan, ObservedGeneration = store.Generation };
@@ -639,6 +645,37 @@ public sealed partial class StoreReconciler(
     private async Task<StepOutcome> RollBackAsync(Context c, string reason, string message, CancellationToken ct)
     {
         var store = c.Store;
+        var restored = false;
+        if (c.Observed.Restore is { } restore)
+        {
+            // The upgrade took a snapshot: its database and code are restored first (the restore Job is part of the new
+            // revision), then the release is rolled back. Once started, the restore is always finished.
+            switch (restore)
+            {
+                case { Started: false }:
+                    var body = new System.Text.Json.Nodes.JsonObject { ["spec"] = new System.Text.Json.Nodes.JsonObject { ["suspend"] = false } };
+                    await c.Client.BatchV1.PatchNamespacedJobAsync(new V1Patch(body.ToJsonString(), V1Patch.PatchType.MergePatch), restore.Name, c.Names.Namespace,
+                        fieldManager: EngineFieldManager.Name, cancellationToken: ct);
+                    return await WriteAsync(c, store.With(new StoreCondition(ConditionTypes.RollingBack, true, reason, message, Now), Now).WithProgress(Now),
+                        Event(StoreEventType.StepStarted, StorePhase.Updating,
+                            $"Upgrade failed ({reason}): {message} Restoring the database and WordPress's code from the pre-upgrade snapshot (Job {restore.Name}), then rolling the release back.",
+                            "snapshot-restore"), ct);
+                case { Status: BootstrapJobStatus.Failed } when store.Condition(ConditionTypes.RollingBack) is null:
+                    break; // A person retried after restoring by hand: only the release is rolled back.
+                case { Status: BootstrapJobStatus.Failed }:
+                    var lines = restore.LastLogLines is { Count: > 0 } l ? $" Last log lines:\n{string.Join('\n', l)}" : string.Empty;
+                    return await FailAsync(c, "RestoreFailed",
+                        $"{message} Restoring the pre-upgrade snapshot failed too (Job {restore.Name}: {restore.Reason ?? "failed"}); the release was not rolled back and the store's " +
+                        $"database and files are as the failed upgrade left them. The snapshot is kept in the WordPress volume under .storefleet/snapshots/upgrade-{store.Upgrade?.Generation}: " +
+                        $"restore it by hand (docs/operations.md, \"Rolling a store back by hand\"), then retry.{lines}", ct);
+                case { Status: not BootstrapJobStatus.Succeeded }:
+                    return StepOutcome.Done(Now + TimeSpan.FromSeconds(1));
+                default:
+                    restored = true;
+                    break;
+            }
+        }
+
         var result = await RollBackReleaseAsync(c, store.PreviousPin?.Digest, ct);
         if (!result.Succeeded)
         {
@@ -652,6 +689,11 @@ public sealed partial class StoreReconciler(
                 "Fix the cause, then upgrade again (or retry the store to clear this)."
             : $"Changing the plan to {store.Spec.Plan.Id} failed ({reason}): {message} The release was rolled back to what served (now revision {inventory?.Revision}) and plan {store.ServingPlan.Id} keeps serving. " +
                 "Fix the cause, then change the plan again (or retry the store to clear this).";
+        if (restored)
+        {
+            text = text.Replace(" which keeps serving.", " which keeps serving; its database and WordPress's code were restored from the pre-upgrade snapshot.", StringComparison.Ordinal);
+        }
+
         var rolledBack = store.RolledBack(new StoreCondition(ConditionTypes.UpdateFailed, false, reason, text, Now), Now) with { Inventory = inventory };
         return await WriteAsync(c, rolledBack, Event(StoreEventType.StepFailed, StorePhase.Degraded, text, "helm-rollback", result.Duration), ct, done: true);
     }

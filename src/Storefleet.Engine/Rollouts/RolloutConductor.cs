@@ -129,7 +129,7 @@ public sealed partial class RolloutConductor(
             }
 
             var now = clock.GetUtcNow();
-            var next = store.WithUpgradeRequested(now);
+            var next = store.WithUpgradeRequested(now, snapshot: store.Pin?.Apps != rollout.Target.Apps);
             var requested = new StoreEvent(now, StoreEventType.SpecChanged, store.Phase,
                 $"Upgrade requested by rollout {rollout.Id} (batch {request.Batch + 1} of {rollout.BatchCount}): chart {store.Pin?.ChartVersion ?? "?"} → chart {rollout.Target.ChartVersion} " +
                 $"(WordPress {rollout.Target.Apps.WordPress}, WooCommerce {rollout.Target.Apps.WooCommerce}) (generation {next.Generation}).");

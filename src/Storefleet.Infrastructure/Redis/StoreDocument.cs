@@ -28,13 +28,14 @@ internal sealed record StoreDocument(
     ReleaseInventory? Inventory = null,
     IReadOnlyList<DateTimeOffset>? Repairs = null,
     string? TraceParent = null,
-    ReleasePin? PreviousPin = null)
+    ReleasePin? PreviousPin = null,
+    UpgradeRun? Upgrade = null)
 {
     public static StoreDocument From(Store store) => new(
         store.Name, store.Spec.Engine.Id, store.Spec.Plan.Id, store.Owner, store.CreatedAt, store.UpdatedAt,
         store.Phase, store.FailedPhase, store.Conditions, store.Attempts, store.Urls, store.Generation, store.BootstrapGeneration,
         store.PhaseStartedAt, store.Uid.Length == 0 ? null : store.Uid, store.Progress, store.Pin,
-        store.ObservedGeneration, store.AppliedPlan?.Id, store.Inventory, store.Repairs.Count == 0 ? null : store.Repairs, store.TraceParent, store.PreviousPin);
+        store.ObservedGeneration, store.AppliedPlan?.Id, store.Inventory, store.Repairs.Count == 0 ? null : store.Repairs, store.TraceParent, store.PreviousPin, store.Upgrade);
 
     public Store ToStore(long version)
     {
@@ -55,6 +56,7 @@ internal sealed record StoreDocument(
             Progress = Progress ?? ProgressClock.StartedAt(PhaseStartedAt ?? UpdatedAt),
             Pin = Pin,
             PreviousPin = PreviousPin,
+            Upgrade = Upgrade,
             FailedPhase = FailedPhase,
             Conditions = Conditions,
             Attempts = Attempts,

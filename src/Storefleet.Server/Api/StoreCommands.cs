@@ -272,7 +272,7 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
             current => current.Generation != generation
                 ? Problems.Conflict("The store changed meanwhile.", $"Store '{name}' changed while the upgrade was requested; look at it again, then ask again.", "busy")
                 : UpgradeRefusal(current, versions.Standing(current), shipped),
-            (current, now) => (current.WithUpgradeRequested(now), new StoreEvent(now, StoreEventType.SpecChanged, current.Phase,
+            (current, now) => (current.WithUpgradeRequested(now, snapshot: current.Pin?.Apps != shipped.Apps), new StoreEvent(now, StoreEventType.SpecChanged, current.Phase,
                 $"Upgrade requested by {actor.Subject}: {from} → {to} (generation {current.Generation + 1}).")),
             cancellationToken);
     }

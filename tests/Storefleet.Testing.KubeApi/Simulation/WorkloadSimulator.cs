@@ -343,6 +343,12 @@ public sealed class WorkloadSimulator
             return;
         }
 
+        if (job["spec"]?["suspend"]?.GetValue<bool>() == true)
+        {
+            // As the Job controller does: a suspended Job creates no pods until spec.suspend is set to false.
+            return;
+        }
+
         var template = job["spec"]!["template"]!.AsObject();
         var labels = Labels(template);
         labels["batch.kubernetes.io/job-name"] = name;
