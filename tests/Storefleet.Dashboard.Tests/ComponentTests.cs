@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Security.Claims;
 using Bunit;
 using Storefleet.Core.Stores;
@@ -165,6 +166,62 @@ public sealed class ComponentTests(ComponentFixture fixture) : IClassFixture<Com
         var requested = (await fixture.Host.Repository.GetAsync(name))!;
         Assert.Equal(store.Generation + 1, requested.Generation);
         Assert.Contains(await fixture.Host.Repository.GetEventsAsync(name), e => e.Message.Contains("Upgrade requested by", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task TheRolloutsPage_StartsARolloutOfTheOutdatedStores_OnceConfirmed()
+    {
+        var owner = $"ro{Guid.NewGuid():N}"[..12];
+        var name = $"r{Guid.NewGuid():N}"[..10];
+        var store = await fixture.Host.SeedAsync(name, owner, StorePhase.Ready, "Store is ready.");
+        var pin = new ReleasePin(store.Generation, store.BootstrapGeneration, "0.0.1", "0123456789abcdef", new AppVersions("6.7.0-php8.3-apache", "9.0.0", "8.4.6"));
+        Assert.IsType<UpdateStoreResult.Updated>(await fixture.Host.Repository.UpdateAsync(store with { Pin = pin }, []));
+        SignIn("admin", Roles.Admin);
+
+        var page = _context.Render<Rollouts>();
+        page.WaitForAssertion(() => Assert.Contains("This control plane ships chart 0.1.0", page.Find("[data-testid=fleet-versions]").TextContent), TimeSpan.FromSeconds(5));
+        page.WaitForAssertion(() => Assert.NotNull(page.Find("tr[data-chart='0.0.1']")));
+        page.Find("#rollout-owner").Change(owner);
+        page.Find("form").Submit();
+        page.WaitForAssertion(() => Assert.NotNull(page.Find("#confirm-rollout")));
+        page.Find("#confirm-rollout").Click();
+
+        page.WaitForAssertion(() => Assert.Contains("Rollout started", page.Find("[data-testid=message]").TextContent), TimeSpan.FromSeconds(5));
+        var rollouts = fixture.Host.Services.GetRequiredService<Storefleet.Core.Rollouts.IRolloutRepository>();
+        var created = (await rollouts.ListAsync(50)).First(r => r.Selection.Owner == owner);
+        Assert.Equal([name], created.Stores.Select(s => s.Name));
+        page.WaitForAssertion(() => Assert.NotNull(page.Find($"article[data-rollout={created.Id}][data-state=running]")));
+    }
+
+    [Fact]
+    public async Task APausedRollout_SaysWhy_ResumesOnClick_AndAbortsOnlyWhenConfirmed()
+    {
+        var rollouts = fixture.Host.Services.GetRequiredService<Storefleet.Core.Rollouts.IRolloutRepository>();
+        var now = DateTimeOffset.UtcNow;
+        var rollout = Storefleet.Core.Rollouts.Rollout.Create($"ro-{Guid.NewGuid():N}"[..15], "admin",
+            new Storefleet.Core.Rollouts.RolloutTarget("woocommerce", "0.1.0", new AppVersions("6.8.3-php8.3-apache", "10.2.2", "8.4.6")),
+            new Storefleet.Core.Rollouts.RolloutSelection(), Storefleet.Core.Rollouts.RolloutStrategy.Default, [$"p{Guid.NewGuid():N}"[..10], $"q{Guid.NewGuid():N}"[..10]], now) with
+        {
+            State = Storefleet.Core.Rollouts.RolloutState.Paused,
+            Reason = "The canary failed (shop-1); no other store was touched.",
+        };
+        Assert.IsType<Storefleet.Core.Rollouts.CreateRolloutResult.Created>(await rollouts.CreateAsync(rollout, new(now, "created")));
+        SignIn("admin", Roles.Admin);
+
+        var page = _context.Render<Rollouts>(p => p.Add(r => r.Id, rollout.Id));
+        page.WaitForAssertion(() => Assert.Contains("The canary failed", page.Find($"article[data-rollout={rollout.Id}] [data-testid=reason]").TextContent), TimeSpan.FromSeconds(5));
+        Assert.Equal(2, page.FindAll($"article[data-rollout={rollout.Id}] tr[data-state=waiting]").Count);
+        Assert.Contains("(canary)", page.Markup, StringComparison.Ordinal);
+
+        page.Find($"#resume-{rollout.Id}").Click();
+        page.WaitForAssertion(() => Assert.NotNull(page.Find($"article[data-rollout={rollout.Id}][data-state=running]")), TimeSpan.FromSeconds(5));
+
+        page.Find($"#abort-{rollout.Id}").Click();
+        page.WaitForAssertion(() => Assert.NotNull(page.Find($"#confirm-abort-{rollout.Id}")));
+        Assert.Equal(Storefleet.Core.Rollouts.RolloutState.Running, (await rollouts.GetAsync(rollout.Id))!.State);
+        page.Find($"#confirm-abort-{rollout.Id}").Click();
+        page.WaitForAssertion(() => Assert.NotNull(page.Find($"article[data-rollout={rollout.Id}][data-state=aborted]")), TimeSpan.FromSeconds(5));
+        Assert.All((await rollouts.GetAsync(rollout.Id))!.Stores, s => Assert.Equal(Storefleet.Core.Rollouts.RolloutStoreState.Skipped, s.State));
     }
 
     [Fact]

@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Storefleet.Testing;
+using Storefleet.Testing.KubeApi;
+
+namespace Storefleet.Bench.Benchmarks;
+
+/// <summary>
+/// Fleet rollout overhead: N stores installed with an older chart (0.0.9, WordPress 6.8.2) are moved to the repository's
+/// chart (0.1.0, WordPress 6.8.3) through a rollout (no canary, one batch, <c>maxInFlight</c> = concurrency), against the
+/// same N <c>helm upgrade</c> of stores installed the same way, run by a plain script (xargs -P) at the same concurrency
+/// with the same values (the upgrade Job included). The test double runs Jobs and pods instantly, so the figure is the
+/// control plane's own overhead: asking, pinning, helm, waiting for readiness and the upgrade Job, recording. Goal: ratio ≤ 1.20.
+/// </summary>
+public static class RolloutBenchmark
+{
+    public static async Task<int> RunAsync(int stores, int concurrency)
+    {
+        var goals = new Goals();
+        await using var redis = await RedisServerProcess.StartAsync();
+        await using var api = await KubeApiTestServer.StartAsync();
+        api.Simulation.ReadyDelay = TimeSpan.Zero;
+        var older = OlderCharts();
+        var environment = new Dictionary<string, string> { ["KUBECONFIG"] = api.KubeconfigPath };
+        Console.WriteLine($"Storefleet rollout benchmark: {stores} stores, concurrency {concurrency}, helm {RepositoryPaths.Helm}");
+
+        // The baseline: the same upgrade by hand, of stores installed by hand with the older chart.
+        var baseline = await PlainHelmUpgradeAsync(stores, concurrency, older, environment);
+        Goals.Info("plain helm upgrade script", baseline.TotalSeconds, "s");
+
+        // The fleet: installed by a control plane shipping the older chart, then rolled out by one shipping the new one.
+        var settings = BenchSettings.ControlPlane(redis, api, concurrency);
+        var names = Enumerable.Range(0, stores).Select(i => $"roll{i:000}").ToList();
+        await using (var installer = await ControlPlaneProcess.StartAsync(new Dictionary<string, string>(settings) { ["Storefleet__Engine__ChartsDirectory"] = older }))
+        {
+            using var http = new HttpClient { BaseAddress = installer.BaseAddress };
+            foreach (var name in names)
+            {
+                (await http.PostAsJsonAsync("/api/v1/stores", new { name })).EnsureSuccessStatusCode();
+            }
+
+            await BenchWait.AllReadyAsync(http, stores, exclude: null, timeout: TimeSpan.FromMinutes(10));
+            await installer.TerminateAsync(TimeSpan.FromSeconds(60));
+        }
+
+        await using var server = await ControlPlaneProcess.StartAsync(settings);
+        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        var timed = Stopwatch.StartNew();
+        var created = await client.PostAsJsonAsync("/api/v1/rollouts", new { strategy = new { canary = 0, batchSize = stores, maxInFlight = concurrency } });
+        created.EnsureSuccessStatusCode();
+        var id = JsonNode.Parse(await created.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
+        var rollout = await WaitForFinishAsync(client, id, TimeSpan.FromSeconds(Math.Max(300, baseline.TotalSeconds * 10)));
+        timed.Stop();
+        if (rollout["state"]!.GetValue<string>() != "succeeded" || rollout["counts"]!["succeeded"]!.GetValue<int>() != stores)
+        {
+            throw new InvalidOperationException($"the rollout did not upgrade every store: {rollout["state"]} {rollout["counts"]!.ToJsonString()} {rollout["reason"]}");
+        }
+
+        Goals.Info("rollout (create → succeeded)", timed.Elapsed.TotalSeconds, "s");
+        var durations = rollout["stores"]!.AsArray().Select(s => s!["durationSeconds"]!.GetValue<double>()).Order().ToList();
+        Goals.Info("per store, median", durations[durations.Count / 2], "s");
+        Goals.Info("per store, p95", durations[(int)(durations.Count * 0.95)], "s");
+        goals.AtMost("ratio rollout / plain helm", timed.Elapsed / baseline, 1.20, "x");
+        goals.Summary();
+        Directory.Delete(older, recursive: true);
+        return goals.ExitCode;
+    }
+
+    private static async Task<JsonNode> WaitForFinishAsync(HttpClient client, string id, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var rollout = JsonNode.Parse(await client.GetStringAsync($"/api/v1/rollouts/{id}"))!;
+            if (rollout["state"]!.GetValue<string>() != "running")
+            {
+                return rollout;
+            }
+
+            if (clock.Elapsed > timeout)
+            {
+                throw new TimeoutException($"the rollout was still running after {timeout.TotalSeconds:0} s: {rollout["counts"]!.ToJsonString()}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Installs N stores with the older chart by hand (not timed), then times the same upgrade the engine makes.</summary>
+    private static async Task<TimeSpan> PlainHelmUpgradeAsync(int stores, int concurrency, string olderCharts, Dictionary<string, string> environment)
+    {
+        var names = Enumerable.Range(0, stores).Select(i => $"base{i:000}").ToList();
+        var manifest = new StringBuilder();
+        foreach (var name in names)
+        {
+            manifest.Append(CultureInfo.InvariantCulture, $"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: store-{name}\n---\n");
+            manifest.Append(CultureInfo.InvariantCulture, $"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}-credentials\n  namespace: store-{name}\nstringData:\n  mysql-root-password: x{Guid.NewGuid():N}\n  mysql-password: x{Guid.NewGuid():N}\n  wordpress-admin-password: x{Guid.NewGuid():N}\n---\n");
+        }
+
+        (await Cli.RunAsync(RepositoryPaths.Kubectl, ["apply", "-f", "-"], environment, manifest.ToString(), TimeSpan.FromMinutes(5))).EnsureSuccessStatusCode();
+        var directory = Directory.CreateTempSubdirectory("bench-rollout-").FullName;
+        var newer = Path.Combine(RepositoryPaths.Root, "charts", "store");
+        var install = await ScriptAsync(directory, "install.sh", names, concurrency, Path.Combine(olderCharts, "store"), string.Empty);
+        (await Cli.RunAsync("/bin/bash", [install], environment, timeout: TimeSpan.FromMinutes(30))).EnsureSuccessStatusCode();
+
+        var upgrade = await ScriptAsync(directory, "upgrade.sh", names, concurrency, newer, "--set upgrade.generation=2 --set upgrade.snapshot=true --server-side=true --force-conflicts");
+        var baseline = Stopwatch.StartNew();
+        (await Cli.RunAsync("/bin/bash", [upgrade], environment, timeout: TimeSpan.FromMinutes(30))).EnsureSuccessStatusCode();
+        return baseline.Elapsed;
+    }
+
+    private static async Task<string> ScriptAsync(string directory, string file, IReadOnlyList<string> names, int concurrency, string chart, string extra)
+    {
+        var script = Path.Combine(directory, file);
+        await File.WriteAllTextAsync(script, $$"""
+            #!/bin/bash
+            # The plain way: helm upgrade --install for every store, {{concurrency}} at a time.
+            set -euo pipefail
+            printf '%s\n' {{string.Join(' ', names)}} | xargs -P {{concurrency}} -I{} \
+              '{{RepositoryPaths.Helm}}' upgrade --install {} '{{chart}}' --namespace store-{} \
+                --values '{{chart}}/values-local.yaml' --set credentials.existingSecret={}-credentials {{extra}} \
+                --history-max 5 --timeout 300s >/dev/null
+            """);
+        return script;
+    }
+
+    /// <summary>A copy of the repository's charts as the previous release shipped them: chart 0.0.9 with WordPress 6.8.2.</summary>
+    private static string OlderCharts()
+    {
+        var copy = Directory.CreateTempSubdirectory("bench-charts-").FullName;
+        var source = Path.Combine(RepositoryPaths.Root, "charts");
+        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var destination = Path.Combine(copy, Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+            File.Copy(file, destination);
+        }
+
+        Edit(Path.Combine(copy, "store", "Chart.yaml"), "version: 0.1.0", "version: 0.0.9");
+        Edit(Path.Combine(copy, "store", "values.yaml"), "tag: \"6.8.3-php8.3-apache\"", "tag: \"6.8.2-php8.3-apache\"");
+        return copy;
+    }
+
+    private static void Edit(string path, string old, string replacement)
+    {
+        var text = File.ReadAllText(path);
+        if (!text.Contains(old, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"'{old}' is not in {path} any more; update the benchmark.");
+        }
+
+        File.WriteAllText(path, text.Replace(old, replacement, StringComparison.Ordinal));
+    }
+}
