@@ -50,7 +50,8 @@ public sealed class DayTwoDeciderTests
         { "updating, not ready past the timeout → roll back", Updating(waited: Timeout + TimeSpan.FromSeconds(1)), Seen(workloads: NotReady()), typeof(ReconcileAction.RollBack) },
         { "updating, namespace gone → failed (NamespaceLost)", Updating(), Seen(ns: NamespaceState.Absent), typeof(ReconcileAction.Fail) },
         { "upgrading, ready, migrations running → wait for the upgrade Job", Upgrading(), Seen(workloads: Ready()) with { UpgradeJob = new(BootstrapJobStatus.Running, "shop-upgrade-2") }, typeof(ReconcileAction.AwaitUpgradeJob) },
-        { "upgrading, ready, migrations done → ready", Upgrading(), Seen(workloads: Ready()) with { UpgradeJob = new(BootstrapJobStatus.Succeeded, "shop-upgrade-2") }, typeof(ReconcileAction.MarkUpdated) },
+        { "upgrading, ready, migrations done → helm test", Upgrading(), Seen(workloads: Ready()) with { UpgradeJob = new(BootstrapJobStatus.Succeeded, "shop-upgrade-2") }, typeof(ReconcileAction.TestRelease) },
+        { "upgrading without helm test, migrations done → ready", Upgrading(test: false), Seen(workloads: Ready()) with { UpgradeJob = new(BootstrapJobStatus.Succeeded, "shop-upgrade-2") }, typeof(ReconcileAction.MarkUpdated) },
         { "upgrading, migrations failed (workloads not ready yet) → roll back", Upgrading(), Seen(workloads: NotReady()) with { UpgradeJob = new(BootstrapJobStatus.Failed, "shop-upgrade-2", "BackoffLimitExceeded") }, typeof(ReconcileAction.RollBack) },
         { "upgrading, migrations still running past the timeout → roll back", Upgrading(Timeout + TimeSpan.FromSeconds(1)), Seen(workloads: Ready()) with { UpgradeJob = new(BootstrapJobStatus.Running, "shop-upgrade-2") }, typeof(ReconcileAction.RollBack) },
         { "upgrading, restore started, everything ready now → still roll back", Upgrading(), Seen(workloads: Ready()) with { UpgradeJob = new(BootstrapJobStatus.Succeeded, "shop-upgrade-2"), Restore = new("shop-restore-2", true, BootstrapJobStatus.Running) }, typeof(ReconcileAction.RollBack) },
@@ -143,8 +144,8 @@ public sealed class DayTwoDeciderTests
     private static Store Updating(TimeSpan? waited = null) =>
         (Live().WithPlan(StorePlan.Medium, T0).Take(StoreTrigger.StartUpdate, T0)) with { Progress = new ProgressClock(waited ?? TimeSpan.Zero, T0) };
 
-    private static Store Upgrading(TimeSpan? waited = null) =>
-        (Live().WithUpgradeRequested(T0, snapshot: true).Take(StoreTrigger.StartUpdate, T0)) with { Progress = new ProgressClock(waited ?? TimeSpan.Zero, T0) };
+    private static Store Upgrading(TimeSpan? waited = null, bool test = true) =>
+        (Live().WithUpgradeRequested(T0, snapshot: true, test: test, overrides: null).Take(StoreTrigger.StartUpdate, T0)) with { Progress = new ProgressClock(waited ?? TimeSpan.Zero, T0) };
 
     private static WorkloadProblem Unavailable(int seconds) =>
         new("Unavailable", "Deployment shop-wordpress has 0 of 1 replicas ready.", T0.AddSeconds(-seconds));

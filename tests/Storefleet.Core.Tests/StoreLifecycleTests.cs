@@ -234,6 +234,29 @@ public class StoreLifecycleTests
         Assert.Null(moved.PreviousPin);
     }
 
+    [Fact]
+    public void AnUpgradeWithOverrides_RunsThem_ARolledBackOneReturnsToWhatServed_AndASucceededOneKeepsThem()
+    {
+        var ready = NewStore() with { Phase = StorePhase.Ready, Generation = 3, ObservedGeneration = 3, Overrides = new AppOverrides("6.8.3-php8.3-apache", null) };
+        var security = new AppOverrides("6.8.4-php8.3-apache", "10.2.3");
+
+        var upgrading = ready.WithUpgradeRequested(Now, snapshot: true, test: true, overrides: security).Take(StoreTrigger.StartUpdate, Now);
+        Assert.Equal((4L, security, new UpgradeRun(4, true, true)), (upgrading.Generation, upgrading.Overrides, upgrading.Upgrade));
+        Assert.True(upgrading.IsUpgradeWithJob);
+        Assert.Equal(new AppVersions("6.8.4-php8.3-apache", "10.2.3", "8.4.6"), new AppVersions("6.8.3-php8.3-apache", "10.2.2", "8.4.6").With(security));
+
+        var rolledBack = upgrading.RolledBack(new StoreCondition(ConditionTypes.UpdateFailed, false, "MigrationFailed", "failed", Now), Now);
+        Assert.Equal(ready.Overrides, rolledBack.Overrides);
+        Assert.False(rolledBack.IsUpgradeWithJob);
+
+        var upgraded = upgrading.Take(StoreTrigger.UpdateSucceeded, Now);
+        Assert.Equal((security, (AppOverrides?)null), (upgraded.Overrides, upgraded.PreviousOverrides));
+
+        // A plan change later keeps them, and a rolled-back plan change too.
+        var planChange = upgraded.WithPlan(StorePlan.Medium, Now).Take(StoreTrigger.StartUpdate, Now);
+        Assert.Equal(security, planChange.RolledBack(new StoreCondition(ConditionTypes.UpdateFailed, false, "UpgradeFailed", "x", Now), Now).Overrides);
+    }
+
     private static Store NewStore() =>
         Store.Request("shop", new StoreSpec(StoreEngine.WooCommerce, StorePlan.Small), "alice", Now);
 

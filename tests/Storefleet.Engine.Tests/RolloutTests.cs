@@ -128,10 +128,11 @@ public sealed class RolloutTests(EngineFixture fixture) : IClassFixture<EngineFi
     {
         var prefix = EngineFixture.NewPrefix();
         var fleet = await CreateOutdatedFleetAsync(prefix, 8, "bu");
-        foreach (var name in fleet.Take(3))
-        {
-            fixture.Api.Simulation.AddPodFault(PodFault.ImagePullBackOff, $"store-{name}", "wordpress:6.8.3");
-        }
+
+        // Three ways a store fails its analysis: its new WordPress never gets ready, its migrations fail, its smoke test fails.
+        fixture.Api.Simulation.AddPodFault(PodFault.ImagePullBackOff, $"store-{fleet[0]}", "wordpress:6.8.3");
+        fixture.Api.Simulation.FailJobs($"store-{fleet[1]}", "-upgrade-", "Error: wp wc update failed (simulated)");
+        fixture.Api.Simulation.FailJobs($"store-{fleet[2]}", "-test-storefront", "smoke test: the cart answered 500 (simulated)");
 
         var before = await SnapshotAsync(fleet);
         await using var plane = StartPlane(prefix);
@@ -150,9 +151,24 @@ public sealed class RolloutTests(EngineFixture fixture) : IClassFixture<EngineFi
         Assert.Equal(before.Skip(5), await SnapshotAsync(fleet.Skip(5)));
         Assert.All(done["stores"]!.AsArray().Skip(5), s => Assert.Contains("aborted", s!.Text("reason"), StringComparison.Ordinal));
         Assert.Equal(HttpStatusCode.Conflict, (await client.PostAsync($"/api/v1/rollouts/{id}/resume", null)).StatusCode);
+        fixture.Api.Simulation.ClearFaults();
+
+        // Each failure was rolled back with its snapshot restored, and says why.
+        var reasons = done["stores"]!.AsArray().Take(3).Select(s => s!.Text("reason")).ToList();
+        Assert.All(reasons, r => Assert.Contains("restored from the pre-upgrade snapshot", r, StringComparison.Ordinal));
+        Assert.Contains("ImagePullBackOff", reasons[0], StringComparison.Ordinal);
+        Assert.Contains("wp wc update failed (simulated)", reasons[1], StringComparison.Ordinal);
+        Assert.Contains("SmokeTestFailed", reasons[2], StringComparison.Ordinal);
+        Assert.Contains("the cart answered 500", reasons[2], StringComparison.Ordinal);
         foreach (var name in fleet.Take(3))
         {
-            fixture.Api.Simulation.RemovePodFaults($"store-{name}");
+            Assert.Equal((StorePhase.Degraded, "0.0.9"), await plane.Repository.GetAsync(name) is { } s ? (s.Phase, s.Pin!.ChartVersion) : default);
+        }
+
+        // The two that passed ran helm test (the storefront smoke test) before they were done.
+        foreach (var name in fleet.Skip(3).Take(2))
+        {
+            Assert.Contains(await plane.Repository.GetEventsAsync(name), e => e.Step == "helm-test" && e.Type == StoreEventType.StepSucceeded);
         }
     }
 
@@ -225,6 +241,57 @@ public sealed class RolloutTests(EngineFixture fixture) : IClassFixture<EngineFi
 
         Assert.InRange(most, 1, 3);
     }
+
+    [Fact]
+    public async Task AnImageTagOverride_MovesTheStoresToThatTag_AndARolloutWithoutOne_BringsThemBackToTheChartsOwn()
+    {
+        var prefix = EngineFixture.NewPrefix();
+        await using var plane = StartPlane(prefix);
+        var names = new[] { EngineFixture.NewStoreName("ov"), EngineFixture.NewStoreName("ov") };
+        foreach (var name in names)
+        {
+            await plane.CreateStoreAsync(name);
+        }
+
+        foreach (var name in names)
+        {
+            await plane.WaitForPhaseAsync(name, StorePhase.Ready, Generous);
+        }
+
+        var client = plane.CreateClient();
+        var nothing = await client.PostAsJsonAsync("/api/v1/rollouts", new { selection = new { stores = names } });
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, nothing.StatusCode);
+
+        // A security release ahead of the next chart: WordPress 6.8.4 on chart 0.1.0, with WooCommerce as the chart ships it.
+        var id = await CreateRolloutAsync(client, new { selection = new { stores = names }, target = new { wordPressTag = "6.8.4-php8.3-apache" }, strategy = new { canary = 0 } });
+        var done = await WaitForRolloutAsync(client, id, r => r.Text("state") != "running", "the override rollout to finish");
+        Assert.True(done.Text("state") == "succeeded" && Count(done, "succeeded") == 2, done.Pretty());
+        Assert.Equal("6.8.4-php8.3-apache", done["target"]!["apps"]!.Text("wordPress"));
+        foreach (var name in names)
+        {
+            var store = (await plane.Repository.GetAsync(name))!;
+            Assert.Equal(("0.1.0", "6.8.4-php8.3-apache", "10.2.2"), (store.Pin!.ChartVersion, store.Pin.Apps!.WordPress, store.Pin.Apps.WooCommerce));
+            Assert.Equal("wordpress:6.8.4-php8.3-apache", await WordPressImageAsync(name));
+        }
+
+        // They are not outdated (they run what they were moved to), and the fleet shows them as their own version.
+        var fleet = await FleetAsync(client);
+        Assert.DoesNotContain(fleet["outdated"]!["names"]!.AsArray(), n => names.Contains(n!.GetValue<string>()));
+
+        // A rollout without an override returns them to the chart's own WordPress.
+        var back = await CreateRolloutAsync(client, new { selection = new { stores = names }, strategy = new { canary = 0 } });
+        var returned = await WaitForRolloutAsync(client, back, r => r.Text("state") != "running", "the rollout back to the chart's versions");
+        Assert.True(returned.Text("state") == "succeeded" && Count(returned, "succeeded") == 2, returned.Pretty());
+        foreach (var name in names)
+        {
+            Assert.Equal("6.8.3-php8.3-apache", (await plane.Repository.GetAsync(name))!.Pin!.Apps!.WordPress);
+            Assert.Equal("wordpress:6.8.3-php8.3-apache", await WordPressImageAsync(name));
+        }
+    }
+
+    private Task<string> WordPressImageAsync(string name) =>
+        Task.FromResult(fixture.Api.Store.Get(fixture.Api.State.Catalog.Find("apps", "v1", "deployments")!, $"store-{name}", $"{name}-wordpress")!
+            ["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>());
 
     private static Task<HttpResponseMessage> PostRolloutAsync(HttpClient client, string idempotencyKey) =>
         client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/api/v1/rollouts")

@@ -107,6 +107,9 @@ public abstract record ReconcileAction(string Step)
     /// <summary>The update is deployed, its workloads ready and volumes sized: Ready on the new plan.</summary>
     public sealed record MarkUpdated() : ReconcileAction("updated");
 
+    /// <summary>An upgrade's analysis: <c>helm test</c> (the storefront smoke test); passed → updated, failed → rolled back.</summary>
+    public sealed record TestRelease() : ReconcileAction("helm-test");
+
     /// <summary>The update cannot succeed: roll the release back to the previous revision; the old plan keeps serving.</summary>
     public sealed record RollBack(string Reason, string Message) : ReconcileAction("helm-rollback");
 }

@@ -26,6 +26,7 @@ namespace Storefleet.Core.Provisioning;
 /// Bootstrapping: Job succeeded → Ready · Job failed → Failed (its last log lines) · timeout → Failed · else wait
 /// Updating:      a rollback restoring its snapshot → finish it · the upgrade Job failed → roll back ·
 ///                workloads ready → volumes below the plan → grow them · upgrade Job not done → wait (timeout → roll back) ·
+///                upgrade Job done, helm test asked for → run it (passed → Ready, failed → roll back) ·
 ///                else Ready (the new plan or chart) · phase timeout → roll back to the previous revision (Degraded, UpdateFailed) · else wait
 /// </code>
 /// The phase timeout counts the store's <see cref="ProgressClock"/>: waiting time with the cluster reachable,
@@ -224,9 +225,14 @@ public static class ReconcileDecider
                 return new ReconcileAction.GrowVolumes(grow);
             }
 
-            if (upgradeJob is null or { Status: BootstrapJobStatus.Succeeded })
+            if (upgradeJob is null)
             {
                 return new ReconcileAction.MarkUpdated();
+            }
+
+            if (upgradeJob is { Status: BootstrapJobStatus.Succeeded })
+            {
+                return store.Upgrade!.Test ? new ReconcileAction.TestRelease() : new ReconcileAction.MarkUpdated();
             }
 
             return timedOut

@@ -34,8 +34,11 @@ public enum RolloutStoreState
     Skipped,
 }
 
-/// <summary>What a rollout moves its stores to: one engine's chart version and the application versions it runs.</summary>
-public sealed record RolloutTarget(string Engine, string ChartVersion, AppVersions Apps);
+/// <summary>
+/// What a rollout moves its stores to: one engine's chart version and the application versions it runs — the chart's,
+/// or with <paramref name="Overrides"/> (an image-tag override) applied.
+/// </summary>
+public sealed record RolloutTarget(string Engine, string ChartVersion, AppVersions Apps, AppOverrides? Overrides = null);
 
 /// <summary>
 /// Which outdated stores a rollout takes, fixed when it is created (a store created later is created at the target
@@ -59,11 +62,13 @@ public sealed record RolloutSelection(string? Plan = null, string? Owner = null,
 /// batches of <paramref name="BatchSize"/> stores (or <paramref name="BatchPercent"/> of the selection when set), at most
 /// <paramref name="MaxInFlight"/> upgrades at a time, paused when more than <paramref name="FailureBudget"/> stores failed
 /// since it was last started or resumed, and <paramref name="Soak"/> between batches, after which the batch's stores must
-/// still be ready.
+/// still be ready. Each store's analysis: its workloads ready and its upgrade Job (migrations) succeeded, then — with
+/// <paramref name="HelmTest"/> — <c>helm test</c>, the storefront smoke test (storefront, Store API, cart); a store that
+/// fails it is rolled back.
 /// </summary>
-public sealed record RolloutStrategy(int Canary, int BatchSize, int BatchPercent, int MaxInFlight, int FailureBudget, TimeSpan Soak)
+public sealed record RolloutStrategy(int Canary, int BatchSize, int BatchPercent, int MaxInFlight, int FailureBudget, TimeSpan Soak, bool HelmTest = true)
 {
-    public static RolloutStrategy Default { get; } = new(Canary: 1, BatchSize: 5, BatchPercent: 0, MaxInFlight: 4, FailureBudget: 0, Soak: TimeSpan.Zero);
+    public static RolloutStrategy Default { get; } = new(Canary: 1, BatchSize: 5, BatchPercent: 0, MaxInFlight: 4, FailureBudget: 0, Soak: TimeSpan.Zero, HelmTest: true);
 
     /// <summary>The stores of each batch, in order: the canary first (when there is one), then equal batches.</summary>
     public IReadOnlyList<IReadOnlyList<string>> Batches(IReadOnlyList<string> stores)

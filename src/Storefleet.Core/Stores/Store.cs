@@ -120,7 +120,7 @@ public sealed record Store
 
     /// <summary>A person changed the plan: the spec and its generation move on; the engine upgrades the release.</summary>
     public Store WithPlan(StorePlan plan, DateTimeOffset now) =>
-        this with { Spec = Spec with { Plan = plan }, Generation = Generation + 1, AppliedPlan = AppliedPlan ?? Spec.Plan, UpdatedAt = now };
+        this with { Spec = Spec with { Plan = plan }, Generation = Generation + 1, AppliedPlan = AppliedPlan ?? Spec.Plan, PreviousOverrides = Overrides, UpdatedAt = now };
 
     /// <summary>
     /// A person asked to move the store to the chart and values this control plane ships: the spec stays, its generation
@@ -128,8 +128,27 @@ public sealed record Store
     /// </summary>
     /// <param name="now">When it was asked for.</param>
     /// <param name="snapshot">The application versions change: the database and WordPress's code are snapshotted before migrating.</param>
-    public Store WithUpgradeRequested(DateTimeOffset now, bool snapshot) =>
-        this with { Generation = Generation + 1, AppliedPlan = AppliedPlan ?? Spec.Plan, Upgrade = new UpgradeRun(Generation + 1, snapshot), UpdatedAt = now };
+    /// <param name="test">Run <c>helm test</c> (the storefront smoke test) once it is ready; a failure rolls it back.</param>
+    /// <param name="overrides">The application versions it runs instead of the chart's (a rollout's image-tag override); null: the chart's.</param>
+    public Store WithUpgradeRequested(DateTimeOffset now, bool snapshot, bool test, AppOverrides? overrides) =>
+        this with
+        {
+            Generation = Generation + 1,
+            AppliedPlan = AppliedPlan ?? Spec.Plan,
+            Upgrade = new UpgradeRun(Generation + 1, snapshot, test),
+            Overrides = overrides,
+            PreviousOverrides = Overrides,
+            UpdatedAt = now,
+        };
+
+    /// <summary>
+    /// The WordPress image tag and WooCommerce version the store runs instead of what its chart ships (set by a rollout
+    /// with an image-tag override; cleared by one without). Part of its Helm values, so of its values digest.
+    /// </summary>
+    public AppOverrides? Overrides { get; init; }
+
+    /// <summary>The overrides the store served with before the update in progress (a rolled-back update returns to them).</summary>
+    public AppOverrides? PreviousOverrides { get; init; }
 
     /// <summary>The plan that serves: the last one deployed successfully (the spec's own before the first update).</summary>
     public StorePlan ServingPlan => AppliedPlan ?? Spec.Plan;
@@ -170,6 +189,7 @@ public sealed record Store
                 Phase = next,
                 AppliedPlan = Spec.Plan,
                 PreviousPin = null,
+                PreviousOverrides = null,
                 Attempts = 0,
                 UpdatedAt = now,
                 Conditions = Conditions.Where(c => c.Type is not (ConditionTypes.UpdateFailed or ConditionTypes.Degraded or ConditionTypes.Retrying or ConditionTypes.Migrated)).ToArray(),
@@ -196,6 +216,7 @@ public sealed record Store
             // Back to the chart and values it served with (the release was rolled back to them), for the new generation.
             Pin = PreviousPin is { } served ? served with { Generation = Generation + 1 } : Pin,
             PreviousPin = null,
+            Overrides = PreviousOverrides,
             Attempts = 0,
             Conditions = [.. degraded.Conditions.Where(c => c.Type is not (ConditionTypes.Retrying or ConditionTypes.Degraded or ConditionTypes.UpdateFailed or ConditionTypes.RollingBack or ConditionTypes.Migrated)), reason,
                 new StoreCondition(ConditionTypes.Degraded, true, ConditionTypes.UpdateFailed, reason.Message, now)],
@@ -254,8 +275,19 @@ public sealed record ReleaseInventory(IReadOnlyList<string> Objects, DateTimeOff
 /// </summary>
 public sealed record ReleasePin(long Generation, long BootstrapGeneration, string ChartVersion, string Digest, AppVersions? Apps = null);
 
-/// <summary>An upgrade asked for at <paramref name="Generation"/>: its upgrade Job runs migrations, after a snapshot when <paramref name="Snapshot"/>.</summary>
-public sealed record UpgradeRun(long Generation, bool Snapshot);
+/// <summary>
+/// An upgrade asked for at <paramref name="Generation"/>: its upgrade Job runs migrations, after a snapshot when
+/// <paramref name="Snapshot"/>; with <paramref name="Test"/>, <c>helm test</c> must pass before it is done.
+/// </summary>
+public sealed record UpgradeRun(long Generation, bool Snapshot, bool Test = false);
+
+/// <summary>Application versions a store runs instead of its chart's: the WordPress image tag and the WooCommerce version (null: the chart's).</summary>
+public sealed record AppOverrides(string? WordPressTag, string? WooCommerceVersion);
 
 /// <summary>The application versions a store runs: the WordPress and MySQL image tags and the WooCommerce plugin version.</summary>
-public sealed record AppVersions(string WordPress, string WooCommerce, string MySql);
+public sealed record AppVersions(string WordPress, string WooCommerce, string MySql)
+{
+    /// <summary>These versions with <paramref name="overrides"/> applied.</summary>
+    public AppVersions With(AppOverrides? overrides) =>
+        overrides is null ? this : new(overrides.WordPressTag ?? WordPress, overrides.WooCommerceVersion ?? WooCommerce, MySql);
+}

@@ -72,8 +72,8 @@ public sealed class FleetVersions(IStoreRepository repository, StoreReleases rel
     /// The shipped chart runs other application versions under the very chart version the store was pinned to (values.yaml
     /// edited without a version bump): no upgrade could be told apart from the release the store runs.
     /// </summary>
-    public static bool NeedsChartVersionBump(ReleasePin pin, ShippedVersion shipped) =>
-        pin.ChartVersion == shipped.ChartVersion && pin.Apps is not null && pin.Apps != shipped.Apps;
+    public static bool NeedsChartVersionBump(Store store, ShippedVersion shipped) =>
+        store.Pin is { } pin && pin.ChartVersion == shipped.ChartVersion && pin.Apps is not null && pin.Apps != shipped.Apps.With(store.Overrides);
 
     /// <summary>The charts this control plane ships could not be read (missing directory or file, invalid YAML): not the store's fault.</summary>
     public static bool IsChartsUnreadable(Exception error) => error is DirectoryNotFoundException or FileNotFoundException or InvalidDataException;
@@ -96,7 +96,7 @@ public sealed class FleetVersions(IStoreRepository repository, StoreReleases rel
 
         // The chart and application versions are the engine's, shipped once per engine; only the digest is per store.
         var digest = releases.Digest(store, StoreClusterNames.For(store.Name, options.Value.NamespacePrefix));
-        if (digest == pin.Digest && (pin.Apps is null || pin.Apps == ours.Apps))
+        if (digest == pin.Digest && (pin.Apps is null || pin.Apps == ours.Apps.With(store.Overrides)))
         {
             return VersionStanding.Current;
         }

@@ -30,6 +30,19 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
             ["credentials"] = new JsonObject { ["existingSecret"] = names.CredentialsSecret },
             ["bootstrap"] = new JsonObject { ["generation"] = store.BootstrapGeneration },
         };
+        if (store.Overrides is { } overrides)
+        {
+            if (overrides.WordPressTag is { } tag)
+            {
+                values["images"] = new JsonObject { ["wordpress"] = new JsonObject { ["tag"] = tag } };
+            }
+
+            if (overrides.WooCommerceVersion is { } version)
+            {
+                values["bootstrap"]!["woocommerceVersion"] = version;
+            }
+        }
+
         if (store.Upgrade is { } upgrade)
         {
             // The release keeps its latest upgrade's (finished) Jobs: the values, and so the digest, stay the same after it.
@@ -41,7 +54,7 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
 
     /// <summary>What this control plane would install for the store's current generation: its chart version and values digest.</summary>
     public ReleasePin Target(Store store, StoreClusterNames names) =>
-        new(store.Generation, store.BootstrapGeneration, ChartVersion(store.Spec.Engine), Digest(store, names), Apps(store.Spec.Engine));
+        new(store.Generation, store.BootstrapGeneration, ChartVersion(store.Spec.Engine), Digest(store, names), Apps(store.Spec.Engine).With(store.Overrides));
 
     /// <summary>
     /// The application versions the engine chart runs with the configured values files (see <see cref="ChartAppVersions"/>);
@@ -156,6 +169,10 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
 
         return RunAsync(names, args, guard, cancellationToken);
     }
+
+    /// <summary><c>helm test</c>: the chart's test pod (the storefront smoke test), its log printed when it fails.</summary>
+    public Task<HelmResult> TestAsync(StoreClusterNames names, ILeaseGuard guard, CancellationToken cancellationToken) =>
+        RunAsync(names, ["test", names.Release, "--namespace", names.Namespace, "--timeout", Duration(options.Value.HelmTimeout), "--logs"], guard, cancellationToken);
 
     /// <summary>Rolls the release back to <paramref name="revision"/> (null: helm's default, the revision before the latest).</summary>
     public Task<HelmResult> RollbackAsync(StoreClusterNames names, int? revision, ILeaseGuard guard, CancellationToken cancellationToken)

@@ -298,6 +298,9 @@ public sealed partial class StoreReconciler(
                 case ReconcileAction.MarkUpdated:
                     return await MarkUpdatedAsync(c, ct);
 
+                case ReconcileAction.TestRelease:
+                    return await TestReleaseAsync(c, ct);
+
                 case ReconcileAction.RollBack rollBack:
                     return await RollBackAsync(c, rollBack.Reason, rollBack.Message, ct);
 
@@ -625,6 +628,22 @@ public sealed partial class StoreReconciler(
         var written = await repository.UpdateAsync(next with { UpdatedAt = Now }, [Event(StoreEventType.StepSucceeded, c.Store.Phase,
             $"Volumes growing for plan {c.Store.Spec.Plan.Id}: {string.Join(", ", grow.Volumes)}.", grow.Step, stopwatch.Elapsed)], c.Lease, ct);
         return written is UpdateStoreResult.LeaseLost ? StepOutcome.LeaseLost : StepOutcome.Done(Now + TimeSpan.FromSeconds(1));
+    }
+
+    /// <summary>The upgrade's analysis: <c>helm test</c>. Passed → the store is updated; failed → rolled back (its snapshot restored).</summary>
+    private async Task<StepOutcome> TestReleaseAsync(Context c, CancellationToken ct)
+    {
+        var result = await HelmAsync(c, () => releases.TestAsync(c.Names, c.Guard, ct), ct);
+        if (!result.Succeeded)
+        {
+            var log = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).TakeLast(10).ToList();
+            return await RollBackAsync(c, "SmokeTestFailed",
+                $"helm test (the storefront smoke test) failed on the upgraded store: {StoreReleases.Summarize(result)}{(log.Count > 0 ? $" Last lines:\n{string.Join('\n', log)}" : string.Empty)}", ct);
+        }
+
+        await repository.AppendEventAsync(c.Store.Name, Event(StoreEventType.StepSucceeded, StorePhase.Updating,
+            "helm test passed: the storefront, the Store API and the cart answer on the upgraded store.", "helm-test", result.Duration), ct);
+        return await MarkUpdatedAsync(c, ct);
     }
 
     private async Task<StepOutcome> MarkUpdatedAsync(Context c, CancellationToken ct)

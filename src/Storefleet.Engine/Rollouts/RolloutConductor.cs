@@ -79,7 +79,7 @@ public sealed partial class RolloutConductor(
         }
 
         var shipped = versions.Shipped(engine);
-        if (shipped.ChartVersion != rollout.Target.ChartVersion || shipped.Apps != rollout.Target.Apps)
+        if (shipped.ChartVersion != rollout.Target.ChartVersion || shipped.Apps.With(rollout.Target.Overrides) != rollout.Target.Apps)
         {
             await RefuseForeignTargetAsync(rollout, shipped, cancellationToken);
             return;
@@ -88,7 +88,7 @@ public sealed partial class RolloutConductor(
         var views = new Dictionary<string, RolloutStoreView?>(StringComparer.Ordinal);
         foreach (var name in RolloutPlanner.StoresToRead(rollout))
         {
-            views[name] = View(await stores.GetAsync(name, cancellationToken));
+            views[name] = View(await stores.GetAsync(name, cancellationToken), rollout.Target);
         }
 
         var step = RolloutPlanner.Advance(rollout, views, clock.GetUtcNow());
@@ -107,11 +107,11 @@ public sealed partial class RolloutConductor(
     }
 
     /// <summary>What the planner needs of a store (null: gone).</summary>
-    private RolloutStoreView? View(Store? store) => store is null ? null : new RolloutStoreView(
+    private RolloutStoreView? View(Store? store, RolloutTarget target) => store is null ? null : new RolloutStoreView(
         store.Phase,
         store.Generation,
         store.ObservedGeneration,
-        AtTarget: store.Phase != StorePhase.Deleting && versions.Standing(store) == VersionStanding.Current,
+        AtTarget: store.Phase != StorePhase.Deleting && versions.Standing(store) == VersionStanding.Current && store.Overrides == target.Overrides,
         store.Pin?.ChartVersion,
         UpdateFailure: store.Condition(ConditionTypes.UpdateFailed)?.Message,
         Problem: (store.Condition(ConditionTypes.Failed) ?? store.Condition(ConditionTypes.Degraded))?.Message,
@@ -129,7 +129,7 @@ public sealed partial class RolloutConductor(
             }
 
             var now = clock.GetUtcNow();
-            var next = store.WithUpgradeRequested(now, snapshot: store.Pin?.Apps != rollout.Target.Apps);
+            var next = store.WithUpgradeRequested(now, snapshot: store.Pin?.Apps != rollout.Target.Apps, test: rollout.Strategy.HelmTest, overrides: rollout.Target.Overrides);
             var requested = new StoreEvent(now, StoreEventType.SpecChanged, store.Phase,
                 $"Upgrade requested by rollout {rollout.Id} (batch {request.Batch + 1} of {rollout.BatchCount}): chart {store.Pin?.ChartVersion ?? "?"} → chart {rollout.Target.ChartVersion} " +
                 $"(WordPress {rollout.Target.Apps.WordPress}, WooCommerce {rollout.Target.Apps.WooCommerce}) (generation {next.Generation}).");
@@ -148,7 +148,7 @@ public sealed partial class RolloutConductor(
     private async Task RefuseForeignTargetAsync(Rollout rollout, ShippedVersion shipped, CancellationToken cancellationToken)
     {
         var newer = ChartVersions.Compare(shipped.ChartVersion, rollout.Target.ChartVersion) > 0
-            || (shipped.ChartVersion == rollout.Target.ChartVersion && shipped.Apps != rollout.Target.Apps);
+            || (shipped.ChartVersion == rollout.Target.ChartVersion && shipped.Apps.With(rollout.Target.Overrides) != rollout.Target.Apps);
         if (!newer || rollout.State != RolloutState.Running)
         {
             return;

@@ -29,13 +29,15 @@ internal sealed record StoreDocument(
     IReadOnlyList<DateTimeOffset>? Repairs = null,
     string? TraceParent = null,
     ReleasePin? PreviousPin = null,
-    UpgradeRun? Upgrade = null)
+    UpgradeRun? Upgrade = null,
+    AppOverrides? Overrides = null,
+    AppOverrides? PreviousOverrides = null)
 {
     public static StoreDocument From(Store store) => new(
         store.Name, store.Spec.Engine.Id, store.Spec.Plan.Id, store.Owner, store.CreatedAt, store.UpdatedAt,
         store.Phase, store.FailedPhase, store.Conditions, store.Attempts, store.Urls, store.Generation, store.BootstrapGeneration,
         store.PhaseStartedAt, store.Uid.Length == 0 ? null : store.Uid, store.Progress, store.Pin,
-        store.ObservedGeneration, store.AppliedPlan?.Id, store.Inventory, store.Repairs.Count == 0 ? null : store.Repairs, store.TraceParent, store.PreviousPin, store.Upgrade);
+        store.ObservedGeneration, store.AppliedPlan?.Id, store.Inventory, store.Repairs.Count == 0 ? null : store.Repairs, store.TraceParent, store.PreviousPin, store.Upgrade, store.Overrides, store.PreviousOverrides);
 
     public Store ToStore(long version)
     {
@@ -57,6 +59,8 @@ internal sealed record StoreDocument(
             Pin = Pin,
             PreviousPin = PreviousPin,
             Upgrade = Upgrade,
+            Overrides = Overrides,
+            PreviousOverrides = PreviousOverrides,
             FailedPhase = FailedPhase,
             Conditions = Conditions,
             Attempts = Attempts,

@@ -41,6 +41,7 @@ public sealed class RolloutCommands(IRolloutRepository rollouts, IStoreRepositor
         }
 
         var strategy = Strategy(request.Strategy, errors);
+        var overrides = Overrides(request.Target, errors);
         if (errors.Count > 0)
         {
             return new(Problems.Validation(errors), null);
@@ -57,19 +58,19 @@ public sealed class RolloutCommands(IRolloutRepository rollouts, IStoreRepositor
                 detail: $"This control plane cannot read its charts ({e.Message}); fix Storefleet:Engine:ChartsDirectory, then create the rollout."), null);
         }
 
-        var (chosen, unknown) = await SelectAsync(engine!, selection, cancellationToken);
+        var (chosen, unknown) = await SelectAsync(engine!, selection, overrides, cancellationToken);
         if (unknown.Count > 0)
         {
             return new(Problems.Validation("selection.stores", $"No store named {string.Join(", ", unknown.Take(10))}{(unknown.Count > 10 ? $" and {unknown.Count - 10} more" : string.Empty)}."), null);
         }
 
-        var target = new RolloutTarget(engine!.Id, shipped.ChartVersion, shipped.Apps);
+        var target = new RolloutTarget(engine!.Id, shipped.ChartVersion, shipped.Apps.With(overrides), overrides);
         var coreSelection = new RolloutSelection(selection.Plan, selection.Owner, selection.Stores);
         if (chosen.Count == 0)
         {
             await Audit(actor, client, AuditActions.RolloutCreate, "new", "refused: nothing outdated");
             return new(Problems.Unprocessable("No outdated store matches the selection.",
-                $"Every store matching {coreSelection.Describe()} already runs chart {shipped.ChartVersion} as this control plane ships it (see GET /api/v1/fleet).", "nothing-outdated"), null);
+                $"Every store matching {coreSelection.Describe()} already runs chart {shipped.ChartVersion} with WordPress {target.Apps.WordPress} and WooCommerce {target.Apps.WooCommerce} (see GET /api/v1/fleet).", "nothing-outdated"), null);
         }
 
         var now = clock.GetUtcNow();
@@ -160,7 +161,7 @@ public sealed class RolloutCommands(IRolloutRepository rollouts, IStoreRepositor
     }
 
     /// <summary>The outdated stores the selection takes, by name; and the named stores that do not exist.</summary>
-    private async Task<(IReadOnlyList<string> Chosen, IReadOnlyList<string> Unknown)> SelectAsync(StoreEngine engine, RolloutSelectionRequest selection, CancellationToken cancellationToken)
+    private async Task<(IReadOnlyList<string> Chosen, IReadOnlyList<string> Unknown)> SelectAsync(StoreEngine engine, RolloutSelectionRequest selection, AppOverrides? overrides, CancellationToken cancellationToken)
     {
         var candidates = new List<Store>();
         var unknown = new List<string>();
@@ -194,12 +195,41 @@ public sealed class RolloutCommands(IRolloutRepository rollouts, IStoreRepositor
             .Where(s => s.Spec.Engine == engine && s.Phase != StorePhase.Deleting
                 && (selection.Plan is null || s.Spec.Plan.Id == selection.Plan)
                 && (selection.Owner is null || s.Owner == selection.Owner)
-                && versions.Standing(s) == VersionStanding.Outdated)
+                && NotAtTarget(s, overrides))
             .Select(s => s.Name)
             .Order(StringComparer.Ordinal)
             .Take(MaxStoresPerRollout)
             .ToList();
         return (chosen, unknown);
+    }
+
+    /// <summary>Outdated against what this control plane ships, or current but with other overrides than the rollout's.</summary>
+    private bool NotAtTarget(Store store, AppOverrides? overrides) => versions.Standing(store) switch
+    {
+        VersionStanding.Outdated => true,
+        VersionStanding.Current => store.Overrides != overrides,
+        _ => false,
+    };
+
+    private static AppOverrides? Overrides(RolloutTargetRequest? request, Dictionary<string, string[]> errors)
+    {
+        if (request is null || (request.WordPressTag is null && request.WooCommerceVersion is null))
+        {
+            return null;
+        }
+
+        // The chart's own schema rules for these values: a pinned image tag (never latest), a plugin version.
+        if (request.WordPressTag is { } tag && (!System.Text.RegularExpressions.Regex.IsMatch(tag, "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$") || tag == "latest"))
+        {
+            errors["target.wordPressTag"] = ["wordPressTag must be a pinned tag of the official WordPress image, e.g. 6.8.3-php8.3-apache (never latest)."];
+        }
+
+        if (request.WooCommerceVersion is { } version && !System.Text.RegularExpressions.Regex.IsMatch(version, "^[0-9]+\\.[0-9]+(\\.[0-9]+)?$"))
+        {
+            errors["target.wooCommerceVersion"] = ["wooCommerceVersion must be a version such as 10.2.2."];
+        }
+
+        return new AppOverrides(request.WordPressTag, request.WooCommerceVersion);
     }
 
     private static RolloutStrategy? Strategy(RolloutStrategyRequest? request, Dictionary<string, string[]> errors)
@@ -211,7 +241,8 @@ public sealed class RolloutCommands(IRolloutRepository rollouts, IStoreRepositor
             Check(request?.BatchPercent ?? d.BatchPercent, 0, 100, "batchPercent"),
             Check(request?.MaxInFlight ?? d.MaxInFlight, 1, 100, "maxInFlight"),
             Check(request?.FailureBudget ?? d.FailureBudget, 0, MaxStoresPerRollout, "failureBudget"),
-            TimeSpan.FromSeconds(Check(request?.SoakSeconds ?? (int)d.Soak.TotalSeconds, 0, 86_400, "soakSeconds")));
+            TimeSpan.FromSeconds(Check(request?.SoakSeconds ?? (int)d.Soak.TotalSeconds, 0, 86_400, "soakSeconds")),
+            request?.HelmTest ?? d.HelmTest);
         if (request is { BatchSize: not null, BatchPercent: > 0 })
         {
             errors["strategy.batchPercent"] = ["Give batchSize or batchPercent, not both."];

@@ -7,17 +7,26 @@ namespace Storefleet.Server.Api;
 /// Body of <c>POST /api/v1/rollouts</c>: which outdated stores of an engine (default woocommerce) move to the version this
 /// control plane ships, and how fast. Every field is optional; unknown fields are rejected.
 /// </summary>
-public sealed record CreateRolloutRequest(string? Engine, RolloutSelectionRequest? Selection, RolloutStrategyRequest? Strategy);
+public sealed record CreateRolloutRequest(string? Engine, RolloutSelectionRequest? Selection, RolloutStrategyRequest? Strategy, RolloutTargetRequest? Target = null);
+
+/// <summary>
+/// An image-tag override: the WordPress image tag and/or WooCommerce version to run instead of the shipped chart's (e.g. a
+/// security release ahead of the next chart). Omitted: the shipped chart's own — which also clears an earlier override.
+/// </summary>
+public sealed record RolloutTargetRequest(string? WordPressTag, string? WooCommerceVersion);
 
 /// <summary>Narrows "every outdated store": by plan, by owner, or to a list of store names (all given filters apply).</summary>
 public sealed record RolloutSelectionRequest(string? Plan, string? Owner, IReadOnlyList<string>? Stores);
 
-/// <summary>The strategy; omitted fields take the defaults (canary 1, batches of 5, 4 in flight, budget 0, no soak).</summary>
-public sealed record RolloutStrategyRequest(int? Canary, int? BatchSize, int? BatchPercent, int? MaxInFlight, int? FailureBudget, int? SoakSeconds);
+/// <summary>
+/// The strategy; omitted fields take the defaults (canary 1, batches of 5, 4 in flight, budget 0, no soak, helm test on).
+/// <paramref name="HelmTest"/>: each upgraded store must also pass <c>helm test</c> (the storefront smoke test).
+/// </summary>
+public sealed record RolloutStrategyRequest(int? Canary, int? BatchSize, int? BatchPercent, int? MaxInFlight, int? FailureBudget, int? SoakSeconds, bool? HelmTest = null);
 
-public sealed record RolloutTargetResource(string Engine, string ChartVersion, AppVersions Apps);
+public sealed record RolloutTargetResource(string Engine, string ChartVersion, AppVersions Apps, AppOverrides? Overrides);
 
-public sealed record RolloutStrategyResource(int Canary, int BatchSize, int BatchPercent, int MaxInFlight, int FailureBudget, int SoakSeconds);
+public sealed record RolloutStrategyResource(int Canary, int BatchSize, int BatchPercent, int MaxInFlight, int FailureBudget, int SoakSeconds, bool HelmTest);
 
 public sealed record RolloutSelectionResource(string Description, string? Plan, string? Owner, IReadOnlyList<string>? Stores);
 
@@ -53,9 +62,9 @@ public sealed record RolloutResource(
         r.CreatedBy,
         r.CreatedAt,
         r.UpdatedAt,
-        new RolloutTargetResource(r.Target.Engine, r.Target.ChartVersion, r.Target.Apps),
+        new RolloutTargetResource(r.Target.Engine, r.Target.ChartVersion, r.Target.Apps, r.Target.Overrides),
         new RolloutSelectionResource(r.Selection.Describe(), r.Selection.Plan, r.Selection.Owner, r.Selection.Names),
-        new RolloutStrategyResource(r.Strategy.Canary, r.Strategy.BatchSize, r.Strategy.BatchPercent, r.Strategy.MaxInFlight, r.Strategy.FailureBudget, (int)r.Strategy.Soak.TotalSeconds),
+        new RolloutStrategyResource(r.Strategy.Canary, r.Strategy.BatchSize, r.Strategy.BatchPercent, r.Strategy.MaxInFlight, r.Strategy.FailureBudget, (int)r.Strategy.Soak.TotalSeconds, r.Strategy.HelmTest),
         Math.Min(r.CurrentBatch + 1, r.BatchCount),
         r.BatchCount,
         r.SoakUntil,

@@ -272,7 +272,7 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
             current => current.Generation != generation
                 ? Problems.Conflict("The store changed meanwhile.", $"Store '{name}' changed while the upgrade was requested; look at it again, then ask again.", "busy")
                 : UpgradeRefusal(current, versions.Standing(current), shipped),
-            (current, now) => (current.WithUpgradeRequested(now, snapshot: current.Pin?.Apps != shipped.Apps), new StoreEvent(now, StoreEventType.SpecChanged, current.Phase,
+            (current, now) => (current.WithUpgradeRequested(now, snapshot: current.Pin?.Apps != shipped.Apps.With(current.Overrides), test: true, overrides: current.Overrides), new StoreEvent(now, StoreEventType.SpecChanged, current.Phase,
                 $"Upgrade requested by {actor.Subject}: {from} → {to} (generation {current.Generation + 1}).")),
             cancellationToken);
     }
@@ -297,7 +297,7 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
         {
             Storefleet.Engine.Fleet.VersionStanding.Ahead => Problems.Conflict("The store runs a newer chart than this control plane ships.",
                 $"Store '{store.Name}' runs chart {store.Pin!.ChartVersion}; this control plane ships {shipped.ChartVersion}. Finish upgrading the control plane; stores never move back.", "ahead"),
-            Storefleet.Engine.Fleet.VersionStanding.Outdated when Storefleet.Engine.Fleet.FleetVersions.NeedsChartVersionBump(store.Pin!, shipped) => Problems.Conflict(
+            Storefleet.Engine.Fleet.VersionStanding.Outdated when Storefleet.Engine.Fleet.FleetVersions.NeedsChartVersionBump(store, shipped) => Problems.Conflict(
                 "The shipped chart changed without a new chart version.",
                 $"Chart {shipped.ChartVersion} now ships other application versions than the ones store '{store.Name}' was installed with, but its version was not bumped, so an upgrade could not be told apart from the release it runs. Bump the version in Chart.yaml, then upgrade.", "chart-version-unchanged"),
             _ => null,
