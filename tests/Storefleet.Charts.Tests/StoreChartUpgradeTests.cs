@@ -28,7 +28,7 @@ public sealed class StoreChartUpgradeTests
     {
         var chart = await RenderAsync("7", "true");
 
-        var upgrade = chart.Named<V1Job>("demo-upgrade-7");
+        var upgrade = Job(chart, "demo-upgrade-7-");
         Assert.Equal("7", upgrade.Metadata.Labels["storefleet.io/upgrade-generation"]);
         Assert.Equal("upgrade", upgrade.Metadata.Labels["app.kubernetes.io/component"]);
         Assert.True(upgrade.Metadata.Annotations is null || !upgrade.Metadata.Annotations.ContainsKey("helm.sh/hook"), "a hook would make helm wait for the migrations");
@@ -39,7 +39,7 @@ public sealed class StoreChartUpgradeTests
         Assert.StartsWith("mysql:", upgrade.Spec.Template.Spec.InitContainers[0].Image, StringComparison.Ordinal);
         Assert.StartsWith("wordpress:6.8.3", upgrade.Spec.Template.Spec.InitContainers[2].Image, StringComparison.Ordinal);
 
-        var restore = chart.Named<V1Job>("demo-restore-7");
+        var restore = Job(chart, "demo-restore-7-");
         Assert.True(restore.Spec.Suspend, "the restore Job runs only when the control plane starts it");
         Assert.Equal("7", restore.Metadata.Labels["storefleet.io/restore-generation"]);
         Assert.Equal(["restore-files"], restore.Spec.Template.Spec.InitContainers.Select(c => c.Name));
@@ -51,8 +51,8 @@ public sealed class StoreChartUpgradeTests
     {
         var chart = await RenderAsync("4", "false");
 
-        Assert.Equal(["core-files"], chart.Named<V1Job>("demo-upgrade-4").Spec.Template.Spec.InitContainers.Select(c => c.Name));
-        Assert.DoesNotContain(chart.All<V1Job>(), j => j.Metadata.Name == "demo-restore-4");
+        Assert.Equal(["core-files"], Job(chart, "demo-upgrade-4-").Spec.Template.Spec.InitContainers.Select(c => c.Name));
+        Assert.DoesNotContain(chart.All<V1Job>(), j => j.Metadata.Name.StartsWith("demo-restore-4", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -75,6 +75,28 @@ public sealed class StoreChartUpgradeTests
     }
 
     [Fact]
+    public async Task AChartChange_RenamesTheJobs_InsteadOfHittingTheirImmutableTemplate()
+    {
+        var before = await RenderAsync("5", "true");
+        var after = await StoreChart.RenderAsync(StoreChart.AsControlPlaneInstalls("values-local.yaml", "small")
+            .With("upgrade.generation", "5").With("upgrade.snapshot", "true").With("images.wordpress.tag", "6.9.0-php8.3-apache"));
+
+        Assert.NotEqual(Job(before, "demo-upgrade-5-").Metadata.Name, Job(after, "demo-upgrade-5-").Metadata.Name);
+        Assert.Equal(Job(before, "demo-upgrade-5-").Metadata.Name, Job(await RenderAsync("5", "true"), "demo-upgrade-5-").Metadata.Name);
+    }
+
+    [Fact]
+    public async Task OnlyTheDumpAndRestoreContainers_GetTheDatabaseRootPassword()
+    {
+        var chart = await RenderAsync("2", "true");
+        var containers = chart.Pods.Where(p => p.OwnerName.Contains("-upgrade-", StringComparison.Ordinal) || p.OwnerName.Contains("-restore-", StringComparison.Ordinal))
+            .SelectMany(p => p.AllContainers).ToList();
+
+        var withRoot = containers.Where(c => (c.Env ?? []).Any(e => e.ValueFrom?.SecretKeyRef?.Key == "mysql-root-password")).Select(c => c.Name).Order().ToList();
+        Assert.Equal(["restore-database", "snapshot-database"], withRoot);
+    }
+
+    [Fact]
     public async Task TheSnapshots_AreNeverServed()
     {
         var chart = await RenderAsync("2", "true");
@@ -91,8 +113,8 @@ public sealed class StoreChartUpgradeTests
         var policies = chart.All<V1NetworkPolicy>().ToList();
         policies.ForEach(p => p.Metadata.NamespaceProperty = StoreChart.Namespace);
         var evaluator = new NetworkPolicyEvaluator(policies);
-        PodEndpoint Pod(string owner) => new(StoreChart.Namespace, chart.Pods.First(p => p.OwnerName == owner).Labels);
-        var (upgrade, restore, mysql, wordpress) = (Pod("demo-upgrade-2"), Pod("demo-restore-2"), Pod("demo-mysql"), Pod("demo-wordpress"));
+        PodEndpoint Pod(string owner) => new(StoreChart.Namespace, chart.Pods.First(p => p.OwnerName.StartsWith(owner, StringComparison.Ordinal)).Labels);
+        var (upgrade, restore, mysql, wordpress) = (Pod("demo-upgrade-2-"), Pod("demo-restore-2-"), Pod("demo-mysql"), Pod("demo-wordpress"));
 
         foreach (var pod in new[] { upgrade, restore })
         {
@@ -102,4 +124,7 @@ public sealed class StoreChartUpgradeTests
             Assert.False(evaluator.Allows(new Connection(wordpress, pod, 8080)), "WordPress -> upgrade pod");
         }
     }
+
+    private static V1Job Job(RenderedChart chart, string prefix) =>
+        chart.All<V1Job>().Single(j => j.Metadata.Name.StartsWith(prefix, StringComparison.Ordinal));
 }

@@ -167,4 +167,65 @@ public sealed class RolloutPlannerTests
         Assert.Equal("Paused by alice.", rollout.Resumed(Now).Paused("alice", Now).Reason);
         Assert.Equal("Aborted by bob.", rollout.Aborted("bob", Now).Reason);
     }
+
+    [Fact]
+    public void AStoreRunningNewerVersionsThanTheTarget_IsNeverMovedBack()
+    {
+        var rollout = NewRollout(2, new RolloutStrategy(0, 2, 0, 2, 0, TimeSpan.Zero));
+        var newer = Outdated() with { Runs = new AppVersions("6.9.1-php8.3-apache", "10.3.0", "8.4.6") };
+        var older = Outdated() with { Runs = new AppVersions("6.8.3-php8.3-apache", "10.2.2", "8.4.6") };
+
+        var next = RolloutPlanner.Advance(rollout, new Dictionary<string, RolloutStoreView?> { ["s01"] = newer, ["s02"] = older }, Now).Next;
+
+        Assert.Equal(RolloutStoreState.Skipped, next.Stores[0].State);
+        Assert.Contains("never moves a store back", next.Stores[0].Reason, StringComparison.Ordinal);
+        Assert.Equal(RolloutStoreState.Upgrading, next.Stores[1].State);
+        Assert.True(AppVersionOrder.IsDowngrade(new AppVersions("6.8.4-php8.3-apache", "10.2.2", "8.4.6"), new AppVersions("6.8.3-php8.3-apache", "10.2.2", "8.4.6")));
+        Assert.True(AppVersionOrder.IsDowngrade(new AppVersions("6.8.3", "10.10.0", "8.4.6"), new AppVersions("6.8.3", "10.9.9", "8.4.6")));
+        Assert.False(AppVersionOrder.IsDowngrade(new AppVersions("6.8.3", "10.2.2", "8.4.6"), new AppVersions("6.8.3", "10.2.2", "9.0.0")));
+        Assert.False(AppVersionOrder.IsDowngrade(new AppVersions("nightly", "10.2.2", "8.4.6"), new AppVersions("6.8.3", "10.2.2", "8.4.6")));
+    }
+
+    [Fact]
+    public void AnUpgradeRecordedButNotYetAskedFor_WaitsWhilePaused_AndIsNeverAskedForOnceAborted()
+    {
+        var rollout = NewRollout(3, new RolloutStrategy(0, 3, 0, 3, 0, TimeSpan.Zero));
+        var recorded = RolloutPlanner.Advance(rollout, All(rollout, _ => Outdated()), Now).Next;
+        Assert.Equal(3, recorded.Count(RolloutStoreState.Upgrading));
+
+        var paused = recorded.Paused("admin", Now);
+        Assert.Empty(RolloutPlanner.Advance(paused, All(paused, _ => Outdated()), Now).Requests);
+        Assert.Equal(3, RolloutPlanner.Advance(paused.Resumed(Now), All(paused, _ => Outdated()), Now).Requests.Count);
+
+        var aborted = RolloutPlanner.Advance(recorded.Aborted("admin", Now), All(recorded, n => n == "s01" ? Outdated(4) with { ObservedGeneration = 3 } : Outdated()), Now);
+        Assert.Empty(aborted.Requests);
+        Assert.Equal([RolloutStoreState.Upgrading, RolloutStoreState.Skipped, RolloutStoreState.Skipped], aborted.Next.Stores.Select(s => s.State));
+    }
+
+    [Fact]
+    public void ACanaryThatCouldNotBeUpgraded_IsReplacedByTheNextStore_SoNoBatchRunsUntested()
+    {
+        var rollout = NewRollout(6);
+        var next = RolloutPlanner.Advance(rollout, All(rollout, n => n == "s01" ? null : Outdated()), Now);
+
+        Assert.Equal(RolloutStoreState.Skipped, next.Next.Stores[0].State);
+        var canary = Assert.Single(next.Next.Stores, s => s.State == RolloutStoreState.Upgrading);
+        Assert.Equal(("s02", 0), (canary.Name, canary.Batch));
+        Assert.Equal(0, next.Next.CurrentBatch);
+        Assert.Contains(next.Events, e => e.Message.StartsWith("s02 is the canary instead", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AStoreDeletedDuringTheSoak_IsSkipped_NotCountedAsAFailure()
+    {
+        var rollout = NewRollout(4, new RolloutStrategy(0, 2, 0, 2, 0, TimeSpan.FromMinutes(5)));
+        var started = RolloutPlanner.Advance(rollout, All(rollout, _ => Outdated()), Now).Next;
+        var soaking = RolloutPlanner.Advance(started, All(started, n => n is "s01" or "s02" ? Upgraded() : Outdated()), Now).Next;
+
+        var after = RolloutPlanner.Advance(soaking, All(soaking, n => n == "s01" ? null : n == "s02" ? Upgraded() : Outdated()), Now.AddMinutes(5)).Next;
+
+        Assert.Equal(RolloutState.Running, after.State);
+        Assert.Equal(RolloutStoreState.Skipped, after.Stores[0].State);
+        Assert.Equal(1, after.CurrentBatch);
+    }
 }

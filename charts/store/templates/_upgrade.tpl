@@ -4,6 +4,13 @@
   value: {{ .Values.upgrade.generation | quote }}
 - name: SNAPSHOT
   value: {{ .Values.upgrade.snapshot | quote }}
+- name: WAIT_TIMEOUT_SECONDS
+  value: {{ .Values.bootstrap.waitTimeoutSeconds | quote }}
+- name: HOME
+  value: /tmp
+{{- end }}
+{{/* Only the dump and restore containers get the database's root password: never the containers that run plugins' PHP. */}}
+{{- define "store.upgradeDatabaseEnv" -}}
 - name: DB_HOST
   value: {{ include "store.mysqlHost" . }}
 - name: DB_NAME
@@ -15,10 +22,6 @@
     secretKeyRef:
       name: {{ include "store.credentialsSecret" . }}
       key: mysql-root-password
-- name: WAIT_TIMEOUT_SECONDS
-  value: {{ .Values.bootstrap.waitTimeoutSeconds | quote }}
-- name: HOME
-  value: /tmp
 {{- end }}
 {{- define "store.upgradePodSpec" -}}
 restartPolicy: Never

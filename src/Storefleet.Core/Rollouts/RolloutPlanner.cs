@@ -5,7 +5,7 @@ namespace Storefleet.Core.Rollouts;
 /// <summary>
 /// What the conductor knows of one selected store when it advances a rollout (null in the views: the store is gone).
 /// <paramref name="AtTarget"/>: its pin for its current generation is the rollout's target chart and application versions,
-/// with the values this control plane would install. <paramref name="UpdateFailure"/>: the message of its UpdateFailed
+/// with the values this control plane would install. <paramref name="Runs"/>: the application versions it runs. <paramref name="UpdateFailure"/>: the message of its UpdateFailed
 /// condition (its last update was rolled back). <paramref name="Problem"/>: why it is failed or degraded.
 /// </summary>
 public sealed record RolloutStoreView(
@@ -16,7 +16,8 @@ public sealed record RolloutStoreView(
     string? Chart,
     string? UpdateFailure = null,
     string? Problem = null,
-    bool AwaitsPerson = false);
+    bool AwaitsPerson = false,
+    AppVersions? Runs = null);
 
 /// <summary>An entry of a rollout's timeline; <paramref name="Store"/> names the store it is about, if one.</summary>
 public sealed record RolloutEvent(DateTimeOffset Time, string Message, string? Store = null);
@@ -68,6 +69,15 @@ public static class RolloutPlanner
                 break;
             }
 
+            if (next.CurrentBatch == 0 && next.Strategy.Canary > 0 && batchDone && batch.All(s => s.State == RolloutStoreState.Skipped)
+                && next.Stores.FirstOrDefault(s => s.State == RolloutStoreState.Waiting) is { } stand)
+            {
+                // Every canary was skipped (deleted, not live): the next store waiting is the canary instead, so no batch runs untested.
+                next = next.With(stand with { Batch = 0 });
+                events.Add(new RolloutEvent(now, $"{stand.Name} is the canary instead (no canary store could be upgraded)."));
+                continue;
+            }
+
             if (newFailures > next.Strategy.FailureBudget)
             {
                 next = Pause(next, $"{newFailures} store(s) failed, more than the failure budget of {next.Strategy.FailureBudget} ({Names(next, RolloutStoreState.Failed)}). Upgrades under way finish; resume to continue (these failures are then accepted) or abort.", now, events);
@@ -106,13 +116,14 @@ public static class RolloutPlanner
                     foreach (var store in unwell)
                     {
                         var view = stores[store.Name];
-                        var failed = store.Finished(RolloutStoreState.Failed, $"Not ready at the end of the soak: {(view is null ? "deleted" : view.Problem ?? view.Phase.ToWire())}.", now);
+                        var failed = view is null or { Phase: StorePhase.Deleting }
+                            ? store.Finished(RolloutStoreState.Skipped, "Deleted during the soak after its upgrade.", now)
+                            : store.Finished(RolloutStoreState.Failed, $"Not ready at the end of the soak: {view.Problem ?? view.Phase.ToWire()}.", now);
                         next = next.With(failed);
                         events.Add(new RolloutEvent(now, Describe(failed), failed.Name));
                     }
 
-                    next = next with { SoakUntil = null };
-                    continue;
+                    continue; // The failure budget is checked again; the soak is over.
                 }
             }
 
@@ -127,7 +138,19 @@ public static class RolloutPlanner
             events.Add(new RolloutEvent(now, $"Batch {next.CurrentBatch + 1} of {next.BatchCount} started ({next.Stores.Count(s => s.Batch == next.CurrentBatch)} store(s))."));
         }
 
-        var requests = next.Stores
+        if (next.State == RolloutState.Aborted)
+        {
+            // Recorded but never asked for (a crash between the two writes): an aborted rollout touches nothing more.
+            foreach (var unasked in next.Stores.Where(s => s.State == RolloutStoreState.Upgrading && stores.TryGetValue(s.Name, out var v) && v is not null && v.Generation == s.BaseGeneration).ToList())
+            {
+                var skipped = unasked.Finished(RolloutStoreState.Skipped, "The rollout was aborted before its upgrade was asked for; not touched.", now);
+                next = next.With(skipped);
+                events.Add(new RolloutEvent(now, Describe(skipped), skipped.Name));
+            }
+        }
+
+        // Upgrades are asked for only while it runs: a paused rollout asks for one it recorded once it is resumed.
+        var requests = next.State != RolloutState.Running ? [] : next.Stores
             .Where(s => s.State == RolloutStoreState.Upgrading && stores.TryGetValue(s.Name, out var v) && v is not null && v.Generation == s.BaseGeneration)
             .ToList();
         return new RolloutStep(next == rollout ? rollout : next with { UpdatedAt = now }, requests, events, wakeAt);
@@ -159,6 +182,8 @@ public static class RolloutPlanner
                 { AtTarget: true } => result.Finished(RolloutStoreState.Succeeded, $"Already at chart {rollout.Target.ChartVersion}; not touched.", now),
                 { Phase: not (StorePhase.Ready or StorePhase.Degraded) } => result.Finished(RolloutStoreState.Skipped, $"It was {view.Phase.ToWire()} when its turn came{(view.Problem is { } p ? $": {p}" : string.Empty)}; not touched.", now),
                 { AwaitsPerson: true } => result.Finished(RolloutStoreState.Skipped, $"It waits for a person ({view.UpdateFailure ?? view.Problem ?? "repairs paused"}); not touched. Retry it, then upgrade it on its own.", now),
+                { Runs: { } runs } when AppVersionOrder.IsDowngrade(runs, rollout.Target.Apps) => result.Finished(RolloutStoreState.Skipped,
+                    $"It runs WordPress {runs.WordPress} and WooCommerce {runs.WooCommerce}, newer than the target's {rollout.Target.Apps.WordPress} and {rollout.Target.Apps.WooCommerce}: migrations are forward-only, so a rollout never moves a store back. Not touched.", now),
                 _ when inFlight < rollout.Strategy.MaxInFlight => result with { State = RolloutStoreState.Upgrading, BaseGeneration = view.Generation, From = view.Chart, StartedAt = now },
                 _ => null,
             };

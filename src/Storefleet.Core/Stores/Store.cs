@@ -120,7 +120,15 @@ public sealed record Store
 
     /// <summary>A person changed the plan: the spec and its generation move on; the engine upgrades the release.</summary>
     public Store WithPlan(StorePlan plan, DateTimeOffset now) =>
-        this with { Spec = Spec with { Plan = plan }, Generation = Generation + 1, AppliedPlan = AppliedPlan ?? Spec.Plan, PreviousOverrides = Overrides, UpdatedAt = now };
+        this with
+        {
+            Spec = Spec with { Plan = plan },
+            Generation = Generation + 1,
+            AppliedPlan = AppliedPlan ?? Spec.Plan,
+            PreviousOverrides = Serving ? Overrides : PreviousOverrides,
+            PreviousUpgrade = Serving ? Upgrade : PreviousUpgrade,
+            UpdatedAt = now,
+        };
 
     /// <summary>
     /// A person asked to move the store to the chart and values this control plane ships: the spec stays, its generation
@@ -137,9 +145,16 @@ public sealed record Store
             AppliedPlan = AppliedPlan ?? Spec.Plan,
             Upgrade = new UpgradeRun(Generation + 1, snapshot, test),
             Overrides = overrides,
-            PreviousOverrides = Overrides,
+            PreviousOverrides = Serving ? Overrides : PreviousOverrides,
+            PreviousUpgrade = Serving ? Upgrade : PreviousUpgrade,
             UpdatedAt = now,
         };
+
+    /// <summary>The upgrade the store served with before the update in progress (a rolled-back update returns to it: it is in the served values).</summary>
+    public UpgradeRun? PreviousUpgrade { get; init; }
+
+    /// <summary>The record describes what serves: its generation is the observed one (no change waits to be picked up).</summary>
+    private bool Serving => Generation == ObservedGeneration;
 
     /// <summary>
     /// The WordPress image tag and WooCommerce version the store runs instead of what its chart ships (set by a rollout
@@ -190,6 +205,7 @@ public sealed record Store
                 AppliedPlan = Spec.Plan,
                 PreviousPin = null,
                 PreviousOverrides = null,
+                PreviousUpgrade = null,
                 Attempts = 0,
                 UpdatedAt = now,
                 Conditions = Conditions.Where(c => c.Type is not (ConditionTypes.UpdateFailed or ConditionTypes.Degraded or ConditionTypes.Retrying or ConditionTypes.Migrated)).ToArray(),
@@ -217,6 +233,7 @@ public sealed record Store
             Pin = PreviousPin is { } served ? served with { Generation = Generation + 1 } : Pin,
             PreviousPin = null,
             Overrides = PreviousOverrides,
+            Upgrade = PreviousUpgrade,
             Attempts = 0,
             Conditions = [.. degraded.Conditions.Where(c => c.Type is not (ConditionTypes.Retrying or ConditionTypes.Degraded or ConditionTypes.UpdateFailed or ConditionTypes.RollingBack or ConditionTypes.Migrated)), reason,
                 new StoreCondition(ConditionTypes.Degraded, true, ConditionTypes.UpdateFailed, reason.Message, now)],

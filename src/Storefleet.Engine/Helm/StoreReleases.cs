@@ -30,6 +30,12 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
             ["credentials"] = new JsonObject { ["existingSecret"] = names.CredentialsSecret },
             ["bootstrap"] = new JsonObject { ["generation"] = store.BootstrapGeneration },
         };
+        if (store.Upgrade is { } upgrade)
+        {
+            // The release keeps its latest upgrade's (finished) Jobs: the values, and so the digest, stay the same after it.
+            values["upgrade"] = new JsonObject { ["generation"] = upgrade.Generation, ["snapshot"] = upgrade.Snapshot };
+        }
+
         if (store.Overrides is { } overrides)
         {
             if (overrides.WordPressTag is { } tag)
@@ -39,14 +45,15 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
 
             if (overrides.WooCommerceVersion is { } version)
             {
-                values["bootstrap"]!["woocommerceVersion"] = version;
-            }
-        }
+                // Installed by the upgrade's migrations, not by the bootstrap (whose Job a changed template would re-run).
+                if (values["upgrade"] is not JsonObject upgradeValues)
+                {
+                    upgradeValues = new JsonObject();
+                    values["upgrade"] = upgradeValues;
+                }
 
-        if (store.Upgrade is { } upgrade)
-        {
-            // The release keeps its latest upgrade's (finished) Jobs: the values, and so the digest, stay the same after it.
-            values["upgrade"] = new JsonObject { ["generation"] = upgrade.Generation, ["snapshot"] = upgrade.Snapshot };
+                upgradeValues["woocommerceVersion"] = version;
+            }
         }
 
         return values.ToJsonString();

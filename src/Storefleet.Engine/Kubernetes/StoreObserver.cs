@@ -232,7 +232,6 @@ public static class StoreObserver
     /// <summary>How a Job stands; a failed one with the last lines of its last pod's log.</summary>
     private static async Task<BootstrapJobState> JobStateAsync(IKubernetes client, StoreClusterNames names, V1Job job, CancellationToken cancellationToken)
     {
-
         var conditions = job.Status?.Conditions ?? [];
         if (conditions.Any(c => c.Type == "Complete" && c.Status == "True"))
         {
@@ -247,8 +246,30 @@ public static class StoreObserver
 
         var pods = await client.CoreV1.ListNamespacedPodAsync(names.Namespace, labelSelector: $"job-name={job.Metadata.Name}", cancellationToken: cancellationToken);
         var lastPod = pods.Items.OrderByDescending(p => p.Metadata.CreationTimestamp).FirstOrDefault();
-        var lines = lastPod is null ? [] : await LogTailAsync(client, names.Namespace, lastPod.Metadata.Name, 15, cancellationToken);
+        var lines = lastPod is null ? [] : await FailedContainerLogAsync(client, names.Namespace, lastPod, cancellationToken);
         return new BootstrapJobState(BootstrapJobStatus.Failed, job.Metadata.Name, $"{failed.Reason}: {failed.Message}", lines);
+    }
+
+    /// <summary>
+    /// The last log lines of the container that failed (an init container's when one did: the others never started), or
+    /// none when the log cannot be read — the failure is decided by the Job's condition, never by its log.
+    /// </summary>
+    private static async Task<IReadOnlyList<string>> FailedContainerLogAsync(IKubernetes client, string ns, V1Pod pod, CancellationToken cancellationToken)
+    {
+        var statuses = (pod.Status?.InitContainerStatuses ?? []).Concat(pod.Status?.ContainerStatuses ?? []).ToList();
+        var container = statuses.FirstOrDefault(s => s.State?.Terminated is { ExitCode: not 0 })?.Name ?? (statuses.Count > 1 ? statuses[^1].Name : null);
+        try
+        {
+            await using var stream = await client.CoreV1.ReadNamespacedPodLogAsync(pod.Metadata.Name, ns, container: container, tailLines: 15, cancellationToken: cancellationToken);
+            using var reader = new StreamReader(stream);
+            var text = await reader.ReadToEndAsync(cancellationToken);
+            var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(15).ToList();
+            return container is null || statuses.Count <= 1 ? lines : [$"(container {container})", .. lines];
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return [$"(its log could not be read: {e.Message})"];
+        }
     }
 
     private static async Task<StoreUrls?> UrlsAsync(IKubernetes client, StoreClusterNames names, CancellationToken cancellationToken)

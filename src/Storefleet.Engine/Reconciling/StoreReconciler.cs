@@ -90,7 +90,8 @@ public sealed partial class StoreReconciler(
                         break;
                     case PinDecision.Write write:
                         // Recorded before helm runs, so every replica installs this generation the same way.
-                        var pinned = await repository.UpdateAsync(store.Repinned(write.Pin, Now), write.Moved ? [Event(StoreEventType.Warning, store.Phase, write.Message, "pin")] : [], lease, cancellationToken);
+                        var pinned = await repository.UpdateAsync(store.Repinned(write.Pin, Now) with { Upgrade = write.Upgrade ?? store.Upgrade },
+                            write.Moved ? [Event(StoreEventType.Warning, store.Phase, write.Message, "pin")] : [], lease, cancellationToken);
                         if (pinned is UpdateStoreResult.LeaseLost or UpdateStoreResult.NotFound)
                         {
                             return null;
@@ -671,14 +672,23 @@ public sealed partial class StoreReconciler(
             // revision), then the release is rolled back. Once started, the restore is always finished.
             switch (restore)
             {
+                case { Started: false } when store.Condition(ConditionTypes.RollingBack) is null:
+                    // Decided first (sticky: from here on the rollback is always finished), then the upgrade Job is stopped.
+                    return await WriteAsync(c, store.With(new StoreCondition(ConditionTypes.RollingBack, true, reason, message, Now), Now).WithProgress(Now),
+                        Event(StoreEventType.StepStarted, StorePhase.Updating,
+                            $"Upgrade failed ({reason}): {message} Stopping the upgrade Job, restoring the database and WordPress's code from the pre-upgrade snapshot (Job {restore.Name}), then rolling the release back.",
+                            "snapshot-restore"), ct);
                 case { Started: false }:
+                    // The restore never runs beside the upgrade: a migration still writing would be overwritten half-way.
+                    if (!await UpgradeJobStoppedAsync(c, ct))
+                    {
+                        return StepOutcome.Done(Now + TimeSpan.FromSeconds(1));
+                    }
+
                     var body = new System.Text.Json.Nodes.JsonObject { ["spec"] = new System.Text.Json.Nodes.JsonObject { ["suspend"] = false } };
                     await c.Client.BatchV1.PatchNamespacedJobAsync(new V1Patch(body.ToJsonString(), V1Patch.PatchType.MergePatch), restore.Name, c.Names.Namespace,
                         fieldManager: EngineFieldManager.Name, cancellationToken: ct);
-                    return await WriteAsync(c, store.With(new StoreCondition(ConditionTypes.RollingBack, true, reason, message, Now), Now).WithProgress(Now),
-                        Event(StoreEventType.StepStarted, StorePhase.Updating,
-                            $"Upgrade failed ({reason}): {message} Restoring the database and WordPress's code from the pre-upgrade snapshot (Job {restore.Name}), then rolling the release back.",
-                            "snapshot-restore"), ct);
+                    return StepOutcome.Done(Now + TimeSpan.FromSeconds(1));
                 case { Status: BootstrapJobStatus.Failed } when store.Condition(ConditionTypes.RollingBack) is null:
                     break; // A person retried after restoring by hand: only the release is rolled back.
                 case { Status: BootstrapJobStatus.Failed }:
@@ -715,6 +725,30 @@ public sealed partial class StoreReconciler(
 
         var rolledBack = store.RolledBack(new StoreCondition(ConditionTypes.UpdateFailed, false, reason, text, Now), Now) with { Inventory = inventory };
         return await WriteAsync(c, rolledBack, Event(StoreEventType.StepFailed, StorePhase.Degraded, text, "helm-rollback", result.Duration), ct, done: true);
+    }
+
+    /// <summary>
+    /// Whether the upgrade Job has no pod left running: a finished Job is left as it is; a running one is deleted (its pods
+    /// with it) and this answers false until they are gone.
+    /// </summary>
+    private static async Task<bool> UpgradeJobStoppedAsync(Context c, CancellationToken ct)
+    {
+        if (c.Observed.UpgradeJob is { Name: { } job, Status: BootstrapJobStatus.Running })
+        {
+            c.Guard.EnsureHeld();
+            try
+            {
+                await c.Client.BatchV1.DeleteNamespacedJobAsync(job, c.Names.Namespace, propagationPolicy: "Background", cancellationToken: ct);
+            }
+            catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+                // Already gone.
+            }
+        }
+
+        var selector = $"app.kubernetes.io/instance={c.Names.Release},app.kubernetes.io/component=upgrade,{StoreClusterNames.UpgradeGenerationLabel}={c.Store.Generation}";
+        var pods = await c.Client.CoreV1.ListNamespacedPodAsync(c.Names.Namespace, labelSelector: selector, cancellationToken: ct);
+        return pods.Items.All(p => p.Status?.Phase is "Succeeded" or "Failed");
     }
 
     /// <summary>
@@ -883,6 +917,16 @@ public sealed partial class StoreReconciler(
         var pin = store.Pin;
         if (pin is null || pin.Generation != store.Generation || pin.BootstrapGeneration != store.BootstrapGeneration)
         {
+            // A new generation of a store that has served (a plan change, or an upgrade asked for before versions changed)
+            // whose application versions change gets its upgrade Job too: snapshot, new core files, migrations, helm test.
+            var served = store.Pin is { } current && current.Generation == store.ObservedGeneration ? current : store.PreviousPin;
+            if (store.AppliedPlan is not null && store.Upgrade?.Generation != store.Generation && served?.Apps is { } servedApps && servedApps != ours.Apps)
+            {
+                var upgrade = new UpgradeRun(store.Generation, Snapshot: true, Test: true);
+                var upgraded = releases.Target(store with { Upgrade = upgrade }, names);
+                return new PinDecision.Write(upgraded, $"Release pinned to chart {upgraded.ChartVersion}, values digest {upgraded.Digest}, with an upgrade Job (application versions change).", Moved: false, upgrade);
+            }
+
             return new PinDecision.Write(ours, $"Release pinned to chart {ours.ChartVersion}, values digest {ours.Digest}.", Moved: false);
         }
 
@@ -985,7 +1029,8 @@ public sealed partial class StoreReconciler(
     {
         public sealed record Use(string Digest) : PinDecision;
 
-        public sealed record Write(ReleasePin Pin, string Message, bool Moved) : PinDecision;
+        /// <summary>Write <paramref name="Pin"/> (and <paramref name="Upgrade"/>, the upgrade run a pin that changes application versions brings).</summary>
+        public sealed record Write(ReleasePin Pin, string Message, bool Moved, UpgradeRun? Upgrade = null) : PinDecision;
 
         public sealed record Skip(string Reason) : PinDecision;
     }

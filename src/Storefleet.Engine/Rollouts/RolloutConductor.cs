@@ -79,16 +79,22 @@ public sealed partial class RolloutConductor(
         }
 
         var shipped = versions.Shipped(engine);
-        if (shipped.ChartVersion != rollout.Target.ChartVersion || shipped.Apps.With(rollout.Target.Overrides) != rollout.Target.Apps)
+        var shipsTarget = shipped.ChartVersion == rollout.Target.ChartVersion && shipped.Apps.With(rollout.Target.Overrides) == rollout.Target.Apps;
+        if (!shipsTarget)
         {
-            await RefuseForeignTargetAsync(rollout, shipped, cancellationToken);
-            return;
+            // Never starts a store here; upgrades under way are still judged (from their pins), so an aborted rollout ends.
+            if (await RefuseForeignTargetAsync(rollout, shipped, cancellationToken) is not { State: not RolloutState.Running } settled)
+            {
+                return;
+            }
+
+            rollout = settled;
         }
 
         var views = new Dictionary<string, RolloutStoreView?>(StringComparer.Ordinal);
         foreach (var name in RolloutPlanner.StoresToRead(rollout))
         {
-            views[name] = View(await stores.GetAsync(name, cancellationToken), rollout.Target);
+            views[name] = View(await stores.GetAsync(name, cancellationToken), rollout.Target, shipsTarget);
         }
 
         var step = RolloutPlanner.Advance(rollout, views, clock.GetUtcNow());
@@ -106,16 +112,22 @@ public sealed partial class RolloutConductor(
         }
     }
 
-    /// <summary>What the planner needs of a store (null: gone).</summary>
-    private RolloutStoreView? View(Store? store, RolloutTarget target) => store is null ? null : new RolloutStoreView(
+    /// <summary>
+    /// What the planner needs of a store (null: gone). At the target: installed as this control plane would install it for
+    /// the rollout's overrides — or, on a replica that ships another chart, pinned to the target's chart and versions.
+    /// </summary>
+    private RolloutStoreView? View(Store? store, RolloutTarget target, bool shipsTarget) => store is null ? null : new RolloutStoreView(
         store.Phase,
         store.Generation,
         store.ObservedGeneration,
-        AtTarget: store.Phase != StorePhase.Deleting && versions.Standing(store) == VersionStanding.Current && store.Overrides == target.Overrides,
+        AtTarget: store.Phase != StorePhase.Deleting && store.Overrides == target.Overrides && (shipsTarget
+            ? versions.Standing(store) == VersionStanding.Current
+            : store.Pin is { } pin && pin.Generation == store.Generation && pin.ChartVersion == target.ChartVersion && pin.Apps == target.Apps),
         store.Pin?.ChartVersion,
         UpdateFailure: store.Condition(ConditionTypes.UpdateFailed)?.Message,
         Problem: (store.Condition(ConditionTypes.Failed) ?? store.Condition(ConditionTypes.Degraded))?.Message,
-        AwaitsPerson: store.AwaitsPerson);
+        AwaitsPerson: store.AwaitsPerson,
+        Runs: store.Pin?.Apps);
 
     /// <summary>Asks the engine to upgrade the store, once: only while its generation is still the one the rollout recorded.</summary>
     private async Task RequestUpgradeAsync(Rollout rollout, RolloutStoreResult request, CancellationToken cancellationToken)
@@ -145,19 +157,20 @@ public sealed partial class RolloutConductor(
     /// This replica ships another chart than the rollout's target. An older one leaves the rollout to the newer replicas; a
     /// newer one (the control plane was upgraded after the rollout was created) pauses it, since no store could reach the target.
     /// </summary>
-    private async Task RefuseForeignTargetAsync(Rollout rollout, ShippedVersion shipped, CancellationToken cancellationToken)
+    /// <returns>The rollout as it now stands (paused by this call when this replica is the newer one), or null when it changed meanwhile.</returns>
+    private async Task<Rollout?> RefuseForeignTargetAsync(Rollout rollout, ShippedVersion shipped, CancellationToken cancellationToken)
     {
         var newer = ChartVersions.Compare(shipped.ChartVersion, rollout.Target.ChartVersion) > 0
             || (shipped.ChartVersion == rollout.Target.ChartVersion && shipped.Apps.With(rollout.Target.Overrides) != rollout.Target.Apps);
         if (!newer || rollout.State != RolloutState.Running)
         {
-            return;
+            return rollout;
         }
 
         var now = clock.GetUtcNow();
         var reason = $"This control plane now ships chart {shipped.ChartVersion} (WordPress {shipped.Apps.WordPress}, WooCommerce {shipped.Apps.WooCommerce}); the rollout targets chart {rollout.Target.ChartVersion}, " +
             "which no store can be moved to any more. Abort it and start a new rollout to the shipped version.";
-        await rollouts.UpdateAsync(rollout with { State = RolloutState.Paused, Reason = reason, UpdatedAt = now }, [new RolloutEvent(now, $"Paused: {reason}")], cancellationToken);
+        return await rollouts.UpdateAsync(rollout with { State = RolloutState.Paused, Reason = reason, UpdatedAt = now }, [new RolloutEvent(now, $"Paused: {reason}")], cancellationToken);
     }
 
     private void OnChanged(string _)

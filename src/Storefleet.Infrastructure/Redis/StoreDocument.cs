@@ -31,13 +31,14 @@ internal sealed record StoreDocument(
     ReleasePin? PreviousPin = null,
     UpgradeRun? Upgrade = null,
     AppOverrides? Overrides = null,
-    AppOverrides? PreviousOverrides = null)
+    AppOverrides? PreviousOverrides = null,
+    UpgradeRun? PreviousUpgrade = null)
 {
     public static StoreDocument From(Store store) => new(
         store.Name, store.Spec.Engine.Id, store.Spec.Plan.Id, store.Owner, store.CreatedAt, store.UpdatedAt,
         store.Phase, store.FailedPhase, store.Conditions, store.Attempts, store.Urls, store.Generation, store.BootstrapGeneration,
         store.PhaseStartedAt, store.Uid.Length == 0 ? null : store.Uid, store.Progress, store.Pin,
-        store.ObservedGeneration, store.AppliedPlan?.Id, store.Inventory, store.Repairs.Count == 0 ? null : store.Repairs, store.TraceParent, store.PreviousPin, store.Upgrade, store.Overrides, store.PreviousOverrides);
+        store.ObservedGeneration, store.AppliedPlan?.Id, store.Inventory, store.Repairs.Count == 0 ? null : store.Repairs, store.TraceParent, store.PreviousPin, store.Upgrade, store.Overrides, store.PreviousOverrides, store.PreviousUpgrade);
 
     public Store ToStore(long version)
     {
@@ -61,6 +62,7 @@ internal sealed record StoreDocument(
             Upgrade = Upgrade,
             Overrides = Overrides,
             PreviousOverrides = PreviousOverrides,
+            PreviousUpgrade = PreviousUpgrade,
             FailedPhase = FailedPhase,
             Conditions = Conditions,
             Attempts = Attempts,

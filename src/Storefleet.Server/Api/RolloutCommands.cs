@@ -58,7 +58,8 @@ public sealed class RolloutCommands(IRolloutRepository rollouts, IStoreRepositor
                 detail: $"This control plane cannot read its charts ({e.Message}); fix Storefleet:Engine:ChartsDirectory, then create the rollout."), null);
         }
 
-        var (chosen, unknown) = await SelectAsync(engine!, selection, overrides, cancellationToken);
+        var targetApps = shipped.Apps.With(overrides);
+        var (chosen, unknown) = await SelectAsync(engine!, selection, overrides, targetApps, cancellationToken);
         if (unknown.Count > 0)
         {
             return new(Problems.Validation("selection.stores", $"No store named {string.Join(", ", unknown.Take(10))}{(unknown.Count > 10 ? $" and {unknown.Count - 10} more" : string.Empty)}."), null);
@@ -70,7 +71,7 @@ public sealed class RolloutCommands(IRolloutRepository rollouts, IStoreRepositor
         {
             await Audit(actor, client, AuditActions.RolloutCreate, "new", "refused: nothing outdated");
             return new(Problems.Unprocessable("No outdated store matches the selection.",
-                $"Every store matching {coreSelection.Describe()} already runs chart {shipped.ChartVersion} with WordPress {target.Apps.WordPress} and WooCommerce {target.Apps.WooCommerce} (see GET /api/v1/fleet).", "nothing-outdated"), null);
+                $"Every store matching {coreSelection.Describe()} already runs chart {shipped.ChartVersion} with WordPress {target.Apps.WordPress} and WooCommerce {target.Apps.WooCommerce}, or newer versions (a rollout never moves a store back; see GET /api/v1/fleet).", "nothing-outdated"), null);
         }
 
         var now = clock.GetUtcNow();
@@ -161,7 +162,8 @@ public sealed class RolloutCommands(IRolloutRepository rollouts, IStoreRepositor
     }
 
     /// <summary>The outdated stores the selection takes, by name; and the named stores that do not exist.</summary>
-    private async Task<(IReadOnlyList<string> Chosen, IReadOnlyList<string> Unknown)> SelectAsync(StoreEngine engine, RolloutSelectionRequest selection, AppOverrides? overrides, CancellationToken cancellationToken)
+    private async Task<(IReadOnlyList<string> Chosen, IReadOnlyList<string> Unknown)> SelectAsync(
+        StoreEngine engine, RolloutSelectionRequest selection, AppOverrides? overrides, AppVersions targetApps, CancellationToken cancellationToken)
     {
         var candidates = new List<Store>();
         var unknown = new List<string>();
@@ -195,7 +197,8 @@ public sealed class RolloutCommands(IRolloutRepository rollouts, IStoreRepositor
             .Where(s => s.Spec.Engine == engine && s.Phase != StorePhase.Deleting
                 && (selection.Plan is null || s.Spec.Plan.Id == selection.Plan)
                 && (selection.Owner is null || s.Owner == selection.Owner)
-                && NotAtTarget(s, overrides))
+                && NotAtTarget(s, overrides)
+                && !(s.Pin?.Apps is { } runs && AppVersionOrder.IsDowngrade(runs, targetApps)))
             .Select(s => s.Name)
             .Order(StringComparer.Ordinal)
             .Take(MaxStoresPerRollout)

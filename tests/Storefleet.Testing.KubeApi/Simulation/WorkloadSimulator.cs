@@ -25,6 +25,10 @@ public sealed class WorkloadSimulator
     private readonly ApiResource _secrets;
     private readonly ApiResource _configMaps;
     private readonly ApiResource[] _workloads;
+
+    // One reconcile at a time per namespace, as each controller works one object at a time: two concurrent reconciles of a
+    // Deployment could otherwise create a pod for a ReplicaSet the other had just deleted (an orphan no real cluster keeps).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, object> _namespaceGates = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string[]> _logs = new();
     private readonly CancellationToken _stopping;
 
@@ -133,7 +137,29 @@ public sealed class WorkloadSimulator
         }, CancellationToken.None);
     }
 
+    private void RetryLater(ApiResource resource, string ns, string name, TimeSpan delay) =>
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await Task.Delay(delay, _stopping);
+                Reconcile(resource, ns, name);
+            }
+            catch (OperationCanceledException)
+            {
+                // Server stopping.
+            }
+        }, CancellationToken.None);
+
     private void Reconcile(ApiResource resource, string ns, string name)
+    {
+        lock (_namespaceGates.GetOrAdd(ns, _ => new object()))
+        {
+            ReconcileOne(resource, ns, name);
+        }
+    }
+
+    private void ReconcileOne(ApiResource resource, string ns, string name)
     {
         var obj = _store.Get(resource, ns, name);
         if (obj is null || obj["metadata"]?["deletionTimestamp"] is not null || Terminating(ns))
@@ -359,7 +385,9 @@ public sealed class WorkloadSimulator
         var podName = $"{name}-{Hash(new JsonObject { ["uid"] = uid })[..5]}";
         if (_store.Get(_pods, ns, podName) is null && CreatePod(ns, podName, template, labels, Owner("batch/v1", "Job", name, uid)) is not null)
         {
-            return; // refused at admission (quota, service account): the Job controller tries again later
+            // Refused at admission (quota, service account): the Job controller tries again after a backoff.
+            RetryLater(resource, ns, name, TimeSpan.FromSeconds(1));
+            return;
         }
 
         var now = _writer.Timestamp();
