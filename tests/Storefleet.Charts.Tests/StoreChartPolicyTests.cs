@@ -114,6 +114,27 @@ public sealed partial class StoreChartPolicyTests
 
     [Theory]
     [MemberData(nameof(StoreChart.FilesAndPlans), MemberType = typeof(StoreChart))]
+    public async Task TheQuota_AdmitsAnUpgrade_TheSurgePodTheRerunBootstrapTheUpgradeJobAndTheSmokeTestAtOnce(string file, string plan)
+    {
+        var chart = await StoreChart.RenderAsync(StoreChart.AsControlPlaneInstalls(file, plan).With("upgrade.generation", "2").With("upgrade.snapshot", "true"));
+        var hard = chart.All<V1ResourceQuota>().Single().Spec.Hard;
+        // The restore Job runs only once the upgrade Job has stopped; the Deployment's rolling update adds one WordPress pod.
+        var pods = chart.Pods.Where(p => !p.OwnerName.Contains("-restore-", StringComparison.Ordinal)).ToList();
+        var surge = pods.Single(p => p.OwnerKind == "Deployment");
+        Assert.Contains(pods, p => p.OwnerName.Contains("-upgrade-", StringComparison.Ordinal));
+
+        Assert.True(pods.Sum(p => p.Replicas) + 1 <= PodResources.Of(hard, "pods"), "pods exceed the quota during an upgrade");
+        foreach (var resource in new[] { "cpu", "memory" })
+        {
+            var requests = pods.Sum(p => p.Replicas * PodResources.Requests(p.Spec, resource)) + PodResources.Requests(surge.Spec, resource);
+            var limits = pods.Sum(p => p.Replicas * PodResources.Limits(p.Spec, resource)) + PodResources.Limits(surge.Spec, resource);
+            Assert.True(requests <= PodResources.Of(hard, $"requests.{resource}"), $"{resource} requests {requests} exceed the quota ({PodResources.Of(hard, $"requests.{resource}")}) during an upgrade");
+            Assert.True(limits <= PodResources.Of(hard, $"limits.{resource}"), $"{resource} limits {limits} exceed the quota ({PodResources.Of(hard, $"limits.{resource}")}) during an upgrade");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(StoreChart.FilesAndPlans), MemberType = typeof(StoreChart))]
     public async Task TheQuota_AdmitsEveryStorePodPlusTheBootstrapJobAndTheTestPodAtOnce(string file, string plan)
     {
         var chart = await StoreChart.RenderAsync(StoreChart.AsControlPlaneInstalls(file, plan));

@@ -67,7 +67,7 @@ public sealed class DayTwoTests(EngineFixture fixture) : IClassFixture<EngineFix
                 break;
             case "edit-quota":
                 var quota = await client.CoreV1.ReadNamespacedResourceQuotaAsync($"{name}-quota", ns);
-                Assert.Equal("6", quota.Spec.Hard["pods"].ToString());
+                Assert.Equal(StorePlan.Small.Quota.Pods.ToString(System.Globalization.CultureInfo.InvariantCulture), quota.Spec.Hard["pods"].ToString());
                 break;
             case "remove-pod-security-label":
                 var labels = (await client.CoreV1.ReadNamespaceAsync(ns)).Metadata.Labels;
@@ -221,7 +221,7 @@ public sealed class DayTwoTests(EngineFixture fixture) : IClassFixture<EngineFix
         Assert.Equal(updated.Generation, updated.ObservedGeneration);
         Assert.Equal(revision + 1, await RevisionAsync(name));
         var quota = await client.CoreV1.ReadNamespacedResourceQuotaAsync($"{name}-quota", ns);
-        Assert.Equal("8", quota.Spec.Hard["pods"].ToString());
+        Assert.Equal(StorePlan.Medium.Quota.Pods.ToString(System.Globalization.CultureInfo.InvariantCulture), quota.Spec.Hard["pods"].ToString());
         Assert.Equal("30Gi", quota.Spec.Hard["requests.storage"].ToString());
         var after = await client.AppsV1.ReadNamespacedDeploymentAsync($"{name}-wordpress", ns);
         Assert.Equal(deployment.Metadata.Uid, after.Metadata.Uid);
@@ -260,7 +260,7 @@ public sealed class DayTwoTests(EngineFixture fixture) : IClassFixture<EngineFix
             Assert.Equal(StorePlan.Small, degraded.Spec.Plan);
             Assert.Equal(degraded.Generation, degraded.ObservedGeneration);
             var quota = await Client.CoreV1.ReadNamespacedResourceQuotaAsync($"{name}-quota", ns);
-            Assert.Equal("6", quota.Spec.Hard["pods"].ToString());
+            Assert.Equal(StorePlan.Small.Quota.Pods.ToString(System.Globalization.CultureInfo.InvariantCulture), quota.Spec.Hard["pods"].ToString());
             Assert.True(await RevisionAsync(name) >= revision + 2, "no rollback revision");
             var shown = await plane.GetStoreAsync(name);
             Assert.Equal("degraded", shown!.Text("phase"));
@@ -297,7 +297,7 @@ public sealed class DayTwoTests(EngineFixture fixture) : IClassFixture<EngineFix
             Assert.True(records.Count(r => r.Status == "failed" || r.Status == "superseded") >= 3, string.Join(", ", records.Select(r => $"{r.Status}:{r.Digest}")));
             Assert.Equal(served.Digest, records[^1].Digest);
             Assert.Equal(served with { Generation = degraded.Generation }, degraded.Pin);
-            Assert.Equal("6", (await Client.CoreV1.ReadNamespacedResourceQuotaAsync($"{name}-quota", ns)).Spec.Hard["pods"].ToString());
+            Assert.Equal(StorePlan.Small.Quota.Pods.ToString(System.Globalization.CultureInfo.InvariantCulture), (await Client.CoreV1.ReadNamespacedResourceQuotaAsync($"{name}-quota", ns)).Spec.Hard["pods"].ToString());
         }
         finally
         {
@@ -466,7 +466,7 @@ public sealed class DayTwoTests(EngineFixture fixture) : IClassFixture<EngineFix
             }, TimeSpan.FromSeconds(120), "the update to complete after the restart");
 
             Assert.Equal("medium", store.Text("plan"));
-            Assert.Equal("8", (await Client.CoreV1.ReadNamespacedResourceQuotaAsync($"{name}-quota", $"store-{name}")).Spec.Hard["pods"].ToString());
+            Assert.Equal(StorePlan.Medium.Quota.Pods.ToString(System.Globalization.CultureInfo.InvariantCulture), (await Client.CoreV1.ReadNamespacedResourceQuotaAsync($"{name}-quota", $"store-{name}")).Spec.Hard["pods"].ToString());
         }
         finally
         {

@@ -7,11 +7,11 @@ namespace Storefleet.Core.Stores;
 public sealed record StorePlan(string Id, PlanQuota Quota, PlanVolumes Volumes)
 {
     public static readonly StorePlan Small = new("small", new PlanQuota(
-        CpuRequests: "1", CpuLimits: "2", MemoryRequests: "1536Mi", MemoryLimits: "3Gi", Storage: "10Gi", Pods: 6, PersistentVolumeClaims: 3),
+        CpuRequests: "1", CpuLimits: "3", MemoryRequests: "1536Mi", MemoryLimits: "3584Mi", Storage: "10Gi", Pods: 8, PersistentVolumeClaims: 3),
         new PlanVolumes(Database: "4Gi", Files: "2Gi"));
 
     public static readonly StorePlan Medium = new("medium", new PlanQuota(
-        CpuRequests: "2", CpuLimits: "4", MemoryRequests: "3Gi", MemoryLimits: "6Gi", Storage: "30Gi", Pods: 8, PersistentVolumeClaims: 3),
+        CpuRequests: "2", CpuLimits: "5", MemoryRequests: "3Gi", MemoryLimits: "6Gi", Storage: "30Gi", Pods: 10, PersistentVolumeClaims: 3),
         new PlanVolumes(Database: "15Gi", Files: "8Gi"));
 
     public static readonly StorePlan Large = new("large", new PlanQuota(
