@@ -26,9 +26,9 @@ public sealed class WorkloadSimulator
     private readonly ApiResource _configMaps;
     private readonly ApiResource[] _workloads;
 
-    // One reconcile at a time per namespace, as each controller works one object at a time: two concurrent reconciles of a
+    // One reconcile at a time per object, as each controller works one object at a time: two concurrent reconciles of a
     // Deployment could otherwise create a pod for a ReplicaSet the other had just deleted (an orphan no real cluster keeps).
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, object> _namespaceGates = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, object> _objectGates = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string[]> _logs = new();
     private readonly CancellationToken _stopping;
 
@@ -153,7 +153,7 @@ public sealed class WorkloadSimulator
 
     private void Reconcile(ApiResource resource, string ns, string name)
     {
-        lock (_namespaceGates.GetOrAdd(ns, _ => new object()))
+        lock (_objectGates.GetOrAdd($"{resource.GroupResource}/{ns}/{name}", _ => new object()))
         {
             ReconcileOne(resource, ns, name);
         }
