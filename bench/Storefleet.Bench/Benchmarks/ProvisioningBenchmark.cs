@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json.Nodes;
 using Storefleet.Testing;
 using Storefleet.Testing.KubeApi;
@@ -108,14 +106,7 @@ public static class ProvisioningBenchmark
     private static async Task<TimeSpan> PlainHelmAsync(int stores, int concurrency, string chart, Dictionary<string, string> environment)
     {
         var names = Enumerable.Range(0, stores).Select(i => $"base{i:000}").ToList();
-        var manifest = new StringBuilder();
-        foreach (var name in names)
-        {
-            manifest.Append(CultureInfo.InvariantCulture, $"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: store-{name}\n---\n");
-            manifest.Append(CultureInfo.InvariantCulture, $"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}-credentials\n  namespace: store-{name}\nstringData:\n  mysql-root-password: x{Guid.NewGuid():N}\n  mysql-password: x{Guid.NewGuid():N}\n  wordpress-admin-password: x{Guid.NewGuid():N}\n---\n");
-        }
-
-        (await Cli.RunAsync(RepositoryPaths.Kubectl, ["apply", "-f", "-"], environment, manifest.ToString(), TimeSpan.FromMinutes(5))).EnsureSuccessStatusCode();
+        await BenchFleet.CreateNamespacesAndSecretsAsync(names, environment);
         var script = Path.Combine(Directory.CreateTempSubdirectory("bench-").FullName, "baseline.sh");
         await File.WriteAllTextAsync(script, $$"""
             #!/bin/bash

@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json.Nodes;
 using Storefleet.Testing;
 using Storefleet.Testing.KubeApi;
@@ -24,7 +22,8 @@ public static class RolloutBenchmark
         await using var redis = await RedisServerProcess.StartAsync();
         await using var api = await KubeApiTestServer.StartAsync();
         api.Simulation.ReadyDelay = TimeSpan.Zero;
-        var older = OlderCharts();
+        using var olderCharts = ChartCopy.Create("0.0.9", values => ChartCopy.Replace(values, "tag: \"6.8.3-php8.3-apache\"", "tag: \"6.8.2-php8.3-apache\""));
+        var older = olderCharts.Directory;
         var environment = new Dictionary<string, string> { ["KUBECONFIG"] = api.KubeconfigPath };
         Console.WriteLine($"Storefleet rollout benchmark: {stores} stores, concurrency {concurrency}, helm {RepositoryPaths.Helm}");
 
@@ -66,7 +65,6 @@ public static class RolloutBenchmark
         Goals.Info("per store, p95", durations[(int)(durations.Count * 0.95)], "s");
         goals.AtMost("ratio rollout / plain helm", timed.Elapsed / baseline, 1.20, "x");
         goals.Summary();
-        Directory.Delete(older, recursive: true);
         return goals.ExitCode;
     }
 
@@ -94,14 +92,7 @@ public static class RolloutBenchmark
     private static async Task<TimeSpan> PlainHelmUpgradeAsync(int stores, int concurrency, string olderCharts, Dictionary<string, string> environment)
     {
         var names = Enumerable.Range(0, stores).Select(i => $"base{i:000}").ToList();
-        var manifest = new StringBuilder();
-        foreach (var name in names)
-        {
-            manifest.Append(CultureInfo.InvariantCulture, $"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: store-{name}\n---\n");
-            manifest.Append(CultureInfo.InvariantCulture, $"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}-credentials\n  namespace: store-{name}\nstringData:\n  mysql-root-password: x{Guid.NewGuid():N}\n  mysql-password: x{Guid.NewGuid():N}\n  wordpress-admin-password: x{Guid.NewGuid():N}\n---\n");
-        }
-
-        (await Cli.RunAsync(RepositoryPaths.Kubectl, ["apply", "-f", "-"], environment, manifest.ToString(), TimeSpan.FromMinutes(5))).EnsureSuccessStatusCode();
+        await BenchFleet.CreateNamespacesAndSecretsAsync(names, environment);
         var directory = Directory.CreateTempSubdirectory("bench-rollout-").FullName;
         var newer = Path.Combine(RepositoryPaths.Root, "charts", "store");
         var install = await ScriptAsync(directory, "install.sh", names, concurrency, Path.Combine(olderCharts, "store"), string.Empty);
@@ -128,33 +119,5 @@ public static class RolloutBenchmark
                 --history-max 5 --timeout 300s >/dev/null{{(then is null ? string.Empty : " && " + then)}}"
             """);
         return script;
-    }
-
-    /// <summary>A copy of the repository's charts as the previous release shipped them: chart 0.0.9 with WordPress 6.8.2.</summary>
-    private static string OlderCharts()
-    {
-        var copy = Directory.CreateTempSubdirectory("bench-charts-").FullName;
-        var source = Path.Combine(RepositoryPaths.Root, "charts");
-        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
-        {
-            var destination = Path.Combine(copy, Path.GetRelativePath(source, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
-            File.Copy(file, destination);
-        }
-
-        Edit(Path.Combine(copy, "store", "Chart.yaml"), "version: 0.1.0", "version: 0.0.9");
-        Edit(Path.Combine(copy, "store", "values.yaml"), "tag: \"6.8.3-php8.3-apache\"", "tag: \"6.8.2-php8.3-apache\"");
-        return copy;
-    }
-
-    private static void Edit(string path, string old, string replacement)
-    {
-        var text = File.ReadAllText(path);
-        if (!text.Contains(old, StringComparison.Ordinal))
-        {
-            throw new InvalidOperationException($"'{old}' is not in {path} any more; update the benchmark.");
-        }
-
-        File.WriteAllText(path, text.Replace(old, replacement, StringComparison.Ordinal));
     }
 }

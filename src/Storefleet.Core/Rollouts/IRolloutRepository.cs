@@ -26,9 +26,6 @@ public interface IRolloutRepository
     /// <summary>The rollout's timeline, oldest first (at most the newest few thousand entries).</summary>
     Task<IReadOnlyList<RolloutEvent>> GetEventsAsync(string id, CancellationToken cancellationToken = default);
 
-    /// <summary>The active rollout a store belongs to, if any.</summary>
-    Task<string?> ActiveRolloutOfAsync(string store, CancellationToken cancellationToken = default);
-
     /// <summary>Takes or renews the right to advance a rollout for <paramref name="ttl"/>; false when another holds it.</summary>
     Task<bool> TryLeaseAsync(string id, string holder, TimeSpan ttl, CancellationToken cancellationToken = default);
 

@@ -170,12 +170,6 @@ public sealed class RedisRolloutRepository : IRolloutRepository
     public async Task<IReadOnlyList<RolloutEvent>> GetEventsAsync(string id, CancellationToken cancellationToken = default) =>
         [.. (await Db.ListRangeAsync(_keys.RolloutEvents(id)).ConfigureAwait(false)).Select(v => JsonSerializer.Deserialize((string)v!, RolloutJsonContext.Default.RolloutEvent)!)];
 
-    public async Task<string?> ActiveRolloutOfAsync(string store, CancellationToken cancellationToken = default)
-    {
-        var id = await Db.HashGetAsync(_keys.RolloutClaims, store).ConfigureAwait(false);
-        return !id.IsNull && await Db.SetContainsAsync(_keys.ActiveRollouts, id).ConfigureAwait(false) ? (string)id! : null;
-    }
-
     public async Task<bool> TryLeaseAsync(string id, string holder, TimeSpan ttl, CancellationToken cancellationToken = default) =>
         (long)(await Db.ScriptEvaluateAsync(LeaseScript, [_keys.RolloutLease(id)], [holder, (long)ttl.TotalMilliseconds]).ConfigureAwait(false)) == 1;
 

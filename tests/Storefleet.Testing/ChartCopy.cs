@@ -1,12 +1,10 @@
-using Storefleet.Testing;
-
-namespace Storefleet.Engine.Tests;
+namespace Storefleet.Testing;
 
 /// <summary>
 /// A copy of the repository's charts with the store chart's version (and optionally its values.yaml) changed, for a
-/// control plane that ships another chart than the others in a test. Deleted on dispose.
+/// control plane that ships another chart than the others in a test or benchmark. Deleted on dispose.
 /// </summary>
-internal sealed class ChartCopy : IDisposable
+public sealed class ChartCopy : IDisposable
 {
     private ChartCopy(string directory) => Directory = directory;
 
