@@ -9,13 +9,17 @@ namespace Storefleet.Testing.KubeApi.Storage;
 /// In-memory object storage with one global resource version, a bounded event history (so a watch
 /// can resume from a recent resource version, and an older one gets 410 Gone) and live watchers.
 /// Thread-safe: every mutation happens under one lock and is published to watchers in order.
-/// Objects handed out are deep copies.
+/// Objects handed out are deep copies. Lists, a namespace's objects and an owner's dependents are read from indexes (as a
+/// real API server reads an etcd key prefix), so their cost follows what they return, not how many objects are stored.
 /// </summary>
 public sealed class ObjectStore
 {
     private readonly object _gate = new();
     private readonly Dictionary<string, JsonObject> _objects = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ApiResource> _resources = new(StringComparer.Ordinal);
+    private readonly SortedSet<string> _keys = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SortedSet<string>> _byNamespace = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SortedSet<string>> _byOwner = new(StringComparer.Ordinal);
     private readonly LinkedList<WatchEvent> _history = new();
     private readonly List<Channel<WatchEvent>> _watchers = [];
     private long _resourceVersion = 1000;
@@ -58,16 +62,14 @@ public sealed class ObjectStore
         }
     }
 
-    /// <summary>Objects of a resource, in one namespace or (null) all, ordered by namespace then name, with the list's resource version.</summary>
+    /// <summary>Objects of a resource, in one namespace or (null) all, ordered by namespace then name (as etcd orders its keys), with the list's resource version.</summary>
     public (IReadOnlyList<JsonObject> Items, long ResourceVersion) List(ApiResource resource, string? ns)
     {
-        var prefix = resource.GroupResource + "|" + (ns is null ? string.Empty : ns + "|");
+        var prefix = resource.GroupResource + "/" + (ns is null ? string.Empty : ns + "/");
         lock (_gate)
         {
-            var items = _objects
-                .Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
-                .OrderBy(kv => kv.Key, StringComparer.Ordinal)
-                .Select(kv => (JsonObject)kv.Value.DeepClone())
+            var items = _keys.GetViewBetween(prefix, prefix + char.MaxValue)
+                .Select(key => (JsonObject)_objects[key].DeepClone())
                 .ToArray();
             return (items, _resourceVersion);
         }
@@ -78,10 +80,7 @@ public sealed class ObjectStore
     {
         lock (_gate)
         {
-            return _objects
-                .Where(kv => kv.Key.Split('|') is [_, var n, _] && n == ns)
-                .Select(kv => (_resources[kv.Key], (JsonObject)kv.Value.DeepClone()))
-                .ToArray();
+            return Indexed(_byNamespace, ns);
         }
     }
 
@@ -90,10 +89,7 @@ public sealed class ObjectStore
     {
         lock (_gate)
         {
-            return _objects
-                .Where(kv => kv.Value["metadata"]?["ownerReferences"]?.AsArray().Any(o => o?["uid"]?.GetValue<string>() == ownerUid) == true)
-                .Select(kv => (_resources[kv.Key], (JsonObject)kv.Value.DeepClone()))
-                .ToArray();
+            return Indexed(_byOwner, ownerUid);
         }
     }
 
@@ -147,6 +143,7 @@ public sealed class ObjectStore
             }
 
             _resources.Remove(key);
+            Unindex(key, current);
             var rv = ++_resourceVersion;
             current["metadata"]!["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture);
             removed = current;
@@ -191,6 +188,9 @@ public sealed class ObjectStore
         {
             _objects.Clear();
             _resources.Clear();
+            _keys.Clear();
+            _byNamespace.Clear();
+            _byOwner.Clear();
             _history.Clear();
             foreach (var watcher in _watchers)
             {
@@ -240,7 +240,13 @@ public sealed class ObjectStore
     {
         var rv = ++_resourceVersion;
         obj["metadata"]!["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture);
+        if (_objects.TryGetValue(key, out var previous))
+        {
+            Unindex(key, previous);
+        }
+
         _objects[key] = obj;
+        Index(key, obj);
         _resources[key] = resource;
         published = Record(new WatchEvent(type, resource, obj["metadata"]!["namespace"]?.GetValue<string>(), (JsonObject)obj.DeepClone(), rv));
         return (JsonObject)obj.DeepClone();
@@ -270,8 +276,56 @@ public sealed class ObjectStore
         }
     }
 
+    private (ApiResource Resource, JsonObject Object)[] Indexed(Dictionary<string, SortedSet<string>> index, string value) =>
+        index.TryGetValue(value, out var keys)
+            ? keys.Select(key => (_resources[key], (JsonObject)_objects[key].DeepClone())).ToArray()
+            : [];
+
+    private void Index(string key, JsonObject obj)
+    {
+        _keys.Add(key);
+        foreach (var (index, value) in IndexedValues(key, obj))
+        {
+            if (!index.TryGetValue(value, out var keys))
+            {
+                index[value] = keys = new SortedSet<string>(StringComparer.Ordinal);
+            }
+
+            keys.Add(key);
+        }
+    }
+
+    private void Unindex(string key, JsonObject obj)
+    {
+        _keys.Remove(key);
+        foreach (var (index, value) in IndexedValues(key, obj))
+        {
+            if (index.TryGetValue(value, out var keys) && keys.Remove(key) && keys.Count == 0)
+            {
+                index.Remove(value);
+            }
+        }
+    }
+
+    /// <summary>The index entries of an object: its namespace and every owner it names.</summary>
+    private IEnumerable<(Dictionary<string, SortedSet<string>> Index, string Value)> IndexedValues(string key, JsonObject obj)
+    {
+        if (key.Split('/') is [_, { Length: > 0 } ns, _])
+        {
+            yield return (_byNamespace, ns);
+        }
+
+        if (obj["metadata"]?["ownerReferences"] is JsonArray owners)
+        {
+            foreach (var uid in owners.Select(o => o?["uid"]?.GetValue<string>()).OfType<string>().Distinct(StringComparer.Ordinal))
+            {
+                yield return (_byOwner, uid);
+            }
+        }
+    }
+
     private static string Key(ApiResource resource, string? ns, string name) =>
-        resource.Namespaced ? $"{resource.GroupResource}|{ns}|{name}" : $"{resource.GroupResource}||{name}";
+        resource.Namespaced ? $"{resource.GroupResource}/{ns}/{name}" : $"{resource.GroupResource}//{name}";
 
     private sealed class Unsubscribe(ObjectStore store, Channel<WatchEvent> channel) : IDisposable
     {
