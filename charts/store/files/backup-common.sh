@@ -1,0 +1,89 @@
+# shellcheck shell=sh disable=SC2034
+# (SCRIPT_NAME and STORE_REPOSITORY_NAME are set by the scripts that source this file.)
+# Shared by the backup and restore scripts that run restic (sourced, never run). POSIX sh: the restic image has busybox.
+#
+# The repository: RESTIC_REPOSITORY_BASE (one path per store beneath it: rest:https://host/storefleet,
+# s3:https://s3.amazonaws.com/bucket/storefleet, /mnt/backups for a local volume) + "/" + the store's name. Credentials
+# come only from the environment, filled from Secrets: RESTIC_PASSWORD_FILE (or RESTIC_PASSWORD), AWS_ACCESS_KEY_ID /
+# AWS_SECRET_ACCESS_KEY for S3, RESTIC_REST_USERNAME / RESTIC_REST_PASSWORD for a REST server (put into the repository
+# URL here, in the environment only: never on a command line, and restic redacts it from what it prints).
+
+log() { printf '%s %s: %s\n' "$(date -u +%H:%M:%S)" "${SCRIPT_NAME:-backup}" "$*"; }
+
+# The repository of store $1 (the store itself, or a clone's source store).
+repository_for() {
+  base="${RESTIC_REPOSITORY_BASE%/}"
+  case "${base}" in
+    rest:http://*|rest:https://*)
+      if [ -n "${RESTIC_REST_USERNAME:-}" ]; then
+        scheme="${base%%://*}://"
+        rest="${base#*://}"
+        base="${scheme}$(url_escape "${RESTIC_REST_USERNAME}"):$(url_escape "${RESTIC_REST_PASSWORD:-}")@${rest}"
+      fi
+      ;;
+  esac
+  printf '%s/%s' "${base}" "$1"
+}
+
+# Percent-encodes every byte but unreserved characters (RFC 3986), so any password fits in a URL's userinfo.
+url_escape() {
+  printf '%s' "$1" | od -An -v -tx1 | tr -s ' ' '\n' | while read -r hex; do
+    case "${hex}" in
+      "") ;;
+      2d|2e|5f|7e|3[0-9]|4[1-9a-f]|5[0-9a]|6[1-9a-f]|7[0-9a]) printf '%b' "\\0$(printf '%o' "0x${hex}")" ;;
+      *) printf '%%%s' "$(printf '%s' "${hex}" | tr 'a-f' 'A-F')" ;;
+    esac
+  done
+}
+
+# What a failed restic command means and what to do next, from its error output ($1), printed and returned as the
+# termination message so the control plane shows it to a person.
+explain_restic_failure() {
+  case "$1" in
+    *"wrong password"*|*"no key found"*)
+      reason="the restic password does not open the repository of ${STORE_REPOSITORY_NAME:-this store}: check the password Secret (it must be the one the repository was created with)" ;;
+    *"connection refused"*|*"no such host"*|*"i/o timeout"*|*"network is unreachable"*|*"context deadline exceeded"*|*"TLS handshake timeout"*)
+      reason="the backup repository is unreachable: check the repository URL, that the server is running, and the store's backup NetworkPolicy" ;;
+    *"Is there a repository at the following location"*|*"does not exist"*)
+      reason="there is no backup repository for ${STORE_REPOSITORY_NAME:-this store} at the configured location: check the repository URL, or take a backup first" ;;
+    *"ciphertext verification failed"*|*"pack"*"contains"*"error"*|*"does not match"*|*"Pack ID"*|*"errors were found"*|*"checksum"*|*"invalid data returned"*|*"unexpected EOF"*|*"Load("*)
+      reason="the backup repository is damaged (a file failed verification): run 'restic check --read-data' against it and restore from another backup" ;;
+    *"401"*|*"403"*|*"Unauthorized"*|*"Forbidden"*|*"AccessDenied"*|*"SignatureDoesNotMatch"*|*"InvalidAccessKeyId"*)
+      reason="the backup repository refused the credentials: check the repository credentials Secret" ;;
+    *"no space left on device"*)
+      reason="a volume ran out of space: grow it (a larger plan) and try again" ;;
+    *)
+      reason="restic failed: $(printf '%s' "$1" | tail -n 3 | tr '\n' ' ')" ;;
+  esac
+  log "FAILED: ${reason}" >&2
+  terminate "{\"ok\":false,\"reason\":\"$(json_escape "${reason}")\"}"
+}
+
+# Writes the container's termination message (what the control plane reads instead of the log).
+terminate() {
+  path="${TERMINATION_MESSAGE_PATH:-/dev/termination-log}"
+  if [ -w "${path}" ] || [ -w "$(dirname "${path}")" ]; then
+    printf '%s' "$1" > "${path}"
+  fi
+}
+
+json_escape() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | tr -d '\n\r\t'; }
+
+# A numeric field of a restic JSON line ($2: field name).
+json_number() { printf '%s' "$1" | sed -n "s/.*\"$2\":\([0-9.eE+-]*\).*/\1/p"; }
+json_string() { printf '%s' "$1" | sed -n "s/.*\"$2\":\"\([^\"]*\)\".*/\1/p"; }
+
+# Runs restic; on failure explains it and exits. Its error output is kept for the explanation (and printed, redacted
+# by restic itself); stdout goes to the caller.
+restic_or_fail() {
+  errors="$(mktemp)"
+  if restic "$@" 2>"${errors}"; then
+    rm -f "${errors}"
+    return 0
+  fi
+  cat "${errors}" >&2
+  message="$(cat "${errors}")"
+  rm -f "${errors}"
+  explain_restic_failure "${message}"
+  exit 1
+}

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Restore, part 3 (restic image, after the database): swaps the store's wp-content for the downloaded one (part 1).
+# Both live on the WordPress volume, so the swap is two renames; a restart between them is finished on the next run.
+# Then the staging directory is removed and the restore marked done.
+set -eu
+SCRIPT_NAME=files
+# shellcheck source-path=SCRIPTDIR source=backup-common.sh
+. "$(dirname "$0")/backup-common.sh"
+
+staging="${RESTORE_DIR:-/var/www/html/.storefleet/restore}"
+state="${STATE_DIR:-$(dirname "${staging}")}"
+live="${WP_CONTENT_DIR:-/var/www/html/wp-content}"
+
+if [ -f "${state}/restore-${RESTORE_ID}.done" ]; then
+  log "restore ${RESTORE_ID} already finished; nothing to do"
+  exit 0
+fi
+if [ "$(cat "${staging}/database-loaded" 2>/dev/null || true)" != "${RESTORE_SNAPSHOT}" ]; then
+  log "FAILED: the database was not restored from ${RESTORE_SNAPSHOT}; the files are left as they are"
+  exit 1
+fi
+staged="$(sed -n 's/^content=//p' "${staging}/restore.env")"
+
+if [ -d "${staged}" ]; then
+  if [ -d "${live}" ]; then
+    rm -rf "${live}.pre-restore"
+    mv "${live}" "${live}.pre-restore"
+  fi
+  mv "${staged}" "${live}"
+fi
+rm -rf "${live}.pre-restore" "${staging:?}"
+: > "${state}/restore-${RESTORE_ID}.done"
+log "wp-content restored from ${RESTORE_SNAPSHOT}"
+terminate "{\"ok\":true,\"snapshot\":\"${RESTORE_SNAPSHOT}\"}"
