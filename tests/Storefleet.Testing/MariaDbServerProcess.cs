@@ -97,10 +97,6 @@ public sealed class MariaDbServerProcess : IAsyncDisposable
         return string.Join("\n", parts);
     }
 
-    /// <summary>Size of a database's data and indexes, in bytes.</summary>
-    public async Task<long> SizeAsync(string database) =>
-        long.Parse((await ExecuteAsync($"SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables WHERE table_schema = '{database}'")).Trim(), CultureInfo.InvariantCulture);
-
     private static string ReadLog(string directory)
     {
         var log = Path.Combine(directory, "error.log");

@@ -30,19 +30,27 @@ public static class WooCommerceShapedData
         CREATE PROCEDURE wp_order_count(OUT n BIGINT) SELECT COUNT(*) INTO n FROM wp_wc_orders;
         """;
 
-    /// <summary>SQL that fills the tables with <paramref name="orders"/> orders (about 1 KiB of rows each) plus the fixed rows.</summary>
-    public static string Rows(int orders, int seed = 1)
+    /// <summary>
+    /// SQL that fills the tables with <paramref name="orders"/> orders (about 1 KiB of rows each), numbered from
+    /// <paramref name="firstId"/>; the fixed rows (options, a binary value) come with the first order.
+    /// </summary>
+    public static string Rows(int orders, int seed = 1, int firstId = 1)
     {
         var random = new Random(seed);
         var sql = new StringBuilder();
-        sql.AppendLine("INSERT INTO wp_options (option_name, option_value) VALUES ('siteurl', 'http://shop.localtest.me'), ('blogname', 'Café «Zürich» 🛒'), ('woocommerce_currency', 'EUR');");
-        sql.Append("INSERT INTO wp_storefleet_blobs (id, data) VALUES (1, 0x");
-        sql.Append(Convert.ToHexString(Enumerable.Range(0, 256).Select(b => (byte)b).ToArray()));
-        sql.AppendLine(");");
-        const int batch = 200;
-        for (var first = 1; first <= orders; first += batch)
+        if (firstId == 1)
         {
-            var last = Math.Min(orders, first + batch - 1);
+            sql.AppendLine("INSERT INTO wp_options (option_name, option_value) VALUES ('siteurl', 'http://shop.localtest.me'), ('blogname', 'Café «Zürich» 🛒'), ('woocommerce_currency', 'EUR');");
+            sql.Append("INSERT INTO wp_storefleet_blobs (id, data) VALUES (1, 0x");
+            sql.Append(Convert.ToHexString(Enumerable.Range(0, 256).Select(b => (byte)b).ToArray()));
+            sql.AppendLine(");");
+        }
+
+        const int batch = 200;
+        var end = firstId + orders - 1;
+        for (var first = firstId; first <= end; first += batch)
+        {
+            var last = Math.Min(end, first + batch - 1);
             var posts = new List<string>();
             var meta = new List<string>();
             var wcOrders = new List<string>();
@@ -71,8 +79,28 @@ public static class WooCommerceShapedData
     /// <summary>Creates the schema and rows in <paramref name="database"/>.</summary>
     public static async Task FillDatabaseAsync(MariaDbServerProcess server, string database, int orders, int seed = 1)
     {
-        await server.ExecuteAsync("DELIMITER //\n" + Schema.Replace(";\n", "//\n", StringComparison.Ordinal).TrimEnd().TrimEnd(';') + "//\nDELIMITER ;\n", database);
+        await CreateSchemaAsync(server, database);
         await server.ExecuteAsync(Rows(orders, seed), database);
+    }
+
+    public static Task CreateSchemaAsync(MariaDbServerProcess server, string database) =>
+        server.ExecuteAsync("DELIMITER //\n" + Schema.Replace(";\n", "//\n", StringComparison.Ordinal).TrimEnd().TrimEnd(';') + "//\nDELIMITER ;\n", database);
+
+    /// <summary>Adds orders in batches until about <paramref name="sqlBytes"/> of row data were inserted; the number of orders.</summary>
+    public static async Task<int> FillToSizeAsync(MariaDbServerProcess server, string database, long sqlBytes)
+    {
+        const int chunk = 20_000;
+        var written = 0L;
+        var orders = 0;
+        while (written < sqlBytes)
+        {
+            var rows = Rows(chunk, seed: orders + 1, firstId: orders + 1);
+            await server.ExecuteAsync(rows, database);
+            written += Encoding.UTF8.GetByteCount(rows);
+            orders += chunk;
+        }
+
+        return orders;
     }
 
     /// <summary>Writes a wp-content tree whose uploads add up to about <paramref name="uploadBytes"/> of incompressible data.</summary>
