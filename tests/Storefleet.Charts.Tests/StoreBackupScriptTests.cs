@@ -144,6 +144,30 @@ public sealed class StoreBackupScriptTests(BackupToolsFixture tools) : IClassFix
         Assert.Contains("no backup deadbeef of store retention", unknown.Termination!["reason"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task Retention_WaitsForAnotherResticsLock_AndSaysSoWhenItWaitedTooLong()
+    {
+        using var store = await tools.NewStoreAsync("locked", orders: 50, uploadBytes: 100_000);
+        (await store.BackupAsync("bk-1")).EnsureSucceeded();
+        var retention = new Dictionary<string, string> { ["KEEP_DAILY"] = "1", ["KEEP_WEEKLY"] = "0", ["KEEP_MONTHLY"] = "0", ["LOCK_RETRY_SECONDS"] = "1" };
+
+        await using (await store.HoldRepositoryLockAsync(tools.Repository))
+        {
+            var impatient = await store.MaintainAsync("forget", new Dictionary<string, string>(retention) { ["LOCK_WAIT_SECONDS"] = "0" });
+            Assert.False(impatient.Succeeded, impatient.Output);
+            Assert.Contains("locked by another restic process", impatient.Termination!["reason"]!.GetValue<string>());
+        }
+
+        var holder = await store.HoldRepositoryLockAsync(tools.Repository);
+        var patient = store.MaintainAsync("forget", new Dictionary<string, string>(retention) { ["LOCK_WAIT_SECONDS"] = "600" });
+        // Released once retention has been refused the lock at least twice (it retries every LOCK_RETRY_SECONDS).
+        await Eventually.WaitUntilAsync(() => Task.FromResult(store.CommandLines.Split('\n').Count(l => l.StartsWith("restic forget", StringComparison.Ordinal)) >= 3), TimeSpan.FromSeconds(60), "retention retries the lock");
+        await holder.DisposeAsync();
+
+        var run = (await patient).EnsureSucceeded();
+        Assert.Contains("waiting for the repository lock", run.Output);
+    }
+
     private async Task AssertRestoreFailsUntouchedAsync(StoreBackupScripts store, string snapshot, Action breakIt, string reason)
     {
         await File.WriteAllTextAsync(Path.Combine(store.ContentDirectory, "uploads", "after-backup.txt"), "must survive a failed restore");

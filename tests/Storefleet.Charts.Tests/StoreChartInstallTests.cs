@@ -96,6 +96,56 @@ public sealed class StoreChartInstallTests : IAsyncLifetime
         Assert.Contains(_api.Store.InNamespace(ns), o => o.Object["kind"]?.GetValue<string>() == "NetworkPolicy" && o.Object["metadata"]!["name"]!.GetValue<string>() == "tls-acme-solver-ingress");
     }
 
+    [Fact]
+    public async Task WithBackups_AnOnDemandBackupIsAJobFromTheCronJob_AndARestoreStopsWordPressUntilItIsDone()
+    {
+        const string ns = "store-safe";
+        await PrepareNamespaceAsync(ns, withSecret: true);
+        string[] backups = ["--set", "credentials.existingSecret=safe-credentials", "--set", "backup.enabled=true", "--set", "backup.repository=rest:https://backup.example.com/storefleet"];
+        await HelmAsync(UpgradeInstall("safe", ns, backups));
+
+        // An on-demand backup: a Job from the CronJob's template (what `kubectl create job --from=cronjob/...` makes),
+        // admitted by the namespace's quota and Pod Security (restricted) like the scheduled ones.
+        var cronJob = Object(ns, "CronJob", "safe-backup");
+        var manual = new JsonObject
+        {
+            ["apiVersion"] = "batch/v1",
+            ["kind"] = "Job",
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = "safe-backup-manual-1",
+                ["labels"] = cronJob["spec"]!["jobTemplate"]!["metadata"]!["labels"]!.DeepClone(),
+                ["annotations"] = new JsonObject { ["cronjob.kubernetes.io/instantiate"] = "manual" },
+                ["ownerReferences"] = new JsonArray(new JsonObject
+                {
+                    ["apiVersion"] = "batch/v1", ["kind"] = "CronJob", ["name"] = "safe-backup",
+                    ["uid"] = cronJob["metadata"]!["uid"]!.DeepClone(), ["controller"] = true,
+                }),
+            },
+            ["spec"] = cronJob["spec"]!["jobTemplate"]!["spec"]!.DeepClone(),
+        };
+        await KubectlAsync(["create", "-n", ns, "-f", "-"], manual.ToJsonString());
+        await Eventually.WaitUntilAsync(() => Task.FromResult(JobSucceeded(ns, "safe-backup-manual-1")), TimeSpan.FromSeconds(30), "the on-demand backup Job succeeds");
+        var job = Object(ns, "Job", "safe-backup-manual-1");
+        Assert.Equal("CronJob", job["metadata"]!["ownerReferences"]![0]!["kind"]!.GetValue<string>());
+        Assert.Equal("backup", job["spec"]!["template"]!["metadata"]!["labels"]!["app.kubernetes.io/component"]!.GetValue<string>());
+
+        await HelmAsync(UpgradeInstall("safe", ns, [.. backups, "--set", "restore.id=rs-1", "--set", "restore.snapshot=4f3c2d1e"]));
+        Assert.Equal(0, JsonNumbers.Long(Object(ns, "Deployment", "safe-wordpress")["spec"]!["replicas"]));
+        await Eventually.WaitUntilAsync(() => Task.FromResult(JobSucceeded(ns, "safe-restore-rs-1")), TimeSpan.FromSeconds(30), "the restore Job succeeds");
+
+        await HelmAsync(UpgradeInstall("safe", ns, backups));
+        Assert.Equal(1, JsonNumbers.Long(Object(ns, "Deployment", "safe-wordpress")["spec"]!["replicas"]));
+        Assert.DoesNotContain(_api.Store.InNamespace(ns), o => o.Object["kind"]!.GetValue<string>() == "Job" && o.Object["metadata"]!["name"]!.GetValue<string>() == "safe-restore-rs-1");
+    }
+
+    private JsonObject Object(string ns, string kind, string name) =>
+        _api.Store.InNamespace(ns).Single(o => o.Object["kind"]!.GetValue<string>() == kind && o.Object["metadata"]!["name"]!.GetValue<string>() == name).Object;
+
+    private bool JobSucceeded(string ns, string name) =>
+        _api.Store.InNamespace(ns).Any(o => o.Object["kind"]!.GetValue<string>() == "Job" && o.Object["metadata"]!["name"]!.GetValue<string>() == name
+            && (JsonNumbers.Long(o.Object["status"]?["succeeded"]) ?? 0) >= 1);
+
     private static string[] UpgradeInstall(string release, string ns, params string[] extra) =>
     [
         "upgrade", "--install", release, StoreChart.Path, "-n", ns,

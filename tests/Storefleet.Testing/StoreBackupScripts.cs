@@ -115,6 +115,37 @@ public sealed class StoreBackupScripts : IDisposable
     public Task<ScriptRun> FetchAsync(string restoreId, string snapshot) =>
         RunAsync([("restore-fetch.sh", [])], new Dictionary<string, string>(Environment) { ["RESTORE_ID"] = restoreId, ["RESTORE_SNAPSHOT"] = snapshot });
 
+    /// <summary>
+    /// Holds a (non-exclusive) lock on the store's repository until disposed: a real restic backing up its standard
+    /// input, which is kept open. Returns once the lock is in the repository.
+    /// </summary>
+    public async Task<IAsyncDisposable> HoldRepositoryLockAsync(ResticRestServer repository)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("/usr/bin/restic") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "backup", "--stdin", "--stdin-filename", "lock-holder" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["RESTIC_REPOSITORY"] = $"rest:http://{Uri.EscapeDataString(repository.User)}:{Uri.EscapeDataString(repository.Password)}@127.0.0.1:{repository.Port}/storefleet/{Store}";
+        start.Environment["RESTIC_PASSWORD_FILE"] = Environment["RESTIC_PASSWORD_FILE"];
+        start.Environment["RESTIC_CACHE_DIR"] = Path.Combine(_root, "lock-holder-cache");
+        var process = System.Diagnostics.Process.Start(start)!;
+        var locks = Path.Combine(repository.Directory, "storefleet", Store, "locks");
+        await Eventually.WaitUntilAsync(() => Task.FromResult(Directory.Exists(locks) && Directory.EnumerateFiles(locks).Any()), TimeSpan.FromSeconds(30), "restic holds the repository's lock");
+        return new LockHolder(process);
+    }
+
+    private sealed class LockHolder(System.Diagnostics.Process process) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            process.StandardInput.Close();
+            await process.WaitForExitAsync();
+            process.Dispose();
+        }
+    }
+
     /// <summary>Maintenance: <c>forget</c> (retention) or <c>check</c>.</summary>
     public Task<ScriptRun> MaintainAsync(string task, IReadOnlyDictionary<string, string>? settings = null)
     {

@@ -40,6 +40,8 @@ url_escape() {
 # termination message so the control plane shows it to a person.
 explain_restic_failure() {
   case "$1" in
+    *"already locked"*)
+      reason="the backup repository is locked by another restic process (a backup, retention or check) for longer than ${LOCK_WAIT_SECONDS:-0}s: try again later; if none is running, the lock is stale and 'restic unlock' removes it" ;;
     *"wrong password"*|*"no key found"*)
       reason="the restic password does not open the repository of ${STORE_REPOSITORY_NAME:-this store}: check the password Secret (it must be the one the repository was created with)" ;;
     *"connection refused"*|*"no such host"*|*"i/o timeout"*|*"network is unreachable"*|*"context deadline exceeded"*|*"TLS handshake timeout"*)
@@ -73,17 +75,28 @@ json_escape() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | tr -d '
 json_number() { printf '%s' "$1" | sed -n "s/.*\"$2\":\([0-9.eE+-]*\).*/\1/p"; }
 json_string() { printf '%s' "$1" | sed -n "s/.*\"$2\":\"\([^\"]*\)\".*/\1/p"; }
 
-# Runs restic; on failure explains it and exits. Its error output is kept for the explanation (and printed, redacted
-# by restic itself); stdout goes to the caller.
+# Runs restic; on failure explains it and exits. A repository locked by another restic (a backup, retention, a check)
+# is waited for, up to LOCK_WAIT_SECONDS. restic's error output is kept for the explanation (and printed: restic
+# redacts credentials from it); stdout goes to the caller.
 restic_or_fail() {
-  errors="$(mktemp)"
-  if restic "$@" 2>"${errors}"; then
+  waited=0
+  while :; do
+    errors="$(mktemp)"
+    if restic "$@" 2>"${errors}"; then
+      rm -f "${errors}"
+      return 0
+    fi
+    if grep -q 'already locked' "${errors}" && [ "${waited}" -lt "${LOCK_WAIT_SECONDS:-0}" ]; then
+      rm -f "${errors}"
+      log "waiting for the repository lock (another backup, retention or check is running; ${waited}s so far)" >&2
+      sleep "${LOCK_RETRY_SECONDS:-10}"
+      waited=$(( waited + ${LOCK_RETRY_SECONDS:-10} ))
+      continue
+    fi
+    cat "${errors}" >&2
+    message="$(cat "${errors}")"
     rm -f "${errors}"
-    return 0
-  fi
-  cat "${errors}" >&2
-  message="$(cat "${errors}")"
-  rm -f "${errors}"
-  explain_restic_failure "${message}"
-  exit 1
+    explain_restic_failure "${message}"
+    exit 1
+  done
 }
