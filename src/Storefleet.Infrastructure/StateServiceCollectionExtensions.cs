@@ -28,6 +28,7 @@ public static class StateServiceCollectionExtensions
         services.AddSingleton<IStoreRepository>(p => p.GetRequiredService<RedisStoreRepository>());
         services.AddSingleton<IWorkQueue, RedisWorkQueue>();
         services.AddSingleton<Storefleet.Core.Rollouts.IRolloutRepository, RedisRolloutRepository>();
+        services.AddSingleton<Storefleet.Core.Backups.IBackupRepository, RedisBackupRepository>();
         services.AddSingleton<Storefleet.Core.Fleet.IFleetHistory, RedisFleetHistory>();
         services.AddSingleton<ReplicaAcknowledgements>();
 

@@ -42,6 +42,7 @@ app.UseStorefleetPipeline();
 app.MapHealthEndpoints();
 app.MapStoresApi();
 app.MapRolloutsApi();
+app.MapBackupsApi();
 app.MapAccessApi();
 app.MapSignIn();
 app.MapDashboard();

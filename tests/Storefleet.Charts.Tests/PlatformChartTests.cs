@@ -92,6 +92,27 @@ public sealed partial class PlatformChartTests
     }
 
     [Fact]
+    public async Task Backups_AreOffUntilARepositoryIsSet_ThenConfiguredWithTheSecretsOfTheReleaseNamespace()
+    {
+        var off = await HelmCli.TemplateAsync(Chart, "storefleet", "storefleet", ChartValues.From(Path.Combine(Chart, "values-prod.yaml")));
+        Assert.DoesNotContain(off.All<V1Deployment>().Single().Spec.Template.Spec.Containers.Single().Env, e => e.Name.StartsWith("Storefleet__Backups__", StringComparison.Ordinal));
+
+        var on = await HelmCli.TemplateAsync(Chart, "storefleet", "platform", ChartValues.From(Path.Combine(Chart, "values-prod.yaml"))
+            .With("backups.repository", "s3:https://s3.eu-west-1.amazonaws.com/shops/storefleet").With("backups.schedules.large", "*/30 * * * *"));
+        var env = on.All<V1Deployment>().Single().Spec.Template.Spec.Containers.Single().Env.ToDictionary(e => e.Name, e => e.Value);
+        Assert.Equal("s3:https://s3.eu-west-1.amazonaws.com/shops/storefleet", env["Storefleet__Backups__Repository"]);
+        Assert.Equal("platform", env["Storefleet__Backups__SecretsNamespace"]);
+        Assert.Equal("storefleet-backup-password", env["Storefleet__Backups__PasswordSecret"]);
+        Assert.Equal("*/30 * * * *", env["Storefleet__Backups__Schedules__large"]);
+        Assert.Equal("daily", env["Storefleet__Backups__Schedules__small"]);
+        Assert.Equal("7", env["Storefleet__Backups__Retention__Daily"]);
+
+        var withCredentials = await HelmCli.RunAsync(["template", "storefleet", Chart, "--set", "backups.repository=rest:https://user:pw@backup.example.com/x"]);
+        Assert.NotEqual(0, withCredentials.ExitCode);
+        Assert.Contains("repository", withCredentials.Stderr);
+    }
+
+    [Fact]
     public async Task AnExternalRedisSentinel_IsOneConnectionString_WithConfirmedWrites_AndEgressToSentinelsAndServers()
     {
         var chart = await HelmCli.TemplateAsync(Chart, "storefleet", "storefleet", ChartValues.From(Path.Combine(Chart, "values-prod.yaml"))

@@ -107,23 +107,7 @@ public sealed class StoreChartInstallTests : IAsyncLifetime
         // An on-demand backup: a Job from the CronJob's template (what `kubectl create job --from=cronjob/...` makes),
         // admitted by the namespace's quota and Pod Security (restricted) like the scheduled ones.
         var cronJob = Object(ns, "CronJob", "safe-backup");
-        var manual = new JsonObject
-        {
-            ["apiVersion"] = "batch/v1",
-            ["kind"] = "Job",
-            ["metadata"] = new JsonObject
-            {
-                ["name"] = "safe-backup-manual-1",
-                ["labels"] = cronJob["spec"]!["jobTemplate"]!["metadata"]!["labels"]!.DeepClone(),
-                ["annotations"] = new JsonObject { ["cronjob.kubernetes.io/instantiate"] = "manual" },
-                ["ownerReferences"] = new JsonArray(new JsonObject
-                {
-                    ["apiVersion"] = "batch/v1", ["kind"] = "CronJob", ["name"] = "safe-backup",
-                    ["uid"] = cronJob["metadata"]!["uid"]!.DeepClone(), ["controller"] = true,
-                }),
-            },
-            ["spec"] = cronJob["spec"]!["jobTemplate"]!["spec"]!.DeepClone(),
-        };
+        var manual = CronJobRuns.JobFrom(cronJob, "safe-backup-manual-1", manual: true);
         await KubectlAsync(["create", "-n", ns, "-f", "-"], manual.ToJsonString());
         await Eventually.WaitUntilAsync(() => Task.FromResult(JobSucceeded(ns, "safe-backup-manual-1")), TimeSpan.FromSeconds(30), "the on-demand backup Job succeeds");
         var job = Object(ns, "Job", "safe-backup-manual-1");

@@ -9,8 +9,9 @@ namespace Storefleet.Engine.Tests;
 /// <summary>
 /// The platform chart's ClusterRole against what the control plane and helm actually do: every (group,
 /// resource, verb) recorded by the API test double during a full store lifecycle — create, a bootstrap
-/// failure read from the Job's log, retry (an upgrade), credentials, orphan scan, a plan change with volume
-/// growth, drift repairs (an object and the namespace's labels), delete — must be granted,
+/// failure read from the Job's log, retry (an upgrade), credentials, an on-demand backup (the backup Secrets copied,
+/// a Job from the backup CronJob, its result read), orphan scan, a plan change with volume growth, drift repairs (an
+/// object and the namespace's labels), delete — must be granted,
 /// and the role must grant nothing beyond that plus the short allow-list below.
 /// </summary>
 public sealed class RbacCoverageTests : IAsyncLifetime
@@ -87,10 +88,26 @@ public sealed class RbacCoverageTests : IAsyncLifetime
     {
         var api = _fixture.Api;
         api.Requests.Clear();
+        // Backups on: the platform's Secrets (made by a person, through kubectl) are copied into the store's namespace.
+        await KubectlApplyAsync("""
+            apiVersion: v1
+            kind: Namespace
+            metadata:
+              name: storefleet
+            ---
+            apiVersion: v1
+            kind: Secret
+            metadata:
+              name: storefleet-backup-password
+              namespace: storefleet
+            stringData:
+              restic-password: rbac-test-password
+            """);
         await using var plane = _fixture.StartControlPlane(new Dictionary<string, string?>
         {
             ["Storefleet:Engine:ResyncInterval"] = "00:00:01",
             ["Storefleet:Engine:Drift:RepairBackoff"] = "00:00:00.200",
+            ["Storefleet:Backups:Repository"] = "s3:https://s3.amazonaws.com/backups/storefleet",
         });
         var name = EngineFixture.NewStoreName("rbac");
         api.Simulation.FailJobs($"store-{name}", "bootstrap", "bootstrap: FAILED: simulated");
@@ -100,6 +117,12 @@ public sealed class RbacCoverageTests : IAsyncLifetime
         await plane.RetryStoreAsync(name);
         await plane.WaitForPhaseAsync(name, StorePhase.Ready, TimeSpan.FromSeconds(20));
         (await plane.CreateClient().GetAsync($"/api/v1/stores/{name}/credentials")).EnsureSuccessStatusCode();
+
+        // An on-demand backup, recorded from its Job when it finishes.
+        var backup = await plane.CreateClient().PostAsync($"/api/v1/stores/{name}/backups", null);
+        Assert.True(backup.StatusCode == System.Net.HttpStatusCode.Accepted, await backup.Content.ReadAsStringAsync());
+        await Eventually.WaitUntilAsync(async () => (await plane.Repository.GetEventsAsync(name)).Any(e => e.Step == "backup" && e.Type != StoreEventType.StepStarted),
+            TimeSpan.FromSeconds(30), "the backup recorded");
 
         // Day two: a plan change that grows the volumes, then drift repaired (an object, the namespace's labels).
         // The test's own changes go through kubectl, whose requests are not the control plane's.
@@ -125,6 +148,12 @@ public sealed class RbacCoverageTests : IAsyncLifetime
         // as well as patch (kubernetes.io/docs/reference/using-api/api-concepts/#patch-and-apply).
         return [.. used.Select(r => $"{Group(r.Resource!)}/{ResourceName(r.Resource!)}:{r.Verb}")
             .Concat(used.Where(r => r.Verb == "patch" && r.Status == 201).Select(r => $"{Group(r.Resource!)}/{ResourceName(r.Resource!)}:create"))];
+    }
+
+    private async Task KubectlApplyAsync(string manifest)
+    {
+        var result = await Cli.RunAsync(RepositoryPaths.Kubectl, ["apply", "-f", "-"], new Dictionary<string, string> { ["KUBECONFIG"] = _fixture.Api.KubeconfigPath }, manifest);
+        Assert.True(result.ExitCode == 0, result.ToString());
     }
 
     private async Task KubectlAsync(params string[] args)

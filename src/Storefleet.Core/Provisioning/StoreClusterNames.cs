@@ -18,6 +18,15 @@ public sealed record StoreClusterNames(string Namespace, string Release, string 
     /// <summary>Label of an upgrade's restore Job (suspended until the upgrade fails).</summary>
     public const string RestoreGenerationLabel = "storefleet.io/restore-generation";
 
+    /// <summary>The copy of the platform's restic password Secret in the store's namespace.</summary>
+    public string BackupPasswordSecret => $"{Release}-backup-password";
+
+    /// <summary>The copy of the platform's backup repository credentials Secret in the store's namespace.</summary>
+    public string BackupCredentialsSecret => $"{Release}-backup-credentials";
+
+    /// <summary>The store chart's backup CronJob (its template is also what an on-demand backup runs).</summary>
+    public string BackupCronJob => $"{Release}-backup";
+
     public static StoreClusterNames For(string store, string namespacePrefix) =>
         new($"{namespacePrefix}{store}", store, $"{store}-credentials");
 

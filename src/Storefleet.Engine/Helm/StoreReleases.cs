@@ -14,15 +14,19 @@ namespace Storefleet.Engine.Helm;
 /// Secret's name), their digest (stored as a release label, so "deployed with these values" is read
 /// back from the cluster), and the helm commands: upgrade --install, uninstall, rollback.
 /// </summary>
-public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<EngineOptions> options)
+public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<EngineOptions> options, IOptions<Backups.BackupOptions> backups)
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (DateTime Written, string Text)> _files = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string[] Documents, AppVersions Apps)> _apps = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _running = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, System.Collections.Concurrent.ConcurrentDictionary<string, byte>> _abandoned = new(StringComparer.Ordinal);
 
-    /// <summary>The values the chart gets for this store. Everything a user sent was validated against fixed sets.</summary>
-    public static string ValuesJson(Store store, StoreClusterNames names)
+    /// <summary>
+    /// The values the chart gets for this store. Everything a user sent was validated against fixed sets. With backups
+    /// configured, the backup CronJobs' settings (the repository URL, the plan's schedule, retention): never a secret,
+    /// only the names of the Secrets the engine copies into the namespace.
+    /// </summary>
+    public static string ValuesJson(Store store, StoreClusterNames names, Backups.BackupOptions? backups = null)
     {
         var values = new JsonObject
         {
@@ -54,6 +58,21 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
 
                 upgradeValues["woocommerceVersion"] = version;
             }
+        }
+
+        if (backups is { Enabled: true })
+        {
+            var retention = backups.Retention;
+            values["backup"] = new JsonObject
+            {
+                ["enabled"] = true,
+                ["repository"] = backups.Repository,
+                ["storeName"] = store.Name,
+                ["passwordSecret"] = names.BackupPasswordSecret,
+                ["credentialsSecret"] = names.BackupCredentialsSecret,
+                ["schedule"] = Backups.BackupSchedule.For(store.Name, backups.Schedules.GetValueOrDefault(store.Spec.Plan.Id, "daily")),
+                ["retention"] = new JsonObject { ["daily"] = retention.Daily, ["weekly"] = retention.Weekly, ["monthly"] = retention.Monthly },
+            };
         }
 
         return values.ToJsonString();
@@ -119,7 +138,7 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
     public string Digest(Store store, StoreClusterNames names)
     {
         var chart = paths.Chart(store.Spec.Engine.ChartDirectory);
-        var material = new StringBuilder(ValuesJson(store, names));
+        var material = new StringBuilder(ValuesJson(store, names, backups.Value));
         material.Append('|').Append(Read(Path.Combine(chart, "Chart.yaml")));
         foreach (var file in paths.ValuesFiles(store.Spec.Engine.ChartDirectory))
         {
@@ -145,7 +164,7 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
 
     public async Task<HelmResult> UpgradeInstallAsync(Store store, StoreClusterNames names, string digest, ILeaseGuard guard, CancellationToken cancellationToken)
     {
-        using var values = helm.WriteValues(ValuesJson(store, names));
+        using var values = helm.WriteValues(ValuesJson(store, names, backups.Value));
         var chart = paths.Chart(store.Spec.Engine.ChartDirectory);
         var args = new List<string> { "upgrade", "--install", names.Release, chart, "--namespace", names.Namespace };
         foreach (var file in paths.ValuesFiles(store.Spec.Engine.ChartDirectory))

@@ -35,6 +35,10 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton<IReconcileGate, OpenReconcileGate>();
         services.AddSingleton<OrphanNamespaces>();
         services.AddSingleton<CronRunReporter>();
+        services.AddOptions<Backups.BackupOptions>().Bind(configuration.GetSection(Backups.BackupOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<Backups.BackupSecrets>();
+        services.AddSingleton<Backups.BackupRequests>();
+        services.AddSingleton<Backups.BackupRunRecorder>();
         services.AddSingleton<StoreCredentialsReader>();
         services.AddSingleton<PlanChangeCheck>();
 

@@ -9,12 +9,14 @@ namespace Storefleet.Engine.Reconciling;
 /// <summary>
 /// Runs the engine's watch caches (<see cref="StoreCaches"/>: informers over every store namespace, never polling) and
 /// enqueues the store an event belongs to at once — so readiness, pod problems, health and drift reach the API within
-/// a reconcile of happening. A failed WP-Cron run is reported as an event instead (see <see cref="CronRunReporter"/>).
+/// a reconcile of happening. A failed WP-Cron run is reported as an event instead (see <see cref="CronRunReporter"/>), and
+/// backup runs are recorded (see <see cref="Backups.BackupRunRecorder"/>).
 /// </summary>
 public sealed partial class ClusterWatcher(
     StoreCaches caches,
     IWorkQueue queue,
     CronRunReporter cronRuns,
+    Backups.BackupRunRecorder backupRuns,
     TimeProvider clock,
     ILogger<ClusterWatcher> logger) : BackgroundService
 {
@@ -30,6 +32,13 @@ public sealed partial class ClusterWatcher(
         if (item is V1Job job && CronRunReporter.IsFailedCronRun(job))
         {
             _ = cronRuns.ReportAsync(job, store, CancellationToken.None);
+            return;
+        }
+
+        if (item is V1Job run && Backups.BackupRunRecorder.Follows(run, store))
+        {
+            // Backups run beside the store; they never change what the store's reconcile decides.
+            _ = backupRuns.RecordAsync(run, store, CancellationToken.None);
             return;
         }
 

@@ -33,6 +33,8 @@ public sealed partial class StoreReconciler(
     IOptions<EngineOptions> options,
     TimeProvider clock,
     ILogger<StoreReconciler> logger,
+    Backups.BackupSecrets backupSecrets,
+    IOptions<Backups.BackupOptions> backupOptions,
     Telemetry.StorefleetMetrics? metrics = null,
     Core.Fleet.IFleetHistory? history = null)
 {
@@ -425,6 +427,11 @@ public sealed partial class StoreReconciler(
 
     private async Task<StepOutcome> InstallAsync(Context c, ReconcileAction.InstallOrUpgrade install, CancellationToken ct)
     {
+        if (await CopyBackupSecretsAsync(c, install.Step, ct) is { } missing)
+        {
+            return missing;
+        }
+
         var result = await HelmAsync(c, () => releases.UpgradeInstallAsync(c.Store, c.Names, install.Digest, c.Guard, ct), ct);
         if (result.Succeeded)
         {
@@ -442,6 +449,28 @@ public sealed partial class StoreReconciler(
         return StoreReleases.IsTerminal(result)
             ? await FailAsync(c, "HelmFailed", $"helm upgrade --install failed and will not succeed by retrying: {summary} Fix the chart or values, then retry.", ct)
             : await RetryLaterAsync(c.Store, c.Lease, install.Step, $"helm upgrade --install failed: {summary}", ct);
+    }
+
+    /// <summary>
+    /// With backups configured, the platform's backup Secrets are copied into the namespace before helm runs (the backup
+    /// pods mount them). Missing: retried later with what to do (the store is never installed without its backups).
+    /// </summary>
+    private async Task<StepOutcome?> CopyBackupSecretsAsync(Context c, string step, CancellationToken ct)
+    {
+        if (!backupOptions.Value.Enabled)
+        {
+            return null;
+        }
+
+        try
+        {
+            await backupSecrets.EnsureAsync(c.Client, c.Store.Name, c.Names, ct);
+            return null;
+        }
+        catch (Backups.BackupSecretsMissingException e)
+        {
+            return await RetryLaterAsync(c.Store, c.Lease, step, e.Message, ct);
+        }
     }
 
     /// <summary>For the fleet overview; the history is a view, so a Redis hiccup here never fails the store's pass.</summary>
@@ -576,6 +605,11 @@ public sealed partial class StoreReconciler(
         HelmResult? result = null;
         if (repair.Drift.Objects.Count > 0 || repair.Drift.Release is not null)
         {
+            if (await CopyBackupSecretsAsync(c, repair.Step, ct) is { } missing)
+            {
+                return missing;
+            }
+
             result = await HelmAsync(c, () => releases.UpgradeInstallAsync(store, c.Names, c.Observed.Release.Digest == store.Pin?.Digest ? store.Pin!.Digest : releases.Digest(store, c.Names), c.Guard, ct), ct);
         }
 

@@ -123,6 +123,12 @@ public sealed class RedisKeys(string prefix)
     /// <summary>Marker: an event about this Kubernetes object (by uid) was recorded already (with a TTL).</summary>
     public RedisKey Reported(string uid) => $"{Prefix}reported:{uid}";
 
+    /// <summary>A store's backups: hash of backup id → JSON (metadata only).</summary>
+    public RedisKey Backups(string store) => $"{Prefix}backups:{store}";
+
+    /// <summary>A store's backups by start time (ms), for listing newest first and trimming.</summary>
+    public RedisKey BackupTimes(string store) => $"{Prefix}backups-by-time:{store}";
+
     /// <summary>Stored first response for an <c>Idempotency-Key</c>.</summary>
     public RedisKey Idempotency(string scope, string key) => $"{Prefix}idem:{scope}:{key}";
 }

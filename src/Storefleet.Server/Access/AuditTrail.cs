@@ -26,6 +26,7 @@ public static class AuditActions
     public const string StoreChange = "store.change";
     public const string StoreUpgrade = "store.upgrade";
     public const string StoreCredentials = "store.credentials";
+    public const string StoreBackup = "store.backup";
     public const string RolloutCreate = "rollout.create";
     public const string RolloutPause = "rollout.pause";
     public const string RolloutResume = "rollout.resume";

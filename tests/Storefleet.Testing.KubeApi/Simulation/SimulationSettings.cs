@@ -21,6 +21,7 @@ public sealed class SimulationSettings
     private readonly List<(string? Namespace, string? ImageContains, PodFault Fault)> _podFaults = [];
     private readonly List<(string Namespace, string? JobNameSearch, string[] LogLines)> _jobFailures = [];
     private readonly HashSet<string> _heldNamespaces = new(StringComparer.Ordinal);
+    private readonly List<(string? Namespace, string JobNameSearch, string Container, string Message)> _terminationMessages = [];
 
     /// <summary>Time from a workload change until its pods are ready (and Jobs complete, PVCs bind).</summary>
     public TimeSpan ReadyDelay { get; set; } = TimeSpan.Zero;
@@ -74,6 +75,36 @@ public sealed class SimulationSettings
         }
     }
 
+    /// <summary>
+    /// The container <paramref name="container"/> of Jobs in <paramref name="ns"/> (null: any) whose name contains
+    /// <paramref name="jobNameSearch"/> writes <paramref name="message"/> to its termination log (the pod status's
+    /// <c>state.terminated.message</c>, as a kubelet reports it) when it finishes. The latest matching setting wins.
+    /// </summary>
+    public void SetTerminationMessage(string? ns, string jobNameSearch, string container, string message)
+    {
+        lock (_gate)
+        {
+            _terminationMessages.Add((ns, jobNameSearch, container, message));
+        }
+    }
+
+    public string? TerminationMessageFor(string ns, string jobName, string container)
+    {
+        lock (_gate)
+        {
+            for (var i = _terminationMessages.Count - 1; i >= 0; i--)
+            {
+                var (n, job, c, message) = _terminationMessages[i];
+                if ((n is null || n == ns) && c == container && jobName.Contains(job, StringComparison.Ordinal))
+                {
+                    return message;
+                }
+            }
+
+            return null;
+        }
+    }
+
     /// <summary>Keeps a namespace Terminating after deletion until <see cref="ReleaseNamespace"/>.</summary>
     public void HoldNamespace(string ns)
     {
@@ -102,6 +133,7 @@ public sealed class SimulationSettings
             _podFaults.Clear();
             _jobFailures.Clear();
             _heldNamespaces.Clear();
+            _terminationMessages.Clear();
         }
 
         FaultsCleared?.Invoke();

@@ -400,7 +400,8 @@ public sealed class WorkloadSimulator
         }
 
         _logs[$"{ns}/{podName}"] = failure ?? ["bootstrap finished (simulated)"];
-        SetPodStatus(ns, podName, failure is null ? "Succeeded" : "Failed", ready: false, template, terminatedExitCode: failure is null ? 0 : 1);
+        SetPodStatus(ns, podName, failure is null ? "Succeeded" : "Failed", ready: false, template, terminatedExitCode: failure is null ? 0 : 1,
+            terminationMessage: container => _settings.TerminationMessageFor(ns, name, container));
         var backoffLimit = JsonNumbers.Int(job["spec"]?["backoffLimit"]) ?? 6;
         var status = failure is null
             ? new JsonObject
@@ -561,8 +562,19 @@ public sealed class WorkloadSimulator
         return status is 201 or 409 ? null : body["message"]?.GetValue<string>() ?? $"pod creation failed with {status}";
     }
 
+    private static JsonObject Terminated(int exit, string now, string? message)
+    {
+        var terminated = new JsonObject { ["exitCode"] = exit, ["reason"] = exit == 0 ? "Completed" : "Error", ["startedAt"] = now, ["finishedAt"] = now };
+        if (message is not null)
+        {
+            terminated["message"] = message;
+        }
+
+        return new JsonObject { ["terminated"] = terminated };
+    }
+
     private void SetPodStatus(string ns, string pod, string phase, bool ready, JsonObject template, PodFault? fault = null, int? terminatedExitCode = null, bool pvcPending = false,
-        IReadOnlyDictionary<string, string>? configErrors = null, bool creating = false)
+        IReadOnlyDictionary<string, string>? configErrors = null, bool creating = false, Func<string, string?>? terminationMessage = null)
     {
         var now = _writer.Timestamp();
         var containers = new JsonArray();
@@ -577,7 +589,7 @@ public sealed class WorkloadSimulator
                 (PodFault.ImagePullBackOff, _) => new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "ImagePullBackOff", ["message"] = $"Back-off pulling image \"{image}\"" } },
                 (PodFault.CrashLoopBackOff or PodFault.OOMKilled, _) => new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "CrashLoopBackOff", ["message"] = $"back-off 40s restarting failed container={c["name"]} pod={pod}" } },
                 (PodFault.Unschedulable, _) => new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "ContainerCreating" } },
-                (_, { } exit) => new JsonObject { ["terminated"] = new JsonObject { ["exitCode"] = exit, ["reason"] = exit == 0 ? "Completed" : "Error", ["startedAt"] = now, ["finishedAt"] = now } },
+                (_, { } exit) => Terminated(exit, now, terminationMessage?.Invoke(c["name"]?.GetValue<string>() ?? string.Empty)),
                 _ => new JsonObject { ["running"] = new JsonObject { ["startedAt"] = now } },
             };
             var containerStatus = new JsonObject

@@ -1,0 +1,54 @@
+namespace Storefleet.Core.Backups;
+
+/// <summary>
+/// One backup of a store: a restic snapshot of its database dump and wp-content, taken by a Job in the store's
+/// namespace (its <see cref="Id"/> is the Job's name). Only metadata: the data is in the repository.
+/// </summary>
+public sealed record Backup(
+    string Id,
+    string Store,
+    BackupTrigger Trigger,
+    BackupStatus Status,
+    DateTimeOffset StartedAt,
+    DateTimeOffset? FinishedAt = null,
+    string? Snapshot = null,
+    long? BytesAdded = null,
+    long? TotalBytes = null,
+    long? Files = null,
+    double? DurationSeconds = null,
+    string? Reason = null,
+    BackupVersions? Versions = null)
+{
+    public bool IsFinished => Status is BackupStatus.Succeeded or BackupStatus.Failed;
+}
+
+/// <summary>What a backup was taken with: the chart and application versions the store ran.</summary>
+public sealed record BackupVersions(string Chart, string WordPress, string WooCommerce);
+
+public enum BackupTrigger
+{
+    /// <summary>Taken by the store's backup CronJob.</summary>
+    Scheduled,
+
+    /// <summary>Asked for by a person (POST …/backups).</summary>
+    OnDemand,
+}
+
+public enum BackupStatus
+{
+    Running,
+    Succeeded,
+    Failed,
+}
+
+public static class BackupWire
+{
+    public static string ToWire(this BackupStatus status) => status switch
+    {
+        BackupStatus.Running => "running",
+        BackupStatus.Succeeded => "succeeded",
+        _ => "failed",
+    };
+
+    public static string ToWire(this BackupTrigger trigger) => trigger == BackupTrigger.Scheduled ? "scheduled" : "on-demand";
+}

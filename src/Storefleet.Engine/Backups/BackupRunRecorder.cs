@@ -1,0 +1,142 @@
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using Storefleet.Core.Backups;
+using Storefleet.Core.Provisioning;
+using Storefleet.Core.Stores;
+using Storefleet.Engine.Kubernetes;
+using Storefleet.Infrastructure.Redis;
+
+namespace Storefleet.Engine.Backups;
+
+/// <summary>
+/// Records the store chart's backup runs as the watch sees their Jobs: running, then the result the upload container
+/// left as its termination message (snapshot, sizes, duration — or the reason it failed), with an event on the store.
+/// A failed retention or check run becomes a Warning event. Once per finished Job across replicas (a Redis marker).
+/// </summary>
+public sealed partial class BackupRunRecorder(
+    ClusterConnection cluster,
+    IBackupRepository backups,
+    IStoreRepository stores,
+    IConnectionMultiplexer redis,
+    RedisKeys keys,
+    IOptions<EngineOptions> options,
+    TimeProvider clock,
+    ILogger<BackupRunRecorder> logger)
+{
+    private static readonly TimeSpan MarkerLifetime = TimeSpan.FromDays(2);
+
+    /// <summary>True for the Jobs this recorder follows (the watcher hands every store Job here first).</summary>
+    public static bool Follows(V1Job job, string store) => BackupJobs.IsBackup(job, store) || BackupJobs.IsMaintenance(job, store);
+
+    public async Task RecordAsync(V1Job job, string store, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var finished = BackupJobs.IsFinished(job, out var succeeded);
+            if (BackupJobs.IsMaintenance(job, store))
+            {
+                if (finished && !succeeded && await FirstReportAsync(job))
+                {
+                    await ReportMaintenanceFailureAsync(job, store, cancellationToken);
+                }
+
+                return;
+            }
+
+            var started = job.Status?.StartTime is { } start ? new DateTimeOffset(start, TimeSpan.Zero) : (job.Metadata.CreationTimestamp is { } created ? new DateTimeOffset(created, TimeSpan.Zero) : clock.GetUtcNow());
+            var running = new Backup(job.Metadata.Name, store, BackupJobs.Trigger(job), BackupStatus.Running, started, Versions: BackupJobs.Versions(job));
+            if (!finished)
+            {
+                await backups.RecordAsync(running, cancellationToken);
+                return;
+            }
+
+            if (!await FirstReportAsync(job))
+            {
+                return;
+            }
+
+            var result = await ResultAsync(job, cancellationToken);
+            var now = clock.GetUtcNow();
+            var backup = succeeded && result is { Ok: true, Snapshot: not null }
+                ? running with
+                {
+                    Status = BackupStatus.Succeeded, FinishedAt = now, Snapshot = result.Snapshot, BytesAdded = result.BytesAdded,
+                    TotalBytes = result.TotalBytes, Files = result.Files, DurationSeconds = result.DurationSeconds,
+                }
+                : running with { Status = BackupStatus.Failed, FinishedAt = now, Reason = FailureReason(job, result) };
+            await backups.RecordAsync(backup, cancellationToken);
+            var phase = (await stores.GetAsync(store, cancellationToken))?.Phase ?? StorePhase.Ready;
+            await stores.AppendEventAsync(store, backup.Status == BackupStatus.Succeeded
+                ? new StoreEvent(now, StoreEventType.StepSucceeded, phase,
+                    $"Backup {backup.Id} ({backup.Trigger.ToWire()}) finished: snapshot {backup.Snapshot}, {Size(backup.TotalBytes)} in {backup.Files} files, {Size(backup.BytesAdded)} new in the repository.",
+                    backup.DurationSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null, "backup")
+                : new StoreEvent(now, StoreEventType.Warning, phase,
+                    $"Backup {backup.Id} ({backup.Trigger.ToWire()}) failed: {backup.Reason} The store's data was not changed; the next scheduled backup runs as planned, or back up again once this is fixed.",
+                    Step: "backup"), cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogNotRecorded(logger, job.Metadata.Name, store, e.Message);
+        }
+    }
+
+    private async Task<bool> FirstReportAsync(V1Job job) =>
+        await redis.GetDatabase().StringSetAsync(keys.Reported(job.Metadata.Uid), "backup", MarkerLifetime, When.NotExists);
+
+    private async Task ReportMaintenanceFailureAsync(V1Job job, string store, CancellationToken cancellationToken)
+    {
+        var result = await ResultAsync(job, cancellationToken);
+        var names = StoreClusterNames.For(store, options.Value.NamespacePrefix);
+        var phase = (await stores.GetAsync(store, cancellationToken))?.Phase ?? StorePhase.Ready;
+        await stores.AppendEventAsync(store, new StoreEvent(clock.GetUtcNow(), StoreEventType.Warning, phase,
+            $"Backup maintenance {job.Metadata.Name} (retention and check) failed: {FailureReason(job, result)} " +
+            $"See `kubectl logs -n {names.Namespace} job/{job.Metadata.Name} --all-containers`.", Step: "backup-maintenance"), cancellationToken);
+    }
+
+    /// <summary>The termination message of the pod's last container that left one (the failing one, or the upload).</summary>
+    private async Task<BackupResult?> ResultAsync(V1Job job, CancellationToken cancellationToken)
+    {
+        var client = cluster.TryGetClient(out _);
+        if (client is null)
+        {
+            return null;
+        }
+
+        var pods = await client.CoreV1.ListNamespacedPodAsync(job.Metadata.NamespaceProperty, labelSelector: $"batch.kubernetes.io/job-name={job.Metadata.Name}", cancellationToken: cancellationToken);
+        var pod = pods.Items.OrderByDescending(p => p.Metadata.CreationTimestamp).FirstOrDefault();
+        var messages = (pod?.Status?.InitContainerStatuses ?? []).Concat(pod?.Status?.ContainerStatuses ?? [])
+            .Select(s => s.State?.Terminated?.Message ?? s.LastState?.Terminated?.Message)
+            .Select(BackupJobs.Result)
+            .OfType<BackupResult>()
+            .ToList();
+        return messages.FirstOrDefault(m => !m.Ok) ?? messages.LastOrDefault();
+    }
+
+    private static string FailureReason(V1Job job, BackupResult? result)
+    {
+        if (result is { Ok: false, Reason: { Length: > 0 } reason })
+        {
+            return reason.EndsWith('.') ? reason : reason + ".";
+        }
+
+        var failed = job.Status?.Conditions?.FirstOrDefault(c => c.Type == "Failed" && c.Status == "True");
+        return failed is null
+            ? "the backup pod ended without a result."
+            : $"the Job failed ({failed.Reason}: {failed.Message}) without saying why; see the pod's log.";
+    }
+
+    private static string Size(long? bytes) => bytes switch
+    {
+        null => "an unknown size",
+        < 1_000_000 => $"{bytes / 1000.0:0.#} kB",
+        < 1_000_000_000 => $"{bytes / 1_000_000.0:0.#} MB",
+        _ => $"{bytes / 1_000_000_000.0:0.##} GB",
+    };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Backup Job {Job} of store {Store} could not be recorded ({Reason}); it is recorded when the watch sees it again.")]
+    private static partial void LogNotRecorded(ILogger logger, string job, string store, string reason);
+}

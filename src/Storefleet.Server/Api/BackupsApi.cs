@@ -1,0 +1,125 @@
+using Storefleet.Core.Backups;
+using Storefleet.Core.Stores;
+using Storefleet.Engine.Backups;
+using Storefleet.Server.Access;
+using Storefleet.Server.Identity;
+
+namespace Storefleet.Server.Api;
+
+/// <summary>
+/// A store's backups under <c>/api/v1/stores/{name}/backups</c>: list them, take one now. The store's owner or an admin;
+/// another owner's store is not found. Only metadata passes here: the data is in the restic repository.
+/// </summary>
+public static class BackupsApi
+{
+    public static IEndpointRouteBuilder MapBackupsApi(this IEndpointRouteBuilder app)
+    {
+        var backups = app.MapGroup("/api/v1/stores/{name}/backups").WithTags("Backups").RequireAuthorization(AccessPolicies.Write);
+
+        backups.MapGet("/", ListBackups)
+            .WithName("ListStoreBackups")
+            .WithSummary("The store's backups, newest first: id, trigger, status, time, snapshot, sizes, versions, and why a failed one failed")
+            .Produces<BackupListResource>();
+
+        backups.MapPost("/", StartBackup)
+            .WithName("BackUpStore")
+            .WithSummary("Back the store up now (202)")
+            .WithDescription("Starts a backup Job from the store's backup CronJob (the same pod the scheduled backups run): a consistent dump of the database " +
+                "and the store's wp-content, as one encrypted restic snapshot. 202 with the backup (status running, Location to follow it); its result is " +
+                "recorded when the Job finishes. 409 when backups are not configured, the store is not live, or it has no backup CronJob yet.")
+            .Produces<BackupResource>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        backups.MapGet("/{id}", GetBackup).WithName("GetStoreBackup").WithSummary("One backup of the store");
+        return app;
+    }
+
+    internal static async Task<IResult> ListBackups(string name, HttpContext http, IStoreRepository stores, IBackupRepository backups, IActorAccessor actors, CancellationToken cancellationToken)
+    {
+        if (await VisibleAsync(name, http, stores, actors, cancellationToken) is { } problem)
+        {
+            return problem;
+        }
+
+        return TypedResults.Ok(new BackupListResource([.. (await backups.ListAsync(name, cancellationToken: cancellationToken)).Select(BackupResource.From)]));
+    }
+
+    internal static async Task<IResult> GetBackup(string name, string id, HttpContext http, IStoreRepository stores, IBackupRepository backups, IActorAccessor actors, CancellationToken cancellationToken)
+    {
+        if (await VisibleAsync(name, http, stores, actors, cancellationToken) is { } problem)
+        {
+            return problem;
+        }
+
+        return await backups.GetAsync(name, id, cancellationToken) is { } backup
+            ? TypedResults.Ok(BackupResource.From(backup))
+            : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Backup not found.",
+                detail: $"Store '{name}' has no backup '{id}'. List its backups with GET /api/v1/stores/{name}/backups.", type: Problems.TypeBase + "backup-not-found");
+    }
+
+    internal static async Task<IResult> StartBackup(string name, HttpContext http, IStoreRepository stores, BackupRequests requests, AuditTrail audit, IActorAccessor actors, CancellationToken cancellationToken)
+    {
+        if (await VisibleAsync(name, http, stores, actors, cancellationToken) is { } problem)
+        {
+            await audit.RecordAsync(http, AuditActions.StoreBackup, $"store/{name}", "refused: not found");
+            return problem;
+        }
+
+        var store = (await stores.GetAsync(name, cancellationToken))!;
+        if (!store.Phase.IsLive())
+        {
+            await audit.RecordAsync(http, AuditActions.StoreBackup, $"store/{name}", $"refused: {store.Phase.ToWire()}");
+            return Problems.Conflict("The store cannot be backed up now.",
+                $"Store '{name}' is {store.Phase.ToWire()}: only a ready, degraded or updating store is backed up. Wait until it is ready, then back it up.", "store-not-live");
+        }
+
+        var actor = actors.Current(http);
+        switch (await requests.StartAsync(store, actor.Subject, cancellationToken))
+        {
+            case BackupRequestResult.Started started:
+                await audit.RecordAsync(http, AuditActions.StoreBackup, $"store/{name}", "accepted", started.Backup.Id);
+                return TypedResults.Accepted($"/api/v1/stores/{name}/backups/{started.Backup.Id}", BackupResource.From(started.Backup));
+            case BackupRequestResult.Refused refused:
+                await audit.RecordAsync(http, AuditActions.StoreBackup, $"store/{name}", $"refused: {refused.Code}");
+                return Problems.Conflict("The store cannot be backed up.", refused.Message, refused.Code);
+            case BackupRequestResult.Unavailable unavailable:
+                return Problems.ClusterUnavailable(unavailable.Message);
+            default:
+                throw new InvalidOperationException("Unknown backup request result.");
+        }
+    }
+
+    /// <summary>Null when the actor may see the store (its owner or an admin); otherwise the problem to answer (not found).</summary>
+    private static async Task<IResult?> VisibleAsync(string name, HttpContext http, IStoreRepository stores, IActorAccessor actors, CancellationToken cancellationToken)
+    {
+        if (StoresApi.InvalidName(name) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var store = await stores.GetAsync(name, cancellationToken);
+        return store is null || !actors.Current(http).CanSee(store.Owner) ? Problems.StoreNotFound(name) : null;
+    }
+}
+
+public sealed record BackupResource(
+    string Id,
+    string Store,
+    string Trigger,
+    string Status,
+    DateTimeOffset StartedAt,
+    DateTimeOffset? FinishedAt,
+    string? Snapshot,
+    long? BytesAdded,
+    long? TotalBytes,
+    long? Files,
+    double? DurationSeconds,
+    string? Reason,
+    BackupVersions? Versions)
+{
+    public static BackupResource From(Backup b) =>
+        new(b.Id, b.Store, b.Trigger.ToWire(), b.Status.ToWire(), b.StartedAt, b.FinishedAt, b.Snapshot, b.BytesAdded, b.TotalBytes, b.Files, b.DurationSeconds, b.Reason, b.Versions);
+}
+
+public sealed record BackupListResource(IReadOnlyList<BackupResource> Items);

@@ -1,0 +1,178 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Storefleet.Core.Stores;
+using Storefleet.Engine.Backups;
+using Storefleet.Testing;
+
+namespace Storefleet.Engine.Tests;
+
+/// <summary>
+/// Backups on the test double with the real helm and Redis: a platform with a backup repository installs every store
+/// with its backup CronJobs and a copy of the repository Secrets; on-demand and scheduled backups are recorded from
+/// their Jobs' termination messages (snapshot, sizes, versions — or why they failed), each with an event; a failed
+/// check is a warning; the secrets never reach Redis or events; a missing password Secret holds the store with what to do.
+/// </summary>
+public sealed class BackupTests(EngineFixture fixture) : IClassFixture<EngineFixture>
+{
+    private const string Repository = "rest:https://backup.example.com/storefleet";
+    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task OnDemandAndScheduledBackups_AreRecordedFromTheirJobs_AndTheSecretsStayOutOfRedis()
+    {
+        var secretsNamespace = "platform-" + Guid.NewGuid().ToString("N")[..8];
+        var (password, restPassword) = ("restic-" + Guid.NewGuid().ToString("N"), "rest-" + Guid.NewGuid().ToString("N"));
+        await ApplyAsync(PlatformSecrets(secretsNamespace, password, restPassword));
+        await using var plane = fixture.StartControlPlane(Backups(secretsNamespace));
+        var name = EngineFixture.NewStoreName("bk");
+        var ns = $"store-{name}";
+        await plane.CreateStoreAsync(name);
+        await plane.WaitForPhaseAsync(name, StorePhase.Ready, Generous);
+
+        // Installed with its backups: the CronJobs, the plan's schedule spread by name, and the Secrets copied.
+        var cronJob = Object(ns, "CronJob", $"{name}-backup");
+        Assert.Equal(BackupSchedule.For(name, "daily"), cronJob["spec"]!["schedule"]!.GetValue<string>());
+        Assert.Contains(Repository, cronJob.ToJsonString());
+        Assert.NotNull(Object(ns, "CronJob", $"{name}-backup-maintenance"));
+        Assert.Equal(Base64(password), Object(ns, "Secret", $"{name}-backup-password")["data"]!["restic-password"]!.GetValue<string>());
+        Assert.Equal(Base64(restPassword), Object(ns, "Secret", $"{name}-backup-credentials")["data"]!["RESTIC_REST_PASSWORD"]!.GetValue<string>());
+
+        // On demand: a Job from the CronJob; its upload container reports the snapshot.
+        fixture.Api.Simulation.SetTerminationMessage(ns, "-backup-m", "upload",
+            """{"ok":true,"snapshot":"0a1b2c3d","bytesAdded":1234567,"totalBytes":9876543,"files":42,"durationSeconds":3}""");
+        var client = plane.CreateClient();
+        var started = await client.PostAsync($"/api/v1/stores/{name}/backups", null);
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var id = JsonNode.Parse(await started.Content.ReadAsStringAsync())!.Text("id");
+        Assert.Equal($"/api/v1/stores/{name}/backups/{id}", started.Headers.Location!.OriginalString);
+        var backup = await WaitForBackupAsync(plane, name, id, "succeeded");
+        Assert.Equal(("on-demand", "0a1b2c3d", 1234567L, 9876543L, 42L), (backup.Text("trigger"), backup.Text("snapshot"), backup["bytesAdded"]!.GetValue<long>(), backup["totalBytes"]!.GetValue<long>(), backup["files"]!.GetValue<long>()));
+        Assert.Equal("0.1.0", backup["versions"]!.Text("chart"));
+        Assert.Equal("6.8.3-php8.3-apache", backup["versions"]!.Text("wordPress"));
+        Assert.True(Object(ns, "Job", id)["metadata"]!["ownerReferences"]![0]!.Text("name") == $"{name}-backup");
+
+        // A scheduled run (the CronJob controller's Job) that fails: recorded with the container's reason, a warning on the store.
+        fixture.Api.Simulation.FailJobs(ns, "-backup-29", "Fatal: unable to open config file");
+        fixture.Api.Simulation.SetTerminationMessage(ns, "-backup-29", "upload",
+            """{"ok":false,"reason":"the backup repository is unreachable: check the repository URL, that the server is running, and the store's backup NetworkPolicy"}""");
+        await ApplyAsync(CronJobRuns.JobFrom(cronJob, $"{name}-backup-29400000").ToJsonString(), ns);
+        var failed = await WaitForBackupAsync(plane, name, $"{name}-backup-29400000", "failed");
+        Assert.Equal("scheduled", failed.Text("trigger"));
+        Assert.StartsWith("the backup repository is unreachable", failed.Text("reason"));
+
+        // A failed check (repository damage) is a warning with the check's reason.
+        fixture.Api.Simulation.FailJobs(ns, "-backup-maintenance-", "Fatal: repository contains errors");
+        fixture.Api.Simulation.SetTerminationMessage(ns, "-backup-maintenance-", "check",
+            """{"ok":false,"reason":"the backup repository is damaged (a file failed verification): run 'restic check --read-data' against it and restore from another backup"}""");
+        await ApplyAsync(CronJobRuns.JobFrom(Object(ns, "CronJob", $"{name}-backup-maintenance"), $"{name}-backup-maintenance-29400100").ToJsonString(), ns);
+
+        await Eventually.WaitUntilAsync(async () => (await plane.EventsAsync(name)).Any(e => e!.Text("message").StartsWith($"Backup maintenance {name}-backup-maintenance-29400100", StringComparison.Ordinal)), Generous, "the failed check's warning");
+        var events = (await plane.EventsAsync(name)).Select(e => e!.Text("message")).ToList();
+        Assert.Contains(events, m => m.StartsWith($"Backup {id} started (on demand", StringComparison.Ordinal));
+        Assert.Contains(events, m => m.StartsWith($"Backup {id} (on-demand) finished: snapshot 0a1b2c3d, 9.9 MB in 42 files, 1.2 MB new", StringComparison.Ordinal));
+        Assert.Contains(events, m => m.StartsWith($"Backup {name}-backup-29400000 (scheduled) failed: the backup repository is unreachable", StringComparison.Ordinal));
+        Assert.Contains(events, m => m.Contains("failed: the backup repository is damaged", StringComparison.Ordinal));
+
+        // The list, newest first; the secrets are nowhere in Redis.
+        var list = JsonNode.Parse(await client.GetStringAsync($"/api/v1/stores/{name}/backups"))!["items"]!.AsArray();
+        Assert.Equal(2, list.Count);
+        var dump = string.Join('\n', await RedisDump.AllAsync(plane.Redis, plane.KeyPrefix));
+        Assert.DoesNotContain(password, dump);
+        Assert.DoesNotContain(restPassword, dump);
+        Assert.DoesNotContain(Base64(password), dump);
+    }
+
+    [Fact]
+    public async Task WithoutThePasswordSecret_TheStoreWaitsSayingWhatToCreate_ThenProceeds()
+    {
+        var secretsNamespace = "platform-" + Guid.NewGuid().ToString("N")[..8];
+        await ApplyAsync($"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {secretsNamespace}\n");
+        await using var plane = fixture.StartControlPlane(new Dictionary<string, string?>(Backups(secretsNamespace)) { ["Storefleet:Engine:MaxAttempts"] = "1000" });
+        var name = EngineFixture.NewStoreName("nosecret");
+        await plane.CreateStoreAsync(name);
+
+        await Eventually.WaitUntilAsync(async () => (await plane.EventsAsync(name)).Any(e => e!.Text("message").Contains($"Secret {secretsNamespace}/storefleet-backup-password with key restic-password does not exist", StringComparison.Ordinal)),
+            Generous, "the store to say which Secret is missing");
+        Assert.Equal(StorePhase.Provisioning, (await plane.Repository.GetAsync(name))!.Phase);
+
+        await ApplyAsync(PlatformSecrets(secretsNamespace, "restic-" + Guid.NewGuid().ToString("N"), "rest"));
+        await plane.WaitForPhaseAsync(name, StorePhase.Ready, Generous);
+    }
+
+    [Fact]
+    public async Task WithoutABackupRepository_ABackupIsRefusedWithWhatToDo()
+    {
+        await using var plane = fixture.StartControlPlane();
+        var name = EngineFixture.NewStoreName("nobk");
+        await plane.CreateStoreAsync(name);
+        await plane.WaitForPhaseAsync(name, StorePhase.Ready, Generous);
+
+        var refused = await plane.CreateClient().PostAsync($"/api/v1/stores/{name}/backups", null);
+
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        var problem = JsonNode.Parse(await refused.Content.ReadAsStringAsync())!;
+        Assert.EndsWith("backups-disabled", problem.Text("type"));
+        Assert.Contains("Storefleet:Backups:Repository", problem.Text("detail"));
+        Assert.Empty(JsonNode.Parse(await plane.CreateClient().GetStringAsync($"/api/v1/stores/{name}/backups"))!["items"]!.AsArray());
+        Assert.Equal(HttpStatusCode.NotFound, (await plane.CreateClient().PostAsync("/api/v1/stores/no-such-store/backups", null)).StatusCode);
+    }
+
+    private static Dictionary<string, string?> Backups(string secretsNamespace) => new()
+    {
+        ["Storefleet:Backups:Repository"] = Repository,
+        ["Storefleet:Backups:SecretsNamespace"] = secretsNamespace,
+    };
+
+    private static string PlatformSecrets(string ns, string password, string restPassword) => $"""
+        apiVersion: v1
+        kind: Namespace
+        metadata:
+          name: {ns}
+        ---
+        apiVersion: v1
+        kind: Secret
+        metadata:
+          name: storefleet-backup-password
+          namespace: {ns}
+        stringData:
+          restic-password: {password}
+        ---
+        apiVersion: v1
+        kind: Secret
+        metadata:
+          name: storefleet-backup-credentials
+          namespace: {ns}
+        stringData:
+          RESTIC_REST_USERNAME: storefleet
+          RESTIC_REST_PASSWORD: {restPassword}
+        """;
+
+    private static async Task<JsonNode> WaitForBackupAsync(ControlPlane plane, string store, string id, string status)
+    {
+        var client = plane.CreateClient();
+        try
+        {
+            return await Eventually.WaitForAsync(async () =>
+            {
+                var response = await client.GetAsync($"/api/v1/stores/{store}/backups/{id}");
+                var backup = response.IsSuccessStatusCode ? JsonNode.Parse(await response.Content.ReadAsStringAsync()) : null;
+                return backup?.Text("status") == status ? backup : null;
+            }, Generous, $"backup {id} to be {status}");
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}\n{await plane.DescribeAsync(store)}", e);
+        }
+    }
+
+    private JsonObject Object(string ns, string kind, string name) =>
+        fixture.Api.Store.InNamespace(ns).Single(o => o.Object["kind"]!.GetValue<string>() == kind && o.Object["metadata"]!["name"]!.GetValue<string>() == name).Object;
+
+    private async Task ApplyAsync(string manifest, string? ns = null)
+    {
+        string[] args = ns is null ? ["apply", "-f", "-"] : ["apply", "-n", ns, "-f", "-"];
+        (await Cli.RunAsync(RepositoryPaths.Kubectl, args, new Dictionary<string, string> { ["KUBECONFIG"] = fixture.Api.KubeconfigPath }, manifest)).EnsureSuccessStatusCode();
+    }
+
+    private static string Base64(string value) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(value));
+}
