@@ -241,6 +241,55 @@ public sealed class ComponentTests(ComponentFixture fixture) : IClassFixture<Com
     }
 
     [Fact]
+    public async Task TheStorePage_ListsTheStoresBackups_AndSaysWhenBackupsAreNotConfigured()
+    {
+        var owner = $"bk{Guid.NewGuid():N}";
+        var name = $"b{Guid.NewGuid():N}"[..10];
+        await fixture.Host.SeedAsync(name, owner, StorePhase.Ready, "ready");
+        var records = fixture.Host.Services.GetRequiredService<Storefleet.Core.Backups.IBackupRepository>();
+        var now = DateTimeOffset.UtcNow;
+        await records.RecordAsync(new Storefleet.Core.Backups.Backup($"{name}-backup-1", name, Storefleet.Core.Backups.BackupTrigger.Scheduled, Storefleet.Core.Backups.BackupStatus.Succeeded,
+            now.AddHours(-2), now.AddHours(-2), "0a1b2c3d", 3_100_000, 912_000_000, 1204, 42, Versions: new Storefleet.Core.Backups.BackupVersions("0.1.0", "6.8.3-php8.3-apache", "10.2.2")));
+        await records.RecordAsync(new Storefleet.Core.Backups.Backup($"{name}-backup-2", name, Storefleet.Core.Backups.BackupTrigger.OnDemand, Storefleet.Core.Backups.BackupStatus.Failed,
+            now.AddMinutes(-5), now.AddMinutes(-4), Reason: "the backup repository is unreachable: check the repository URL."));
+        SignIn(owner, Roles.Member);
+
+        var page = _context.Render<StoreDetails>(p => p.Add(s => s.Name, name));
+
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=backups] tbody tr").Count));
+        var rows = page.FindAll("[data-testid=backups] tbody tr");
+        Assert.Equal($"{name}-backup-2", rows[0].GetAttribute("data-backup"));
+        Assert.Contains("failed: the backup repository is unreachable", rows[0].TextContent);
+        Assert.Contains("912 MB", rows[1].TextContent);
+        Assert.Contains("3.1 MB", rows[1].TextContent);
+        Assert.Contains("0a1b2c3d", rows[1].TextContent);
+        Assert.Contains("WordPress 6.8.3-php8.3-apache", rows[1].TextContent);
+        Assert.Empty(page.FindAll("#back-up"));
+        Assert.Contains("Backups are not configured", page.Find("[data-testid=backups-off]").TextContent);
+    }
+
+    [Fact]
+    public async Task BackUpNow_WithBackupsConfigured_SaysWhyItCannotStartWithoutACluster()
+    {
+        await using var host = new ServerHost(fixture.Redis, new Dictionary<string, string?> { ["Storefleet:Backups:Repository"] = "s3:https://s3.amazonaws.com/b/storefleet" });
+        using var context = new BunitContext();
+        context.Services.AddFallbackServiceProvider(host.Services);
+        context.JSInterop.Mode = JSRuntimeMode.Loose;
+        var owner = $"bkon{Guid.NewGuid():N}";
+        var name = $"c{Guid.NewGuid():N}"[..10];
+        await host.SeedAsync(name, owner, StorePhase.Ready, "ready");
+        var auth = context.AddAuthorization();
+        auth.SetAuthorized(owner);
+        auth.SetClaims(new Claim(AccessClaims.Subject, owner), new Claim(AccessClaims.Role, Roles.Member));
+
+        var page = context.Render<StoreDetails>(p => p.Add(s => s.Name, name));
+        page.WaitForAssertion(() => Assert.NotNull(page.Find("#back-up")));
+        page.Find("#back-up").Click();
+
+        page.WaitForAssertion(() => Assert.Contains("The Kubernetes cluster is unavailable", page.Find("[role=status].banner").TextContent), TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
     public async Task AnotherOwnersStore_IsNotShown()
     {
         var name = $"o{Guid.NewGuid():N}"[..10];

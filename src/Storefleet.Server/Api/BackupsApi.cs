@@ -1,6 +1,5 @@
 using Storefleet.Core.Backups;
 using Storefleet.Core.Stores;
-using Storefleet.Engine.Backups;
 using Storefleet.Server.Access;
 using Storefleet.Server.Identity;
 
@@ -58,37 +57,8 @@ public static class BackupsApi
                 detail: $"Store '{name}' has no backup '{id}'. List its backups with GET /api/v1/stores/{name}/backups.", type: Problems.TypeBase + "backup-not-found");
     }
 
-    internal static async Task<IResult> StartBackup(string name, HttpContext http, IStoreRepository stores, BackupRequests requests, AuditTrail audit, IActorAccessor actors, CancellationToken cancellationToken)
-    {
-        if (await VisibleAsync(name, http, stores, actors, cancellationToken) is { } problem)
-        {
-            await audit.RecordAsync(http, AuditActions.StoreBackup, $"store/{name}", "refused: not found");
-            return problem;
-        }
-
-        var store = (await stores.GetAsync(name, cancellationToken))!;
-        if (!store.Phase.IsLive())
-        {
-            await audit.RecordAsync(http, AuditActions.StoreBackup, $"store/{name}", $"refused: {store.Phase.ToWire()}");
-            return Problems.Conflict("The store cannot be backed up now.",
-                $"Store '{name}' is {store.Phase.ToWire()}: only a ready, degraded or updating store is backed up. Wait until it is ready, then back it up.", "store-not-live");
-        }
-
-        var actor = actors.Current(http);
-        switch (await requests.StartAsync(store, actor.Subject, cancellationToken))
-        {
-            case BackupRequestResult.Started started:
-                await audit.RecordAsync(http, AuditActions.StoreBackup, $"store/{name}", "accepted", started.Backup.Id);
-                return TypedResults.Accepted($"/api/v1/stores/{name}/backups/{started.Backup.Id}", BackupResource.From(started.Backup));
-            case BackupRequestResult.Refused refused:
-                await audit.RecordAsync(http, AuditActions.StoreBackup, $"store/{name}", $"refused: {refused.Code}");
-                return Problems.Conflict("The store cannot be backed up.", refused.Message, refused.Code);
-            case BackupRequestResult.Unavailable unavailable:
-                return Problems.ClusterUnavailable(unavailable.Message);
-            default:
-                throw new InvalidOperationException("Unknown backup request result.");
-        }
-    }
+    internal static async Task<IResult> StartBackup(string name, HttpContext http, BackupCommands commands, IActorAccessor actors, CancellationToken cancellationToken) =>
+        (await commands.StartAsync(actors.Current(http), AuditTrail.ClientAddress(http), name, cancellationToken)).Result;
 
     /// <summary>Null when the actor may see the store (its owner or an admin); otherwise the problem to answer (not found).</summary>
     private static async Task<IResult?> VisibleAsync(string name, HttpContext http, IStoreRepository stores, IActorAccessor actors, CancellationToken cancellationToken)
