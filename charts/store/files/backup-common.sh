@@ -18,7 +18,7 @@ repository_for() {
       if [ -n "${RESTIC_REST_USERNAME:-}" ]; then
         scheme="${base%%://*}://"
         rest="${base#*://}"
-        base="${scheme}$(url_escape "${RESTIC_REST_USERNAME}"):$(url_escape "${RESTIC_REST_PASSWORD:-}")@${rest}"
+        base="${scheme}$(url_escape "${RESTIC_REST_USERNAME}"):$(url_escape "${RESTIC_REST_PASSWORD-}")@${rest}"
       fi
       ;;
   esac
