@@ -90,6 +90,35 @@ public sealed class OverviewTests(ComponentFixture fixture) : IClassFixture<Comp
         Assert.Equal(["0", "–", "–"], Cells(page, "[data-window='24h'] td"));
     }
 
+    [Fact]
+    public async Task TheOverview_ListsStoresWithoutARecentBackup_OrSaysBackupsAreOff()
+    {
+        await using (var off = new ServerHost(fixture.Redis))
+        {
+            using var offContext = AdminContext(off);
+            var offPage = offContext.Render<Overview>();
+            offPage.WaitForAssertion(() => Assert.Contains("Backups are not configured", offPage.Find("[data-testid=backups-off]").TextContent), TimeSpan.FromSeconds(10));
+        }
+
+        await using var host = new ServerHost(fixture.Redis, new Dictionary<string, string?> { ["Storefleet:Backups:Repository"] = "s3:https://s3.amazonaws.com/b/storefleet" });
+        var (stale, fresh) = ($"s{Guid.NewGuid():N}"[..10], $"f{Guid.NewGuid():N}"[..10]);
+        await host.SeedAsync(stale, "alice", StorePhase.Ready, "ready");
+        await host.SeedAsync(fresh, "alice", StorePhase.Ready, "ready");
+        var records = host.Services.GetRequiredService<Storefleet.Core.Backups.IBackupRepository>();
+        var now = DateTimeOffset.UtcNow;
+        await records.RecordAsync(new Storefleet.Core.Backups.Backup($"{fresh}-backup-1", fresh, Storefleet.Core.Backups.BackupTrigger.Scheduled, Storefleet.Core.Backups.BackupStatus.Succeeded, now.AddHours(-3), now.AddHours(-3), "0a1b2c3d"));
+        await records.RecordAsync(new Storefleet.Core.Backups.Backup($"{stale}-backup-1", stale, Storefleet.Core.Backups.BackupTrigger.Scheduled, Storefleet.Core.Backups.BackupStatus.Succeeded, now.AddDays(-3), now.AddDays(-3), "9f8e7d6c"));
+        await records.RecordAsync(new Storefleet.Core.Backups.Backup($"{stale}-backup-2", stale, Storefleet.Core.Backups.BackupTrigger.Scheduled, Storefleet.Core.Backups.BackupStatus.Failed, now.AddHours(-1), now.AddHours(-1), Reason: "unreachable"));
+        using var context = AdminContext(host);
+
+        var page = context.Render<Overview>();
+
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=stale-backups] tbody tr")), TimeSpan.FromSeconds(10));
+        var row = page.Find($"[data-testid=stale-backups] tr[data-store={stale}]");
+        Assert.Contains("3 days ago", row.TextContent);
+        Assert.Contains("1 of 2 live stores", page.Find("[data-testid=backup-coverage]").TextContent);
+    }
+
     /// <summary>A bUnit context signed in as an admin, on the host's services (Radzen's scoped to the context, as in a circuit).</summary>
     private static BunitContext AdminContext(ServerHost host)
     {

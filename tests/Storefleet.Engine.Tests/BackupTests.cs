@@ -37,10 +37,16 @@ public sealed class BackupTests(EngineFixture fixture) : IClassFixture<EngineFix
         Assert.Equal(Base64(password), Object(ns, "Secret", $"{name}-backup-password")["data"]!["restic-password"]!.GetValue<string>());
         Assert.Equal(Base64(restPassword), Object(ns, "Secret", $"{name}-backup-credentials")["data"]!["RESTIC_REST_PASSWORD"]!.GetValue<string>());
 
+        // The fleet view: a live store without a backup yet.
+        var client = plane.CreateClient();
+        var coverage = JsonNode.Parse(await client.GetStringAsync("/api/v1/fleet/backups"))!;
+        Assert.Equal((true, 1, 0), (coverage["configured"]!.GetValue<bool>(), coverage["liveStores"]!.GetValue<int>(), coverage["covered"]!.GetValue<int>()));
+        Assert.Equal(name, coverage["stores"]![0]!.Text("name"));
+        Assert.Null(coverage["stores"]![0]!["latestBackup"]);
+
         // On demand: a Job from the CronJob; its upload container reports the snapshot.
         fixture.Api.Simulation.SetTerminationMessage(ns, "-backup-m", "upload",
             """{"ok":true,"snapshot":"0a1b2c3d","bytesAdded":1234567,"totalBytes":9876543,"files":42,"durationSeconds":3}""");
-        var client = plane.CreateClient();
         var started = await client.PostAsync($"/api/v1/stores/{name}/backups", null);
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
         var id = JsonNode.Parse(await started.Content.ReadAsStringAsync())!.Text("id");
@@ -76,10 +82,20 @@ public sealed class BackupTests(EngineFixture fixture) : IClassFixture<EngineFix
         // The list, newest first; the secrets are nowhere in Redis.
         var list = JsonNode.Parse(await client.GetStringAsync($"/api/v1/stores/{name}/backups"))!["items"]!.AsArray();
         Assert.Equal(2, list.Count);
+        coverage = JsonNode.Parse(await client.GetStringAsync("/api/v1/fleet/backups"))!;
+        Assert.Equal((1, 0), (coverage["covered"]!.GetValue<int>(), coverage["withoutRecentBackup"]!.GetValue<int>()));
         var dump = string.Join('\n', await RedisDump.AllAsync(plane.Redis, plane.KeyPrefix));
         Assert.DoesNotContain(password, dump);
         Assert.DoesNotContain(restPassword, dump);
         Assert.DoesNotContain(Base64(password), dump);
+
+        // The namespace lost out of band: the failure says where the data can come back from.
+        (await Cli.RunAsync(RepositoryPaths.Kubectl, ["delete", "namespace", ns, "--wait=false"], new Dictionary<string, string> { ["KUBECONFIG"] = fixture.Api.KubeconfigPath })).EnsureSuccessStatusCode();
+        var lost = await plane.WaitForPhaseAsync(name, StorePhase.Failed, Generous);
+        var failure = lost.Condition(ConditionTypes.Failed)!;
+        Assert.Equal("NamespaceLost", failure.Reason);
+        Assert.Contains($"Its latest backup is {id} (restic snapshot 0a1b2c3d", failure.Message);
+        Assert.Contains("restore.snapshot=0a1b2c3d", failure.Message);
     }
 
     [Fact]

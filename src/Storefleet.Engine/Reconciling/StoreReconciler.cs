@@ -35,6 +35,7 @@ public sealed partial class StoreReconciler(
     ILogger<StoreReconciler> logger,
     Backups.BackupSecrets backupSecrets,
     IOptions<Backups.BackupOptions> backupOptions,
+    Core.Backups.IBackupRepository backupRecords,
     Telemetry.StorefleetMetrics? metrics = null,
     Core.Fleet.IFleetHistory? history = null)
 {
@@ -361,6 +362,9 @@ public sealed partial class StoreReconciler(
                     return await WaitAsync(c, new StoreCondition(ConditionTypes.Namespace, false, "PreviousNamespaceTerminating",
                         $"A previous store with this name is still being deleted (namespace {c.Names.Namespace} is terminating{Remaining(wait.Termination)}); provisioning continues when it is gone.", Now), ct);
 
+                case ReconcileAction.Fail { Reason: "NamespaceLost" } lost:
+                    return await FailAsync(c, lost.Reason, lost.Message + await LatestBackupAsync(c.Store.Name, ct), ct);
+
                 case ReconcileAction.Fail fail:
                     return await FailAsync(c, fail.Reason, fail.Message, ct);
 
@@ -471,6 +475,16 @@ public sealed partial class StoreReconciler(
         {
             return await RetryLaterAsync(c.Store, c.Lease, step, e.Message, ct);
         }
+    }
+
+    /// <summary>Where a lost store's data can come back from: its latest successful backup, if it has one.</summary>
+    private async Task<string> LatestBackupAsync(string store, CancellationToken ct)
+    {
+        var latest = (await backupRecords.ListAsync(store, cancellationToken: ct)).FirstOrDefault(b => b.Status == Core.Backups.BackupStatus.Succeeded);
+        return latest is null
+            ? " It has no successful backup recorded."
+            : $" Its latest backup is {latest.Id} (restic snapshot {latest.Snapshot}, taken {latest.StartedAt:yyyy-MM-dd HH:mm} UTC): " +
+              $"after the retry has provisioned the store again, restore that snapshot (docs/backups.md, \"Restoring by hand\": restore.snapshot={latest.Snapshot}).";
     }
 
     /// <summary>For the fleet overview; the history is a view, so a Redis hiccup here never fails the store's pass.</summary>

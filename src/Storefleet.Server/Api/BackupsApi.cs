@@ -6,14 +6,14 @@ using Storefleet.Server.Identity;
 namespace Storefleet.Server.Api;
 
 /// <summary>
-/// A store's backups under <c>/api/v1/stores/{name}/backups</c>: list them, take one now. The store's owner or an admin;
-/// another owner's store is not found. Only metadata passes here: the data is in the restic repository.
+/// A store's backups under <c>/api/v1/stores/{name}/backups</c>: list them (anyone who may read the store), take one now
+/// (its owner as a member, or an admin); another owner's store is not found. Only metadata passes here: the data is in the restic repository.
 /// </summary>
 public static class BackupsApi
 {
     public static IEndpointRouteBuilder MapBackupsApi(this IEndpointRouteBuilder app)
     {
-        var backups = app.MapGroup("/api/v1/stores/{name}/backups").WithTags("Backups").RequireAuthorization(AccessPolicies.Write);
+        var backups = app.MapGroup("/api/v1/stores/{name}/backups").WithTags("Backups").RequireAuthorization(AccessPolicies.Read);
 
         backups.MapGet("/", ListBackups)
             .WithName("ListStoreBackups")
@@ -28,9 +28,17 @@ public static class BackupsApi
                 "recorded when the Job finishes. 409 when backups are not configured, the store is not live, or it has no backup CronJob yet.")
             .Produces<BackupResource>(StatusCodes.Status202Accepted)
             .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .RequireAuthorization(AccessPolicies.Write);
 
         backups.MapGet("/{id}", GetBackup).WithName("GetStoreBackup").WithSummary("One backup of the store");
+
+        app.MapGet("/api/v1/fleet/backups", async (Storefleet.Engine.Backups.FleetBackups fleet, CancellationToken cancellationToken) => TypedResults.Ok(await fleet.ReadAsync(cancellationToken)))
+            .WithTags("Backups")
+            .WithName("ReadFleetBackups")
+            .WithSummary("Live stores without a recent successful backup (hourly plans: 2 hours; daily: 26 hours), with their latest one")
+            .Produces<Storefleet.Engine.Backups.FleetBackupReport>()
+            .RequireAuthorization(AccessPolicies.Administer);
         return app;
     }
 
