@@ -54,6 +54,21 @@ public sealed class StoreBackupScriptTests(BackupToolsFixture tools) : IClassFix
         (await store.RestoreAsync("rs-1", snapshot)).EnsureSucceeded();
         Assert.True(File.Exists(Path.Combine(store.ContentDirectory, "uploads", "after-restore.txt")));
 
+        // The id names one restore: used again for another backup, it is refused (nothing would be restored otherwise).
+        var secondSnapshot = second.Termination!["snapshot"]!.GetValue<string>();
+        var reused = await store.RestoreAsync("rs-1", secondSnapshot);
+        Assert.False(reused.Succeeded, reused.Output);
+        Assert.Contains("restore id rs-1 was already used", reused.Termination!["reason"]!.GetValue<string>());
+
+        // A manifest planted among the store's own files (an upload) never steers a restore: the backup's own one does.
+        await File.WriteAllTextAsync(Path.Combine(store.ContentDirectory, "uploads", "storefleet-backup.manifest"), "format=1\ndatabase=/etc/passwd\ncontent=/etc\n");
+        var planted = WooCommerceShapedData.Fingerprint(store.ContentDirectory);
+        var third = (await store.BackupAsync("bk-3")).EnsureSucceeded().Termination!["snapshot"]!.GetValue<string>();
+        await File.WriteAllTextAsync(Path.Combine(store.ContentDirectory, "uploads", "after-bk-3.txt"), "goes");
+        (await store.RestoreAsync("rs-2", third)).EnsureSucceeded();
+        Assert.Equal(planted, WooCommerceShapedData.Fingerprint(store.ContentDirectory));
+        Assert.Equal(tables, await tools.Database.FingerprintAsync(store.DatabaseName));
+
         AssertNoSecretsOutside(store, backup, second, restore);
     }
 

@@ -148,9 +148,26 @@ public sealed class StoreChartBackupTests
         Assert.DoesNotContain(after.All<V1Job>(), j => j.Metadata.Name.StartsWith("demo-restore-", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task WithTheLongestStoreName_EveryNameFitsWhatTheApiServerAccepts()
+    {
+        // Store names are at most 40 characters; restore ids at most 14.
+        var release = new string('s', 40);
+        var chart = await StoreChart.RenderAsync(Restoring("values-prod.yaml", "small").With("restore.id", "rs-0123456789a"), release, $"store-{release}");
+
+        Assert.All(chart.All<V1CronJob>(), c => Assert.True(c.Metadata.Name.Length <= 52, $"CronJob {c.Metadata.Name} is longer than 52 characters"));
+        // The CronJob controller names its Jobs <cronjob>-<8 digits>; a Job's name is also a label value (63 at most).
+        Assert.All(chart.All<V1CronJob>(), c => Assert.True(c.Metadata.Name.Length + 9 <= 63, $"Jobs of {c.Metadata.Name} would be longer than 63 characters"));
+        Assert.All(chart.All<V1Job>(), j => Assert.True(j.Metadata.Name.Length <= 63, $"Job {j.Metadata.Name} is longer than 63 characters"));
+        // An on-demand backup: <release>-backup-m<unix seconds>.
+        Assert.True($"{release}-backup-m{DateTimeOffset.MaxValue.ToUnixTimeSeconds()}".Length <= 63);
+        Assert.All(chart.All<V1CronJob>(), c => Assert.True(c.Spec.Suspend, $"{c.Metadata.Name} runs during a restore"));
+    }
+
     [Theory]
     [InlineData("backup.repository=rest:https://user:secret@backup.example.com/storefleet", "backup.repository")]
     [InlineData("restore.id=Bad_Id", "restore.id")]
+    [InlineData("restore.id=rs-0123456789ab", "restore.id")]
     [InlineData("restore.snapshot=latest", "restore.snapshot")]
     [InlineData("backup.schedule=every day", "backup.schedule")]
     public async Task BadBackupValues_AreRefusedBeforeAnythingIsInstalled(string setting, string field)

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Storefleet.Core.Stores;
 using Storefleet.Engine.Backups;
 using Storefleet.Testing;
+using Storefleet.Testing.KubeApi.Storage;
 
 namespace Storefleet.Engine.Tests;
 
@@ -33,7 +34,7 @@ public sealed class BackupTests(EngineFixture fixture) : IClassFixture<EngineFix
         var cronJob = Object(ns, "CronJob", $"{name}-backup");
         Assert.Equal(BackupSchedule.For(name, "daily"), cronJob["spec"]!["schedule"]!.GetValue<string>());
         Assert.Contains(Repository, cronJob.ToJsonString());
-        Assert.NotNull(Object(ns, "CronJob", $"{name}-backup-maintenance"));
+        Assert.NotNull(Object(ns, "CronJob", $"{name}-bk-maint"));
         Assert.Equal(Base64(password), Object(ns, "Secret", $"{name}-backup-password")["data"]!["restic-password"]!.GetValue<string>());
         Assert.Equal(Base64(restPassword), Object(ns, "Secret", $"{name}-backup-credentials")["data"]!["RESTIC_REST_PASSWORD"]!.GetValue<string>());
 
@@ -67,12 +68,12 @@ public sealed class BackupTests(EngineFixture fixture) : IClassFixture<EngineFix
         Assert.StartsWith("the backup repository is unreachable", failed.Text("reason"));
 
         // A failed check (repository damage) is a warning with the check's reason.
-        fixture.Api.Simulation.FailJobs(ns, "-backup-maintenance-", "Fatal: repository contains errors");
-        fixture.Api.Simulation.SetTerminationMessage(ns, "-backup-maintenance-", "check",
+        fixture.Api.Simulation.FailJobs(ns, "-bk-maint-", "Fatal: repository contains errors");
+        fixture.Api.Simulation.SetTerminationMessage(ns, "-bk-maint-", "check",
             """{"ok":false,"reason":"the backup repository is damaged (a file failed verification): run 'restic check --read-data' against it and restore from another backup"}""");
-        await ApplyAsync(CronJobRuns.JobFrom(Object(ns, "CronJob", $"{name}-backup-maintenance"), $"{name}-backup-maintenance-29400100").ToJsonString(), ns);
+        await ApplyAsync(CronJobRuns.JobFrom(Object(ns, "CronJob", $"{name}-bk-maint"), $"{name}-bk-maint-29400100").ToJsonString(), ns);
 
-        await Eventually.WaitUntilAsync(async () => (await plane.EventsAsync(name)).Any(e => e!.Text("message").StartsWith($"Backup maintenance {name}-backup-maintenance-29400100", StringComparison.Ordinal)), Generous, "the failed check's warning");
+        await Eventually.WaitUntilAsync(async () => (await plane.EventsAsync(name)).Any(e => e!.Text("message").StartsWith($"Backup maintenance {name}-bk-maint-29400100", StringComparison.Ordinal)), Generous, "the failed check's warning");
         var events = (await plane.EventsAsync(name)).Select(e => e!.Text("message")).ToList();
         Assert.Contains(events, m => m.StartsWith($"Backup {id} started (on demand", StringComparison.Ordinal));
         Assert.Contains(events, m => m.StartsWith($"Backup {id} (on-demand) finished: snapshot 0a1b2c3d, 9.9 MB in 42 files, 1.2 MB new", StringComparison.Ordinal));
@@ -96,6 +97,43 @@ public sealed class BackupTests(EngineFixture fixture) : IClassFixture<EngineFix
         Assert.Equal("NamespaceLost", failure.Reason);
         Assert.Contains($"Its latest backup is {id} (restic snapshot 0a1b2c3d", failure.Message);
         Assert.Contains("restore.snapshot=0a1b2c3d", failure.Message);
+    }
+
+    [Fact]
+    public async Task ABackupThatFinishedWhileNoControlPlaneWatched_IsRecorded_AndAStoreNeverSeesTheBackupsOfAnEarlierStoreOfItsName()
+    {
+        var secretsNamespace = "platform-" + Guid.NewGuid().ToString("N")[..8];
+        await ApplyAsync(PlatformSecrets(secretsNamespace, "restic-" + Guid.NewGuid().ToString("N"), "rest"));
+        var prefix = EngineFixture.NewPrefix();
+        var name = EngineFixture.NewStoreName("unw");
+        var ns = $"store-{name}";
+        JsonObject cronJob;
+        await using (var first = fixture.StartControlPlane(Backups(secretsNamespace), prefix))
+        {
+            await first.CreateStoreAsync(name);
+            await first.WaitForPhaseAsync(name, StorePhase.Ready, Generous);
+            cronJob = Object(ns, "CronJob", $"{name}-backup");
+        }
+
+        // The CronJob's run finishes while no control plane runs.
+        fixture.Api.Simulation.SetTerminationMessage(ns, "-backup-29500000", "upload", """{"ok":true,"snapshot":"5e5e5e5e","bytesAdded":1,"totalBytes":2,"files":1,"durationSeconds":1}""");
+        await ApplyAsync(CronJobRuns.JobFrom(cronJob, $"{name}-backup-29500000").ToJsonString(), ns);
+        await Eventually.WaitUntilAsync(() => Task.FromResult(JsonNumbers.Long(Object(ns, "Job", $"{name}-backup-29500000")["status"]?["succeeded"]) == 1), Generous, "the Job to finish");
+
+        await using var second = fixture.StartControlPlane(Backups(secretsNamespace), prefix);
+        var recorded = await WaitForBackupAsync(second, name, $"{name}-backup-29500000", "succeeded");
+        Assert.Equal("5e5e5e5e", recorded.Text("snapshot"));
+        var store = (await second.Repository.GetAsync(name))!;
+        Assert.Equal(BackupJobs.RepositoryName(store), cronJob["spec"]!["jobTemplate"]!["spec"]!["template"]!["spec"]!["containers"]![0]!["env"]!.AsArray()
+            .Single(e => e!.Text("name") == "STORE_NAME")!.Text("value"));
+
+        // Deleted, then created again under the same name: the new store does not see the old one's backups.
+        await second.DeleteStoreAsync(name);
+        await second.WaitForGoneAsync(name, Generous);
+        await second.CreateStoreAsync(name);
+        await second.WaitForPhaseAsync(name, StorePhase.Ready, Generous);
+        Assert.Empty(JsonNode.Parse(await second.CreateClient().GetStringAsync($"/api/v1/stores/{name}/backups"))!["items"]!.AsArray());
+        Assert.Equal(HttpStatusCode.NotFound, (await second.CreateClient().GetAsync($"/api/v1/stores/{name}/backups/{name}-backup-29500000")).StatusCode);
     }
 
     [Fact]
@@ -137,6 +175,7 @@ public sealed class BackupTests(EngineFixture fixture) : IClassFixture<EngineFix
     {
         ["Storefleet:Backups:Repository"] = Repository,
         ["Storefleet:Backups:SecretsNamespace"] = secretsNamespace,
+        ["Storefleet:Backups:SweepInterval"] = "00:00:01",
     };
 
     private static string PlatformSecrets(string ns, string password, string restPassword) => $"""

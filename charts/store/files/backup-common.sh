@@ -36,27 +36,34 @@ url_escape() {
   done
 }
 
-# What a failed restic command means and what to do next, from its error output ($1), printed and returned as the
-# termination message so the control plane shows it to a person.
-explain_restic_failure() {
+# The reason a failed restic command gives ($1: its error output), as a person should read it.
+restic_failure_reason() {
+  # Most specific first: a refused credential or an unreachable server also makes restic ask "Is there a repository
+  # at the following location?", so those are recognised before a missing repository is concluded.
   case "$1" in
     *"already locked"*)
       reason="the backup repository is locked by another restic process (a backup, retention or check) for longer than ${LOCK_WAIT_SECONDS:-0}s: try again later; if none is running, the lock is stale and 'restic unlock' removes it" ;;
     *"wrong password"*|*"no key found"*)
       reason="the restic password does not open the repository of ${STORE_REPOSITORY_NAME:-this store}: check the password Secret (it must be the one the repository was created with)" ;;
-    *"connection refused"*|*"no such host"*|*"i/o timeout"*|*"network is unreachable"*|*"context deadline exceeded"*|*"TLS handshake timeout"*)
-      reason="the backup repository is unreachable: check the repository URL, that the server is running, and the store's backup NetworkPolicy" ;;
-    *"Is there a repository at the following location"*|*"does not exist"*)
-      reason="there is no backup repository for ${STORE_REPOSITORY_NAME:-this store} at the configured location: check the repository URL, or take a backup first" ;;
-    *"ciphertext verification failed"*|*"pack"*"contains"*"error"*|*"does not match"*|*"Pack ID"*|*"errors were found"*|*"checksum"*|*"invalid data returned"*|*"unexpected EOF"*|*"Load("*)
-      reason="the backup repository is damaged (a file failed verification): run 'restic check --read-data' against it and restore from another backup" ;;
-    *"401"*|*"403"*|*"Unauthorized"*|*"Forbidden"*|*"AccessDenied"*|*"SignatureDoesNotMatch"*|*"InvalidAccessKeyId"*)
+    *" 401"*|*" 403"*|*"Unauthorized"*|*"Forbidden"*|*"AccessDenied"*|*"Access Denied"*|*"SignatureDoesNotMatch"*|*"InvalidAccessKeyId"*|*"does not exist in our records"*)
       reason="the backup repository refused the credentials: check the repository credentials Secret" ;;
+    *"connection refused"*|*"no such host"*|*"i/o timeout"*|*"network is unreachable"*|*"context deadline exceeded"*|*"TLS handshake timeout"*|*"connection reset"*)
+      reason="the backup repository is unreachable: check the repository URL, that the server is running, and the store's backup NetworkPolicy" ;;
     *"no space left on device"*)
       reason="a volume ran out of space: grow it (a larger plan) and try again" ;;
+    *"ciphertext verification failed"*|*"pack"*"contains"*"error"*|*"does not match"*|*"Pack ID"*|*"errors were found"*|*"invalid data returned"*)
+      reason="the backup repository is damaged (a file failed verification): run 'restic check --read-data' against it and restore from another backup" ;;
+    *"Is there a repository at the following location"*)
+      reason="there is no backup repository for ${STORE_REPOSITORY_NAME:-this store} at the configured location: check the repository URL, or take a backup first" ;;
     *)
       reason="restic failed: $(printf '%s' "$1" | tail -n 3 | tr '\n' ' ')" ;;
   esac
+  printf '%s' "${reason}"
+}
+
+# Explains a failed restic command ($1: its error output): logged, and the termination message the control plane shows.
+explain_restic_failure() {
+  reason="$(restic_failure_reason "$1")"
   log "FAILED: ${reason}" >&2
   terminate "{\"ok\":false,\"reason\":\"$(json_escape "${reason}")\"}"
 }

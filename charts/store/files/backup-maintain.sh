@@ -19,7 +19,10 @@ case "${1:-}" in
   forget)
     restic_or_fail forget --tag "store=${STORE_NAME}" --group-by host \
       --keep-daily "${KEEP_DAILY:-7}" --keep-weekly "${KEEP_WEEKLY:-4}" --keep-monthly "${KEEP_MONTHLY:-6}" --prune >/dev/null
-    kept="$(restic_or_fail snapshots --json --tag "store=${STORE_NAME}" | grep -o '"id"' | wc -l | tr -d ' ')"
+    listed="$(mktemp)"
+    restic_or_fail snapshots --json --tag "store=${STORE_NAME}" > "${listed}"
+    kept="$(grep -o '"id"' "${listed}" | wc -l | tr -d ' ')"
+    rm -f "${listed}"
     log "retention applied: ${kept} backups kept"
     terminate "{\"ok\":true,\"kept\":${kept}}"
     ;;

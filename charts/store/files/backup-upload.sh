@@ -41,19 +41,26 @@ wordpress=${WORDPRESS_VERSION:-}
 woocommerce=${WOOCOMMERCE_VERSION:-}
 MANIFEST
 
+# The store's repository is created on its first backup — only when restic says it is missing and nothing else is
+# wrong (a refused credential or an unreachable server makes restic ask for the repository too).
 errors="$(mktemp)"
 if ! restic cat config >/dev/null 2>"${errors}"; then
-  if grep -q -e 'Is there a repository at the following location' -e 'does not exist' "${errors}"; then
-    log "creating the store's backup repository"
-    restic_or_fail init >/dev/null
-  else
-    cat "${errors}" >&2
-    explain_restic_failure "$(cat "${errors}")"
-    rm -f "${errors}"
-    exit 1
-  fi
+  message="$(cat "${errors}")"
+  rm -f "${errors}"
+  case "$(restic_failure_reason "${message}")" in
+    *"there is no backup repository"*)
+      log "creating the store's backup repository"
+      restic_or_fail init >/dev/null
+      ;;
+    *)
+      printf '%s\n' "${message}" >&2
+      explain_restic_failure "${message}"
+      exit 1
+      ;;
+  esac
+else
+  rm -f "${errors}"
 fi
-rm -f "${errors}"
 
 log "uploading ${dump} and ${content}"
 output="$(mktemp)"

@@ -8,15 +8,16 @@ staging="${RESTORE_DIR:-/var/www/html/.storefleet/restore}"
 state="${STATE_DIR:-$(dirname "${staging}")}"
 log() { printf '%s database: %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 
-if [ -f "${state}/restore-${RESTORE_ID}.done" ]; then
+this="${RESTORE_ID} ${RESTORE_SNAPSHOT}"
+if [ "$(cat "${state}/restore-${RESTORE_ID}.done" 2>/dev/null || true)" = "${this}" ]; then
   log "restore ${RESTORE_ID} already finished; nothing to do"
   exit 0
 fi
-if [ "$(cat "${staging}/fetched" 2>/dev/null || true)" != "${RESTORE_SNAPSHOT}" ]; then
+if [ "$(cat "${staging}/fetched" 2>/dev/null || true)" != "${this}" ]; then
   log "FAILED: backup ${RESTORE_SNAPSHOT} was not downloaded; nothing was changed"
   exit 1
 fi
-if [ "$(cat "${staging}/database-loaded" 2>/dev/null || true)" = "${RESTORE_SNAPSHOT}" ]; then
+if [ "$(cat "${staging}/database-loaded" 2>/dev/null || true)" = "${this}" ]; then
   log "database already restored from ${RESTORE_SNAPSHOT}"
   exit 0
 fi
@@ -41,5 +42,5 @@ charset="${charset:-utf8mb4 utf8mb4_unicode_ci}"
 log "replacing database ${DB_NAME} with the dump of ${RESTORE_SNAPSHOT} ($(wc -c < "${dump}") bytes)"
 mysql_ -e "DROP DATABASE IF EXISTS \`${DB_NAME}\`; CREATE DATABASE \`${DB_NAME}\` CHARACTER SET ${charset% *} COLLATE ${charset#* }"
 mysql_ --default-character-set=utf8mb4 "${DB_NAME}" < "${dump}"
-printf '%s' "${RESTORE_SNAPSHOT}" > "${staging}/database-loaded"
+printf '%s' "${this}" > "${staging}/database-loaded"
 log "database ${DB_NAME} restored"

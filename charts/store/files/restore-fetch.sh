@@ -17,11 +17,18 @@ RESTIC_REPOSITORY="$(repository_for "${source_store}")"
 export RESTIC_REPOSITORY
 export RESTIC_CACHE_DIR="${RESTIC_CACHE_DIR:-/tmp/restic-cache}"
 
+this="${RESTORE_ID} ${RESTORE_SNAPSHOT}"
 if [ -f "${state}/restore-${RESTORE_ID}.done" ]; then
-  log "restore ${RESTORE_ID} already finished; nothing to do"
-  exit 0
+  if [ "$(cat "${state}/restore-${RESTORE_ID}.done")" = "${this}" ]; then
+    log "restore ${RESTORE_ID} already finished; nothing to do"
+    exit 0
+  fi
+  reason="restore id ${RESTORE_ID} was already used for another backup; nothing was changed. Restore again under a new id"
+  log "FAILED: ${reason}"
+  terminate "{\"ok\":false,\"reason\":\"$(json_escape "${reason}")\"}"
+  exit 1
 fi
-if [ "$(cat "${staging}/fetched" 2>/dev/null || true)" = "${RESTORE_SNAPSHOT}" ]; then
+if [ "$(cat "${staging}/fetched" 2>/dev/null || true)" = "${this}" ]; then
   log "backup ${RESTORE_SNAPSHOT} already downloaded"
   exit 0
 fi
@@ -55,15 +62,30 @@ rm -rf "${staging:?}/tree" "${staging}/fetched" "${staging}/restore.env"
 log "downloading backup ${RESTORE_SNAPSHOT} of ${source_store}"
 restic_or_fail restore "${RESTORE_SNAPSHOT}" --target "${staging}/tree" >/dev/null
 
-manifest="$(find "${staging}/tree" -name storefleet-backup.manifest -type f | head -n 1)"
+# The backup's own manifest is the shallowest one (the dump's scratch directory); any deeper one is a store file.
+manifest="$(find "${staging}/tree" -name storefleet-backup.manifest -type f | awk -F/ '{ print NF "\t" $0 }' | sort -n | head -n 1 | cut -f 2-)"
 if [ -z "${manifest}" ]; then
   reason="backup ${RESTORE_SNAPSHOT} is not a Storefleet store backup (no manifest); nothing was changed"
   log "FAILED: ${reason}"
   terminate "{\"ok\":false,\"reason\":\"$(json_escape "${reason}")\"}"
   exit 1
 fi
-database="${staging}/tree$(sed -n 's/^database=//p' "${manifest}")"
-content="${staging}/tree$(sed -n 's/^content=//p' "${manifest}")"
+database_path="$(sed -n 's/^database=//p' "${manifest}" | head -n 1)"
+content_path="$(sed -n 's/^content=//p' "${manifest}" | head -n 1)"
+manifest_dir="${manifest#"${staging}/tree"}"
+manifest_dir="${manifest_dir%/*}"
+# The manifest may only name the dump beside it and a wp-content directory, never a way out of the staging tree.
+case "${database_path}|${content_path}" in
+  *..*|*"//"*) database_path="" ;;
+esac
+if [ "${database_path}" != "${manifest_dir}/storefleet-database.sql" ] || [ "${content_path##*/}" != "wp-content" ] || [ "${content_path#/}" = "${content_path}" ]; then
+  reason="backup ${RESTORE_SNAPSHOT} has a manifest that names unexpected paths; nothing was changed. Restore another backup"
+  log "FAILED: ${reason}"
+  terminate "{\"ok\":false,\"reason\":\"$(json_escape "${reason}")\"}"
+  exit 1
+fi
+database="${staging}/tree${database_path}"
+content="${staging}/tree${content_path}"
 if [ ! -s "${database}" ] || ! tail -n 1 "${database}" | grep -q '^-- Dump completed' || [ ! -d "${content}" ]; then
   reason="backup ${RESTORE_SNAPSHOT} is incomplete (its database dump or wp-content is missing); nothing was changed. Restore another backup"
   log "FAILED: ${reason}"
@@ -72,6 +94,6 @@ if [ ! -s "${database}" ] || ! tail -n 1 "${database}" | grep -q '^-- Dump compl
 fi
 
 printf 'database=%s\ncontent=%s\n' "${database}" "${content}" > "${staging}/restore.env"
-printf '%s' "${RESTORE_SNAPSHOT}" > "${staging}/fetched"
+printf '%s' "${this}" > "${staging}/fetched"
 log "backup ${RESTORE_SNAPSHOT} downloaded and complete"
 terminate "{\"ok\":true,\"snapshot\":\"${RESTORE_SNAPSHOT}\"}"

@@ -11,11 +11,12 @@ staging="${RESTORE_DIR:-/var/www/html/.storefleet/restore}"
 state="${STATE_DIR:-$(dirname "${staging}")}"
 live="${WP_CONTENT_DIR:-/var/www/html/wp-content}"
 
-if [ -f "${state}/restore-${RESTORE_ID}.done" ]; then
+this="${RESTORE_ID} ${RESTORE_SNAPSHOT}"
+if [ "$(cat "${state}/restore-${RESTORE_ID}.done" 2>/dev/null || true)" = "${this}" ]; then
   log "restore ${RESTORE_ID} already finished; nothing to do"
   exit 0
 fi
-if [ "$(cat "${staging}/database-loaded" 2>/dev/null || true)" != "${RESTORE_SNAPSHOT}" ]; then
+if [ "$(cat "${staging}/database-loaded" 2>/dev/null || true)" != "${this}" ]; then
   log "FAILED: the database was not restored from ${RESTORE_SNAPSHOT}; the files are left as they are"
   exit 1
 fi
@@ -29,6 +30,6 @@ if [ -d "${staged}" ]; then
   mv "${staged}" "${live}"
 fi
 rm -rf "${live}.pre-restore" "${staging:?}"
-: > "${state}/restore-${RESTORE_ID}.done"
+printf '%s' "${this}" > "${state}/restore-${RESTORE_ID}.done"
 log "wp-content restored from ${RESTORE_SNAPSHOT}"
 terminate "{\"ok\":true,\"snapshot\":\"${RESTORE_SNAPSHOT}\"}"

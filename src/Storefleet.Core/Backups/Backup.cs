@@ -2,7 +2,8 @@ namespace Storefleet.Core.Backups;
 
 /// <summary>
 /// One backup of a store: a restic snapshot of its database dump and wp-content, taken by a Job in the store's
-/// namespace (its <see cref="Id"/> is the Job's name). Only metadata: the data is in the repository.
+/// namespace (its <see cref="Id"/> is the Job's name). Only metadata: the data is in the repository, whose name under the
+/// platform's base URL is <see cref="Repository"/> (the store's name and uid: a later store of the same name has another).
 /// </summary>
 public sealed record Backup(
     string Id,
@@ -17,7 +18,8 @@ public sealed record Backup(
     long? Files = null,
     double? DurationSeconds = null,
     string? Reason = null,
-    BackupVersions? Versions = null)
+    BackupVersions? Versions = null,
+    string? Repository = null)
 {
     public bool IsFinished => Status is BackupStatus.Succeeded or BackupStatus.Failed;
 }

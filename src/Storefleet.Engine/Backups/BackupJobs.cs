@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using k8s.Models;
 using Storefleet.Core.Backups;
+using Storefleet.Core.Stores;
 
 namespace Storefleet.Engine.Backups;
 
@@ -18,7 +19,7 @@ public static class BackupJobs
 
     /// <summary>A retention-and-check run (the maintenance CronJob's Job).</summary>
     public static bool IsMaintenance(V1Job job, string release) =>
-        Component(job) == "backup" && OwnerCronJob(job) == $"{release}-backup-maintenance";
+        Component(job) == "backup" && OwnerCronJob(job) == $"{release}-bk-maint";
 
     public static bool IsFinished(V1Job job, out bool succeeded)
     {
@@ -29,6 +30,26 @@ public static class BackupJobs
 
     public static BackupTrigger Trigger(V1Job job) =>
         job.Metadata.Labels?.TryGetValue(TriggerLabel, out var trigger) == true && trigger == "on-demand" ? BackupTrigger.OnDemand : BackupTrigger.Scheduled;
+
+    /// <summary>The repository the backup went to (the upload container's STORE_NAME: the store's name and uid).</summary>
+    public static string? Repository(V1Job job) =>
+        job.Spec?.Template?.Spec?.Containers?.FirstOrDefault(c => c.Name == "upload")?.Env?.FirstOrDefault(e => e.Name == "STORE_NAME")?.Value;
+
+    /// <summary>
+    /// The repository of a store: its name and the start of its uid, so a later store of the same name never sees,
+    /// prunes or restores the backups of a deleted one.
+    /// </summary>
+    public static string RepositoryName(Store store) =>
+        store.Uid.Length == 0 ? store.Name : $"{store.Name}-{Compact(store.Uid)}";
+
+    /// <summary>Whether a recorded backup belongs to this store (not to an earlier store of the same name).</summary>
+    public static bool BelongsTo(Backup backup, Store store) => backup.Repository is null || backup.Repository == RepositoryName(store);
+
+    private static string Compact(string uid)
+    {
+        var hex = uid.Replace("-", string.Empty, StringComparison.Ordinal);
+        return hex[..Math.Min(12, hex.Length)];
+    }
 
     /// <summary>The versions the backup pod was given (its upload container's environment).</summary>
     public static BackupVersions? Versions(V1Job job)

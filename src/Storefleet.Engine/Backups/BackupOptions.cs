@@ -35,6 +35,9 @@ public sealed class BackupOptions
     /// <summary>How many backups are kept: the last of each of this many days, weeks and months.</summary>
     public BackupRetention Retention { get; set; } = new();
 
+    /// <summary>How often every backup Job is looked at, so one that finished unwatched is still recorded.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     public bool Enabled => !string.IsNullOrWhiteSpace(Repository);
 }
 

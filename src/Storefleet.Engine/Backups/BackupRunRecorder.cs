@@ -26,7 +26,8 @@ public sealed partial class BackupRunRecorder(
     TimeProvider clock,
     ILogger<BackupRunRecorder> logger)
 {
-    private static readonly TimeSpan MarkerLifetime = TimeSpan.FromDays(2);
+    /// <summary>Longer than a finished backup Job lives (its ttlSecondsAfterFinished is 7 days).</summary>
+    private static readonly TimeSpan MarkerLifetime = TimeSpan.FromDays(8);
 
     /// <summary>True for the Jobs this recorder follows (the watcher hands every store Job here first).</summary>
     public static bool Follows(V1Job job, string store) => BackupJobs.IsBackup(job, store) || BackupJobs.IsMaintenance(job, store);
@@ -47,14 +48,15 @@ public sealed partial class BackupRunRecorder(
             }
 
             var started = job.Status?.StartTime is { } start ? new DateTimeOffset(start, TimeSpan.Zero) : (job.Metadata.CreationTimestamp is { } created ? new DateTimeOffset(created, TimeSpan.Zero) : clock.GetUtcNow());
-            var running = new Backup(job.Metadata.Name, store, BackupJobs.Trigger(job), BackupStatus.Running, started, Versions: BackupJobs.Versions(job));
+            var running = new Backup(job.Metadata.Name, store, BackupJobs.Trigger(job), BackupStatus.Running, started, Versions: BackupJobs.Versions(job),
+                Repository: BackupJobs.Repository(job));
             if (!finished)
             {
                 await backups.RecordAsync(running, cancellationToken);
                 return;
             }
 
-            if (!await FirstReportAsync(job))
+            if (await backups.GetAsync(store, job.Metadata.Name, cancellationToken) is { IsFinished: true })
             {
                 return;
             }
@@ -68,7 +70,13 @@ public sealed partial class BackupRunRecorder(
                     TotalBytes = result.TotalBytes, Files = result.Files, DurationSeconds = result.DurationSeconds,
                 }
                 : running with { Status = BackupStatus.Failed, FinishedAt = now, Reason = FailureReason(job, result) };
+            // Recorded first: if this fails, the next sighting (the watch, or the sweep) records it. The event follows once.
             await backups.RecordAsync(backup, cancellationToken);
+            if (!await FirstReportAsync(job))
+            {
+                return;
+            }
+
             var phase = (await stores.GetAsync(store, cancellationToken))?.Phase ?? StorePhase.Ready;
             await stores.AppendEventAsync(store, backup.Status == BackupStatus.Succeeded
                 ? new StoreEvent(now, StoreEventType.StepSucceeded, phase,

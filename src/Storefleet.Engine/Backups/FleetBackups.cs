@@ -24,7 +24,7 @@ public sealed class FleetBackups(IStoreRepository stores, IBackupRepository back
             foreach (var store in page.Items.Where(s => s.Phase.IsLive()))
             {
                 live++;
-                var latest = (await backups.ListAsync(store.Name, 50, cancellationToken)).FirstOrDefault(b => b.Status == BackupStatus.Succeeded);
+                var latest = (await backups.ListAsync(store.Name, 50, cancellationToken)).FirstOrDefault(b => b.Status == BackupStatus.Succeeded && BackupJobs.BelongsTo(b, store));
                 var allowed = AllowedAge(store.Spec.Plan.Id);
                 if (latest is not null && now - latest.StartedAt <= allowed)
                 {

@@ -67,7 +67,7 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
             {
                 ["enabled"] = true,
                 ["repository"] = backups.Repository,
-                ["storeName"] = store.Name,
+                ["storeName"] = Backups.BackupJobs.RepositoryName(store),
                 ["passwordSecret"] = names.BackupPasswordSecret,
                 ["credentialsSecret"] = names.BackupCredentialsSecret,
                 ["schedule"] = Backups.BackupSchedule.For(store.Name, backups.Schedules.GetValueOrDefault(store.Spec.Plan.Id, "daily")),

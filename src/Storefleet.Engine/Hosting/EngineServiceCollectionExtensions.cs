@@ -60,6 +60,7 @@ public static class EngineServiceCollectionExtensions
             services.AddHostedService(sp => sp.GetRequiredService<InstanceRegistration>());
             services.AddHostedService<EngineWorker>();
             services.AddHostedService<ClusterWatcher>();
+            services.AddHostedService<Backups.BackupRunSweep>();
             services.AddHostedService<ResyncService>();
             services.AddSingleton<Rollouts.RolloutConductor>();
             services.AddHostedService(sp => sp.GetRequiredService<Rollouts.RolloutConductor>());

@@ -363,7 +363,7 @@ public sealed partial class StoreReconciler(
                         $"A previous store with this name is still being deleted (namespace {c.Names.Namespace} is terminating{Remaining(wait.Termination)}); provisioning continues when it is gone.", Now), ct);
 
                 case ReconcileAction.Fail { Reason: "NamespaceLost" } lost:
-                    return await FailAsync(c, lost.Reason, lost.Message + await LatestBackupAsync(c.Store.Name, ct), ct);
+                    return await FailAsync(c, lost.Reason, lost.Message + await LatestBackupAsync(c.Store, ct), ct);
 
                 case ReconcileAction.Fail fail:
                     return await FailAsync(c, fail.Reason, fail.Message, ct);
@@ -478,9 +478,10 @@ public sealed partial class StoreReconciler(
     }
 
     /// <summary>Where a lost store's data can come back from: its latest successful backup, if it has one.</summary>
-    private async Task<string> LatestBackupAsync(string store, CancellationToken ct)
+    private async Task<string> LatestBackupAsync(Store store, CancellationToken ct)
     {
-        var latest = (await backupRecords.ListAsync(store, cancellationToken: ct)).FirstOrDefault(b => b.Status == Core.Backups.BackupStatus.Succeeded);
+        var latest = (await backupRecords.ListAsync(store.Name, cancellationToken: ct))
+            .FirstOrDefault(b => b.Status == Core.Backups.BackupStatus.Succeeded && Backups.BackupJobs.BelongsTo(b, store));
         return latest is null
             ? " It has no successful backup recorded."
             : $" Its latest backup is {latest.Id} (restic snapshot {latest.Snapshot}, taken {latest.StartedAt:yyyy-MM-dd HH:mm} UTC): " +

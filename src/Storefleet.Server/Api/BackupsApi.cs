@@ -49,7 +49,9 @@ public static class BackupsApi
             return problem;
         }
 
-        return TypedResults.Ok(new BackupListResource([.. (await backups.ListAsync(name, cancellationToken: cancellationToken)).Select(BackupResource.From)]));
+        var store = (await stores.GetAsync(name, cancellationToken))!;
+        return TypedResults.Ok(new BackupListResource([.. (await backups.ListAsync(name, cancellationToken: cancellationToken))
+            .Where(b => Storefleet.Engine.Backups.BackupJobs.BelongsTo(b, store)).Select(BackupResource.From)]));
     }
 
     internal static async Task<IResult> GetBackup(string name, string id, HttpContext http, IStoreRepository stores, IBackupRepository backups, IActorAccessor actors, CancellationToken cancellationToken)
@@ -59,7 +61,8 @@ public static class BackupsApi
             return problem;
         }
 
-        return await backups.GetAsync(name, id, cancellationToken) is { } backup
+        var store = (await stores.GetAsync(name, cancellationToken))!;
+        return await backups.GetAsync(name, id, cancellationToken) is { } backup && Storefleet.Engine.Backups.BackupJobs.BelongsTo(backup, store)
             ? TypedResults.Ok(BackupResource.From(backup))
             : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Backup not found.",
                 detail: $"Store '{name}' has no backup '{id}'. List its backups with GET /api/v1/stores/{name}/backups.", type: Problems.TypeBase + "backup-not-found");
