@@ -68,6 +68,13 @@ public sealed class FailoverTests(EngineFixture fixture, ITestOutputHelper outpu
             Assert.All(refused, a => Assert.True(a.Status == HttpStatusCode.ServiceUnavailable, $"{a.Route} answered {(int)a.Status} at {a.Time:HH:mm:ss.fff}"));
             await AssertExactlyTheseStoresAsync(clients[0], names, helm);
         }
+        catch (Exception e) when (e is InvalidOperationException or Xunit.Sdk.XunitException)
+        {
+            // What the control planes logged as errors says which exception became a 500.
+            var errors = planes.SelectMany(p => p.Output.Split('\n')).Where(l => l.Contains("fail:", StringComparison.Ordinal) || l.Contains("Exception", StringComparison.Ordinal)).TakeLast(40);
+            output.WriteLine($"control plane errors:\n{string.Join('\n', errors)}");
+            throw;
+        }
         finally
         {
             await Task.WhenAll(planes.Select(p => p.DisposeAsync().AsTask()));
