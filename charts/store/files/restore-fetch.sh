@@ -33,20 +33,37 @@ if [ "$(cat "${staging}/fetched" 2>/dev/null || true)" = "${this}" ]; then
   exit 0
 fi
 
-snapshots="$(mktemp)"
-restic_or_fail snapshots --json --tag "store=${source_store}" "${RESTORE_SNAPSHOT}" > "${snapshots}"
-if ! grep -q '"id"' "${snapshots}"; then
-  rm -f "${snapshots}"
+# The backup's restored size (for the room check below); this also says whether the backup exists at all (the
+# repository is the store's own, so every snapshot in it is one of its backups).
+stats="$(mktemp)"
+errors="$(mktemp)"
+if ! restic stats --json --mode restore-size "${RESTORE_SNAPSHOT}" > "${stats}" 2> "${errors}"; then
+  message="$(cat "${errors}")"
+  rm -f "${stats}" "${errors}"
+  case "${message}" in
+    *"no matching ID found"*|*"no snapshot"*|*"invalid id"*|*"snapshot"*"not found"*)
+      reason="there is no backup ${RESTORE_SNAPSHOT} of store ${source_store}: list the store's backups and pick one of them"
+      log "FAILED: ${reason}"
+      terminate "{\"ok\":false,\"reason\":\"$(json_escape "${reason}")\"}"
+      ;;
+    *)
+      printf '%s\n' "${message}" >&2
+      explain_restic_failure "${message}"
+      ;;
+  esac
+  exit 1
+fi
+rm -f "${errors}"
+# restic 0.14 ignores an unknown id and counts nothing; newer ones fail (above).
+if [ "$(json_number "$(cat "${stats}")" snapshots_count)" = "0" ]; then
+  rm -f "${stats}"
   reason="there is no backup ${RESTORE_SNAPSHOT} of store ${source_store}: list the store's backups and pick one of them"
   log "FAILED: ${reason}"
   terminate "{\"ok\":false,\"reason\":\"$(json_escape "${reason}")\"}"
   exit 1
 fi
-rm -f "${snapshots}"
 
 # Room for the download: the backup's restored size plus 5% must be free where it is staged.
-stats="$(mktemp)"
-restic_or_fail stats --json --mode restore-size "${RESTORE_SNAPSHOT}" > "${stats}"
 needed_kb=$(( $(json_number "$(cat "${stats}")" total_size) * 105 / 100 / 1024 + 1 ))
 rm -f "${stats}"
 mkdir -p "${staging}"
