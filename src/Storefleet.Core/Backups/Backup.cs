@@ -53,4 +53,12 @@ public static class BackupWire
     };
 
     public static string ToWire(this BackupTrigger trigger) => trigger == BackupTrigger.Scheduled ? "scheduled" : "on-demand";
+
+    /// <summary>A backup's size as a person reads it: "912 MB", "3.1 MB", "0.8 kB".</summary>
+    public static string Bytes(long bytes) => bytes switch
+    {
+        < 1_000_000 => $"{bytes / 1000.0:0.#} kB",
+        < 1_000_000_000 => $"{bytes / 1_000_000.0:0.#} MB",
+        _ => $"{bytes / 1_000_000_000.0:0.##} GB",
+    };
 }

@@ -137,13 +137,7 @@ public sealed partial class BackupRunRecorder(
             : $"the Job failed ({failed.Reason}: {failed.Message}) without saying why; see the pod's log.";
     }
 
-    private static string Size(long? bytes) => bytes switch
-    {
-        null => "an unknown size",
-        < 1_000_000 => $"{bytes / 1000.0:0.#} kB",
-        < 1_000_000_000 => $"{bytes / 1_000_000.0:0.#} MB",
-        _ => $"{bytes / 1_000_000_000.0:0.##} GB",
-    };
+    private static string Size(long? bytes) => bytes is { } known ? BackupWire.Bytes(known) : "an unknown size";
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Backup Job {Job} of store {Store} could not be recorded ({Reason}); it is recorded when the watch sees it again.")]
     private static partial void LogNotRecorded(ILogger logger, string job, string store, string reason);

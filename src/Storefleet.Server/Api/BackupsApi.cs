@@ -44,24 +44,24 @@ public static class BackupsApi
 
     internal static async Task<IResult> ListBackups(string name, HttpContext http, IStoreRepository stores, IBackupRepository backups, IActorAccessor actors, CancellationToken cancellationToken)
     {
-        if (await VisibleAsync(name, http, stores, actors, cancellationToken) is { } problem)
+        var (store, problem) = await VisibleAsync(name, http, stores, actors, cancellationToken);
+        if (store is null)
         {
-            return problem;
+            return problem!;
         }
 
-        var store = (await stores.GetAsync(name, cancellationToken))!;
         return TypedResults.Ok(new BackupListResource([.. (await backups.ListAsync(name, cancellationToken: cancellationToken))
             .Where(b => Storefleet.Engine.Backups.BackupJobs.BelongsTo(b, store)).Select(BackupResource.From)]));
     }
 
     internal static async Task<IResult> GetBackup(string name, string id, HttpContext http, IStoreRepository stores, IBackupRepository backups, IActorAccessor actors, CancellationToken cancellationToken)
     {
-        if (await VisibleAsync(name, http, stores, actors, cancellationToken) is { } problem)
+        var (store, problem) = await VisibleAsync(name, http, stores, actors, cancellationToken);
+        if (store is null)
         {
-            return problem;
+            return problem!;
         }
 
-        var store = (await stores.GetAsync(name, cancellationToken))!;
         return await backups.GetAsync(name, id, cancellationToken) is { } backup && Storefleet.Engine.Backups.BackupJobs.BelongsTo(backup, store)
             ? TypedResults.Ok(BackupResource.From(backup))
             : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Backup not found.",
@@ -71,16 +71,16 @@ public static class BackupsApi
     internal static async Task<IResult> StartBackup(string name, HttpContext http, BackupCommands commands, IActorAccessor actors, CancellationToken cancellationToken) =>
         (await commands.StartAsync(actors.Current(http), AuditTrail.ClientAddress(http), name, cancellationToken)).Result;
 
-    /// <summary>Null when the actor may see the store (its owner or an admin); otherwise the problem to answer (not found).</summary>
-    private static async Task<IResult?> VisibleAsync(string name, HttpContext http, IStoreRepository stores, IActorAccessor actors, CancellationToken cancellationToken)
+    /// <summary>The store when the actor may see it (its owner or an admin); otherwise the problem to answer (invalid name, not found).</summary>
+    private static async Task<(Store? Store, IResult? Problem)> VisibleAsync(string name, HttpContext http, IStoreRepository stores, IActorAccessor actors, CancellationToken cancellationToken)
     {
         if (StoresApi.InvalidName(name) is { } invalid)
         {
-            return invalid;
+            return (null, invalid);
         }
 
         var store = await stores.GetAsync(name, cancellationToken);
-        return store is null || !actors.Current(http).CanSee(store.Owner) ? Problems.StoreNotFound(name) : null;
+        return store is null || !actors.Current(http).CanSee(store.Owner) ? (null, Problems.StoreNotFound(name)) : (store, null);
     }
 }
 
