@@ -36,6 +36,14 @@ public class StoreLifecycleTests
             [(StorePhase.Degraded, StoreTrigger.Fail)] = StorePhase.Failed,
             [(StorePhase.Degraded, StoreTrigger.RequestDelete)] = StorePhase.Deleting,
             [(StorePhase.Updating, StoreTrigger.RequestDelete)] = StorePhase.Deleting,
+
+            // Restore in place: from a live store; back to Ready restored, or untouched when its safety backup failed.
+            [(StorePhase.Ready, StoreTrigger.StartRestore)] = StorePhase.Restoring,
+            [(StorePhase.Degraded, StoreTrigger.StartRestore)] = StorePhase.Restoring,
+            [(StorePhase.Restoring, StoreTrigger.RestoreSucceeded)] = StorePhase.Ready,
+            [(StorePhase.Restoring, StoreTrigger.RestoreNotStarted)] = StorePhase.Ready,
+            [(StorePhase.Restoring, StoreTrigger.Fail)] = StorePhase.Failed,
+            [(StorePhase.Restoring, StoreTrigger.RequestDelete)] = StorePhase.Deleting,
         };
 
         foreach (var phase in Enum.GetValues<StorePhase>())
@@ -49,11 +57,21 @@ public class StoreLifecycleTests
                     data.Add(phase, trigger, StorePhase.Provisioning, StorePhase.Provisioning);
                     data.Add(phase, trigger, StorePhase.Bootstrapping, StorePhase.Bootstrapping);
                     data.Add(phase, trigger, StorePhase.Updating, StorePhase.Updating);
+                    data.Add(phase, trigger, StorePhase.Restoring, StorePhase.Restoring);
                     // A live store fails only when its namespace is lost: retry provisions it afresh.
                     data.Add(phase, trigger, StorePhase.Ready, StorePhase.Provisioning);
                     data.Add(phase, trigger, StorePhase.Degraded, StorePhase.Provisioning);
                     data.Add(phase, trigger, null, null);
                     data.Add(phase, trigger, StorePhase.Deleting, null);
+                    continue;
+                }
+
+                if (phase == StorePhase.Failed && trigger == StoreTrigger.StartRestore)
+                {
+                    // Only a failed restore is restored again (e.g. its safety backup); a store that failed elsewhere is retried first.
+                    data.Add(phase, trigger, StorePhase.Restoring, StorePhase.Restoring);
+                    data.Add(phase, trigger, StorePhase.Provisioning, null);
+                    data.Add(phase, trigger, StorePhase.Ready, null);
                     continue;
                 }
 
@@ -79,9 +97,9 @@ public class StoreLifecycleTests
     }
 
     [Fact]
-    public void AllowedMoves_ListsExactlyTheTwentyThreeDesignedMoves()
+    public void AllowedMoves_ListsExactlyTheThirtyDesignedMoves()
     {
-        Assert.Equal(23, StoreLifecycle.AllowedMoves.Count());
+        Assert.Equal(30, StoreLifecycle.AllowedMoves.Count());
     }
 
     [Theory]

@@ -290,6 +290,47 @@ public sealed class ComponentTests(ComponentFixture fixture) : IClassFixture<Com
     }
 
     [Fact]
+    public async Task RestoreABackup_AsksForTheStoresNameFirst_ThenShowsTheRestoresSteps()
+    {
+        await using var host = new ServerHost(fixture.Redis, new Dictionary<string, string?> { ["Storefleet:Backups:Repository"] = "s3:https://s3.amazonaws.com/b/storefleet" });
+        using var context = new BunitContext();
+        context.Services.AddFallbackServiceProvider(host.Services);
+        context.JSInterop.Mode = JSRuntimeMode.Loose;
+        var owner = $"rs{Guid.NewGuid():N}";
+        var name = $"r{Guid.NewGuid():N}"[..10];
+        await host.SeedAsync(name, owner, StorePhase.Ready, "ready");
+        var records = host.Services.GetRequiredService<Storefleet.Core.Backups.IBackupRepository>();
+        var now = DateTimeOffset.UtcNow;
+        await records.RecordAsync(new Storefleet.Core.Backups.Backup($"{name}-backup-1", name, Storefleet.Core.Backups.BackupTrigger.Scheduled, Storefleet.Core.Backups.BackupStatus.Succeeded,
+            now.AddHours(-2), now.AddHours(-2), "0a1b2c3d", 3_100_000, 912_000_000, 1204, 42));
+        await records.RecordAsync(new Storefleet.Core.Backups.Backup($"{name}-backup-2", name, Storefleet.Core.Backups.BackupTrigger.OnDemand, Storefleet.Core.Backups.BackupStatus.Failed,
+            now.AddMinutes(-5), now.AddMinutes(-4), Reason: "unreachable."));
+        var auth = context.AddAuthorization();
+        auth.SetAuthorized(owner);
+        auth.SetClaims(new Claim(AccessClaims.Subject, owner), new Claim(AccessClaims.Role, Roles.Member));
+
+        var page = context.Render<StoreDetails>(p => p.Add(s => s.Name, name));
+
+        // Only a backup that succeeded offers a restore; the restore waits for the store's name typed out.
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-restore]")));
+        Assert.Equal($"{name}-backup-1", page.Find("[data-restore]").GetAttribute("data-restore"));
+        page.Find("[data-restore]").Click();
+        Assert.Contains("A safety backup of the store as it is now is taken first", page.Find("[data-testid=restore-confirm]").TextContent);
+        Assert.True(page.Find("#restore").HasAttribute("disabled"));
+        page.Find("#confirm-restore").Input(name[..4]);
+        Assert.True(page.Find("#restore").HasAttribute("disabled"));
+        Assert.Equal(StorePhase.Ready, (await host.Repository.GetAsync(name))!.Phase);
+        page.Find("#confirm-restore").Input(name);
+        page.Find("#restore").Click();
+
+        page.WaitForAssertion(() => Assert.Contains($"Restoring backup {name}-backup-1", page.Find("[data-testid=restoring]").TextContent), TimeSpan.FromSeconds(10));
+        var restoring = (await host.Repository.GetAsync(name))!;
+        Assert.Equal((StorePhase.Restoring, $"{name}-backup-1", "0a1b2c3d"), (restoring.Phase, restoring.Restore!.Backup, restoring.Restore.Snapshot));
+        Assert.Equal("step-current", page.Find("[data-testid=restoring] li").GetAttribute("class"));
+        Assert.Empty(page.FindAll("[data-restore]"));
+    }
+
+    [Fact]
     public async Task AnotherOwnersStore_IsNotShown()
     {
         var name = $"o{Guid.NewGuid():N}"[..10];

@@ -15,28 +15,30 @@ namespace Storefleet.Engine.Tests;
 /// </summary>
 public sealed class BackupTests(EngineFixture fixture) : IClassFixture<EngineFixture>
 {
-    private const string Repository = "rest:https://backup.example.com/storefleet";
+    private const string Repository = BackupPlatform.Repository;
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
+
+    private BackupPlatform Platform { get; } = new(fixture);
 
     [Fact]
     public async Task OnDemandAndScheduledBackups_AreRecordedFromTheirJobs_AndTheSecretsStayOutOfRedis()
     {
         var secretsNamespace = "platform-" + Guid.NewGuid().ToString("N")[..8];
         var (password, restPassword) = ("restic-" + Guid.NewGuid().ToString("N"), "rest-" + Guid.NewGuid().ToString("N"));
-        await ApplyAsync(PlatformSecrets(secretsNamespace, password, restPassword));
-        await using var plane = fixture.StartControlPlane(Backups(secretsNamespace));
+        await Platform.ApplyAsync(BackupPlatform.Secrets(secretsNamespace, password, restPassword));
+        await using var plane = fixture.StartControlPlane(BackupPlatform.Settings(secretsNamespace));
         var name = EngineFixture.NewStoreName("bk");
         var ns = $"store-{name}";
         await plane.CreateStoreAsync(name);
         await plane.WaitForPhaseAsync(name, StorePhase.Ready, Generous);
 
         // Installed with its backups: the CronJobs, the plan's schedule spread by name, and the Secrets copied.
-        var cronJob = Object(ns, "CronJob", $"{name}-backup");
+        var cronJob = Platform.Object(ns, "CronJob", $"{name}-backup");
         Assert.Equal(BackupSchedule.For(name, "daily"), cronJob["spec"]!["schedule"]!.GetValue<string>());
         Assert.Contains(Repository, cronJob.ToJsonString());
-        Assert.NotNull(Object(ns, "CronJob", $"{name}-bk-maint"));
-        Assert.Equal(Base64(password), Object(ns, "Secret", $"{name}-backup-password")["data"]!["restic-password"]!.GetValue<string>());
-        Assert.Equal(Base64(restPassword), Object(ns, "Secret", $"{name}-backup-credentials")["data"]!["RESTIC_REST_PASSWORD"]!.GetValue<string>());
+        Assert.NotNull(Platform.Object(ns, "CronJob", $"{name}-bk-maint"));
+        Assert.Equal(Base64(password), Platform.Object(ns, "Secret", $"{name}-backup-password")["data"]!["restic-password"]!.GetValue<string>());
+        Assert.Equal(Base64(restPassword), Platform.Object(ns, "Secret", $"{name}-backup-credentials")["data"]!["RESTIC_REST_PASSWORD"]!.GetValue<string>());
 
         // The fleet view: a live store without a backup yet.
         var client = plane.CreateClient();
@@ -52,18 +54,18 @@ public sealed class BackupTests(EngineFixture fixture) : IClassFixture<EngineFix
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
         var id = JsonNode.Parse(await started.Content.ReadAsStringAsync())!.Text("id");
         Assert.Equal($"/api/v1/stores/{name}/backups/{id}", started.Headers.Location!.OriginalString);
-        var backup = await WaitForBackupAsync(plane, name, id, "succeeded");
+        var backup = await BackupPlatform.WaitForBackupAsync(plane, name, id, "succeeded");
         Assert.Equal(("on-demand", "0a1b2c3d", 1234567L, 9876543L, 42L), (backup.Text("trigger"), backup.Text("snapshot"), backup["bytesAdded"]!.GetValue<long>(), backup["totalBytes"]!.GetValue<long>(), backup["files"]!.GetValue<long>()));
         Assert.Equal("0.1.0", backup["versions"]!.Text("chart"));
         Assert.Equal("6.8.3-php8.3-apache", backup["versions"]!.Text("wordPress"));
-        Assert.True(Object(ns, "Job", id)["metadata"]!["ownerReferences"]![0]!.Text("name") == $"{name}-backup");
+        Assert.True(Platform.Object(ns, "Job", id)["metadata"]!["ownerReferences"]![0]!.Text("name") == $"{name}-backup");
 
         // A scheduled run (the CronJob controller's Job) that fails: recorded with the container's reason, a warning on the store.
         fixture.Api.Simulation.FailJobs(ns, "-backup-29", "Fatal: unable to open config file");
         fixture.Api.Simulation.SetTerminationMessage(ns, "-backup-29", "upload",
             """{"ok":false,"reason":"the backup repository is unreachable: check the repository URL, that the server is running, and the store's backup NetworkPolicy"}""");
-        await ApplyAsync(CronJobRuns.JobFrom(cronJob, $"{name}-backup-29400000").ToJsonString(), ns);
-        var failed = await WaitForBackupAsync(plane, name, $"{name}-backup-29400000", "failed");
+        await Platform.ApplyAsync(CronJobRuns.JobFrom(cronJob, $"{name}-backup-29400000").ToJsonString(), ns);
+        var failed = await BackupPlatform.WaitForBackupAsync(plane, name, $"{name}-backup-29400000", "failed");
         Assert.Equal("scheduled", failed.Text("trigger"));
         Assert.StartsWith("the backup repository is unreachable", failed.Text("reason"));
 
@@ -71,7 +73,7 @@ public sealed class BackupTests(EngineFixture fixture) : IClassFixture<EngineFix
         fixture.Api.Simulation.FailJobs(ns, "-bk-maint-", "Fatal: repository contains errors");
         fixture.Api.Simulation.SetTerminationMessage(ns, "-bk-maint-", "check",
             """{"ok":false,"reason":"the backup repository is damaged (a file failed verification): run 'restic check --read-data' against it and restore from another backup"}""");
-        await ApplyAsync(CronJobRuns.JobFrom(Object(ns, "CronJob", $"{name}-bk-maint"), $"{name}-bk-maint-29400100").ToJsonString(), ns);
+        await Platform.ApplyAsync(CronJobRuns.JobFrom(Platform.Object(ns, "CronJob", $"{name}-bk-maint"), $"{name}-bk-maint-29400100").ToJsonString(), ns);
 
         await Eventually.WaitUntilAsync(async () => (await plane.EventsAsync(name)).Any(e => e!.Text("message").StartsWith($"Backup maintenance {name}-bk-maint-29400100", StringComparison.Ordinal)), Generous, "the failed check's warning");
         var events = (await plane.EventsAsync(name)).Select(e => e!.Text("message")).ToList();
@@ -96,32 +98,45 @@ public sealed class BackupTests(EngineFixture fixture) : IClassFixture<EngineFix
         var failure = lost.Condition(ConditionTypes.Failed)!;
         Assert.Equal("NamespaceLost", failure.Reason);
         Assert.Contains($"Its latest backup is {id} (restic snapshot 0a1b2c3d", failure.Message);
-        Assert.Contains("restore.snapshot=0a1b2c3d", failure.Message);
+        Assert.Contains($$"""POST /api/v1/stores/{{name}}/restore {"backup":"{{id}}"}""", failure.Message);
+
+        // Disaster recovery as the message says: retry (a fresh, empty store), then restore the backup into it.
+        await plane.RetryStoreAsync(name);
+        await plane.WaitForPhaseAsync(name, StorePhase.Ready, Generous);
+        fixture.Api.Simulation.SetTerminationMessage(ns, "-backup-s", "upload", """{"ok":true,"snapshot":"5afe5afe","bytesAdded":1,"totalBytes":2,"files":1,"durationSeconds":1}""");
+        Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync($"/api/v1/stores/{name}/restore",
+            new StringContent($$"""{"backup":"{{id}}"}""", System.Text.Encoding.UTF8, "application/json"))).StatusCode);
+        await Eventually.WaitUntilAsync(async () => (await plane.EventsAsync(name)).Any(e => e!.Text("message").StartsWith($"Backup {id} (snapshot 0a1b2c3d) restored and the smoke test passed", StringComparison.Ordinal)),
+            Generous, "the backup to be restored into the store provisioned again");
+        Assert.Equal(StorePhase.Ready, (await plane.Repository.GetAsync(name))!.Phase);
+        dump = string.Join('\n', await RedisDump.AllAsync(plane.Redis, plane.KeyPrefix));
+        Assert.DoesNotContain(password, dump);
+        Assert.DoesNotContain(restPassword, dump);
     }
 
     [Fact]
     public async Task ABackupThatFinishedWhileNoControlPlaneWatched_IsRecorded_AndAStoreNeverSeesTheBackupsOfAnEarlierStoreOfItsName()
     {
         var secretsNamespace = "platform-" + Guid.NewGuid().ToString("N")[..8];
-        await ApplyAsync(PlatformSecrets(secretsNamespace, "restic-" + Guid.NewGuid().ToString("N"), "rest"));
+        await Platform.ApplyAsync(BackupPlatform.Secrets(secretsNamespace, "restic-" + Guid.NewGuid().ToString("N"), "rest"));
         var prefix = EngineFixture.NewPrefix();
         var name = EngineFixture.NewStoreName("unw");
         var ns = $"store-{name}";
         JsonObject cronJob;
-        await using (var first = fixture.StartControlPlane(Backups(secretsNamespace), prefix))
+        await using (var first = fixture.StartControlPlane(BackupPlatform.Settings(secretsNamespace), prefix))
         {
             await first.CreateStoreAsync(name);
             await first.WaitForPhaseAsync(name, StorePhase.Ready, Generous);
-            cronJob = Object(ns, "CronJob", $"{name}-backup");
+            cronJob = Platform.Object(ns, "CronJob", $"{name}-backup");
         }
 
         // The CronJob's run finishes while no control plane runs.
         fixture.Api.Simulation.SetTerminationMessage(ns, "-backup-29500000", "upload", """{"ok":true,"snapshot":"5e5e5e5e","bytesAdded":1,"totalBytes":2,"files":1,"durationSeconds":1}""");
-        await ApplyAsync(CronJobRuns.JobFrom(cronJob, $"{name}-backup-29500000").ToJsonString(), ns);
-        await Eventually.WaitUntilAsync(() => Task.FromResult(JsonNumbers.Long(Object(ns, "Job", $"{name}-backup-29500000")["status"]?["succeeded"]) == 1), Generous, "the Job to finish");
+        await Platform.ApplyAsync(CronJobRuns.JobFrom(cronJob, $"{name}-backup-29500000").ToJsonString(), ns);
+        await Eventually.WaitUntilAsync(() => Task.FromResult(JsonNumbers.Long(Platform.Object(ns, "Job", $"{name}-backup-29500000")["status"]?["succeeded"]) == 1), Generous, "the Job to finish");
 
-        await using var second = fixture.StartControlPlane(Backups(secretsNamespace), prefix);
-        var recorded = await WaitForBackupAsync(second, name, $"{name}-backup-29500000", "succeeded");
+        await using var second = fixture.StartControlPlane(BackupPlatform.Settings(secretsNamespace), prefix);
+        var recorded = await BackupPlatform.WaitForBackupAsync(second, name, $"{name}-backup-29500000", "succeeded");
         Assert.Equal("5e5e5e5e", recorded.Text("snapshot"));
         var store = (await second.Repository.GetAsync(name))!;
         Assert.Equal(BackupJobs.RepositoryName(store), cronJob["spec"]!["jobTemplate"]!["spec"]!["template"]!["spec"]!["containers"]![0]!["env"]!.AsArray()
@@ -140,8 +155,8 @@ public sealed class BackupTests(EngineFixture fixture) : IClassFixture<EngineFix
     public async Task WithoutThePasswordSecret_TheStoreWaitsSayingWhatToCreate_ThenProceeds()
     {
         var secretsNamespace = "platform-" + Guid.NewGuid().ToString("N")[..8];
-        await ApplyAsync($"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {secretsNamespace}\n");
-        await using var plane = fixture.StartControlPlane(new Dictionary<string, string?>(Backups(secretsNamespace)) { ["Storefleet:Engine:MaxAttempts"] = "1000" });
+        await Platform.ApplyAsync($"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {secretsNamespace}\n");
+        await using var plane = fixture.StartControlPlane(new Dictionary<string, string?>(BackupPlatform.Settings(secretsNamespace)) { ["Storefleet:Engine:MaxAttempts"] = "1000" });
         var name = EngineFixture.NewStoreName("nosecret");
         await plane.CreateStoreAsync(name);
 
@@ -149,7 +164,7 @@ public sealed class BackupTests(EngineFixture fixture) : IClassFixture<EngineFix
             Generous, "the store to say which Secret is missing");
         Assert.Equal(StorePhase.Provisioning, (await plane.Repository.GetAsync(name))!.Phase);
 
-        await ApplyAsync(PlatformSecrets(secretsNamespace, "restic-" + Guid.NewGuid().ToString("N"), "rest"));
+        await Platform.ApplyAsync(BackupPlatform.Secrets(secretsNamespace, "restic-" + Guid.NewGuid().ToString("N"), "rest"));
         await plane.WaitForPhaseAsync(name, StorePhase.Ready, Generous);
     }
 
@@ -169,64 +184,6 @@ public sealed class BackupTests(EngineFixture fixture) : IClassFixture<EngineFix
         Assert.Contains("Storefleet:Backups:Repository", problem.Text("detail"));
         Assert.Empty(JsonNode.Parse(await plane.CreateClient().GetStringAsync($"/api/v1/stores/{name}/backups"))!["items"]!.AsArray());
         Assert.Equal(HttpStatusCode.NotFound, (await plane.CreateClient().PostAsync("/api/v1/stores/no-such-store/backups", null)).StatusCode);
-    }
-
-    private static Dictionary<string, string?> Backups(string secretsNamespace) => new()
-    {
-        ["Storefleet:Backups:Repository"] = Repository,
-        ["Storefleet:Backups:SecretsNamespace"] = secretsNamespace,
-        ["Storefleet:Backups:SweepInterval"] = "00:00:01",
-    };
-
-    private static string PlatformSecrets(string ns, string password, string restPassword) => $"""
-        apiVersion: v1
-        kind: Namespace
-        metadata:
-          name: {ns}
-        ---
-        apiVersion: v1
-        kind: Secret
-        metadata:
-          name: storefleet-backup-password
-          namespace: {ns}
-        stringData:
-          restic-password: {password}
-        ---
-        apiVersion: v1
-        kind: Secret
-        metadata:
-          name: storefleet-backup-credentials
-          namespace: {ns}
-        stringData:
-          RESTIC_REST_USERNAME: storefleet
-          RESTIC_REST_PASSWORD: {restPassword}
-        """;
-
-    private static async Task<JsonNode> WaitForBackupAsync(ControlPlane plane, string store, string id, string status)
-    {
-        var client = plane.CreateClient();
-        try
-        {
-            return await Eventually.WaitForAsync(async () =>
-            {
-                var response = await client.GetAsync($"/api/v1/stores/{store}/backups/{id}");
-                var backup = response.IsSuccessStatusCode ? JsonNode.Parse(await response.Content.ReadAsStringAsync()) : null;
-                return backup?.Text("status") == status ? backup : null;
-            }, Generous, $"backup {id} to be {status}");
-        }
-        catch (TimeoutException e)
-        {
-            throw new TimeoutException($"{e.Message}\n{await plane.DescribeAsync(store)}", e);
-        }
-    }
-
-    private JsonObject Object(string ns, string kind, string name) =>
-        fixture.Api.Store.InNamespace(ns).Single(o => o.Object["kind"]!.GetValue<string>() == kind && o.Object["metadata"]!["name"]!.GetValue<string>() == name).Object;
-
-    private async Task ApplyAsync(string manifest, string? ns = null)
-    {
-        string[] args = ns is null ? ["apply", "-f", "-"] : ["apply", "-n", ns, "-f", "-"];
-        (await Cli.RunAsync(RepositoryPaths.Kubectl, args, new Dictionary<string, string> { ["KUBECONFIG"] = fixture.Api.KubeconfigPath }, manifest)).EnsureSuccessStatusCode();
     }
 
     private static string Base64(string value) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(value));

@@ -10,7 +10,7 @@ namespace Storefleet.Engine.Tests;
 /// The platform chart's ClusterRole against what the control plane and helm actually do: every (group,
 /// resource, verb) recorded by the API test double during a full store lifecycle — create, a bootstrap
 /// failure read from the Job's log, retry (an upgrade), credentials, an on-demand backup (the backup Secrets copied,
-/// a Job from the backup CronJob, its result read), orphan scan, a plan change with volume growth, drift repairs (an
+/// a Job from the backup CronJob, its result read), a restore in place (a safety backup, the restore Job, helm test), orphan scan, a plan change with volume growth, drift repairs (an
 /// object and the namespace's labels), delete — must be granted,
 /// and the role must grant nothing beyond that plus the short allow-list below.
 /// </summary>
@@ -23,8 +23,8 @@ public sealed class RbacCoverageTests : IAsyncLifetime
         "apps/deployments:update", "apps/statefulsets:update", "batch/jobs:update", "batch/cronjobs:update", "/configmaps:update", "/services:update",
         "/serviceaccounts:update", "/persistentvolumeclaims:update", "/resourcequotas:update", "/limitranges:update",
         "networking.k8s.io/networkpolicies:update", "networking.k8s.io/ingresses:update", "/secrets:update",
-        // `helm test` (for operators, docs/production.md) creates, reads and deletes the store chart's test pod.
-        "/pods:create", "/pods:get", "/pods:delete",
+        // A second `helm test` deletes the first run's test pod (before-hook-creation); the lifecycle runs it once.
+        "/pods:delete",
     ];
 
     private EngineFixture _fixture = null!;
@@ -118,11 +118,17 @@ public sealed class RbacCoverageTests : IAsyncLifetime
         await plane.WaitForPhaseAsync(name, StorePhase.Ready, TimeSpan.FromSeconds(20));
         (await plane.CreateClient().GetAsync($"/api/v1/stores/{name}/credentials")).EnsureSuccessStatusCode();
 
-        // An on-demand backup, recorded from its Job when it finishes.
+        // An on-demand backup, recorded from its Job when it finishes; then restored in place (a safety backup, the restore Job, helm test).
+        api.Simulation.SetTerminationMessage($"store-{name}", "-backup-", "upload", """{"ok":true,"snapshot":"0a1b2c3d","bytesAdded":1,"totalBytes":2,"files":1,"durationSeconds":1}""");
         var backup = await plane.CreateClient().PostAsync($"/api/v1/stores/{name}/backups", null);
         Assert.True(backup.StatusCode == System.Net.HttpStatusCode.Accepted, await backup.Content.ReadAsStringAsync());
         await Eventually.WaitUntilAsync(async () => (await plane.Repository.GetEventsAsync(name)).Any(e => e.Step == "backup" && e.Type != StoreEventType.StepStarted),
             TimeSpan.FromSeconds(30), "the backup recorded");
+        var backupId = System.Text.Json.Nodes.JsonNode.Parse(await backup.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
+        var restore = await plane.CreateClient().PostAsync($"/api/v1/stores/{name}/restore", new StringContent($$"""{"backup":"{{backupId}}"}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.True(restore.StatusCode == System.Net.HttpStatusCode.Accepted, await restore.Content.ReadAsStringAsync());
+        await Eventually.WaitUntilAsync(async () => (await plane.Repository.GetEventsAsync(name)).Any(e => e.Step == "restore-test" && e.Message.Contains("restored and the smoke test passed", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(60), "the backup restored");
 
         // Day two: a plan change that grows the volumes, then drift repaired (an object, the namespace's labels).
         // The test's own changes go through kubectl, whose requests are not the control plane's.

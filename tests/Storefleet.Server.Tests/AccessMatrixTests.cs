@@ -36,6 +36,7 @@ public sealed class AccessMatrixTests(AccessFixture access) : IClassFixture<Acce
         { "list a store's backups", "GET", "/api/v1/stores/{store}/backups", [200, 200, 200, 404, 401, 401, 401] },
         { "get a backup (unknown)", "GET", "/api/v1/stores/{store}/backups/bk-unknown", [404, 404, 404, 404, 401, 401, 401] },
         { "back a store up (not live yet)", "POST", "/api/v1/stores/{store}/backups", [409, 409, 403, 404, 401, 401, 401] },
+        { "restore a store (backups not configured here)", "POST", "/api/v1/stores/{store}/restore", [409, 409, 403, 404, 401, 401, 401] },
         { "read the fleet's backup coverage", "GET", "/api/v1/fleet/backups", [200, 403, 403, 403, 401, 401, 401] },
         { "list tokens", "GET", "/api/v1/tokens", [200, 403, 403, 403, 401, 401, 401] },
         { "create a token", "POST", "/api/v1/tokens", [201, 403, 403, 403, 401, 401, 401] },
@@ -68,6 +69,10 @@ public sealed class AccessMatrixTests(AccessFixture access) : IClassFixture<Acce
             else if (method == "POST" && path == "/api/v1/rollouts")
             {
                 request.Content = JsonContent.Create(new { selection = new { owner = "alice" } });
+            }
+            else if (method == "POST" && path.EndsWith("/restore", StringComparison.Ordinal))
+            {
+                request.Content = JsonContent.Create(new { backup = "bk-unknown" });
             }
             else if (method == "POST" && path == "/api/v1/tokens")
             {

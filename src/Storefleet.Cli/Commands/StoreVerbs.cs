@@ -65,7 +65,7 @@ public static class StoreVerbs
 
     private static Command List(CliRuntime runtime)
     {
-        var phase = new Option<string?>("--phase") { Description = "Only stores in this phase (requested, provisioning, bootstrapping, ready, degraded, updating, failed, deleting)." };
+        var phase = new Option<string?>("--phase") { Description = "Only stores in this phase (requested, provisioning, bootstrapping, ready, degraded, updating, restoring, failed, deleting)." };
         var search = new Option<string?>("--name") { Description = "Only stores whose name contains this text." };
         var output = Output();
         var command = new Command("list",

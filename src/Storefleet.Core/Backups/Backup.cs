@@ -34,6 +34,9 @@ public enum BackupTrigger
 
     /// <summary>Asked for by a person (POST …/backups).</summary>
     OnDemand,
+
+    /// <summary>Taken by the engine right before a restore in place: the store as it was, should the restore fail.</summary>
+    Safety,
 }
 
 public enum BackupStatus
@@ -52,7 +55,12 @@ public static class BackupWire
         _ => "failed",
     };
 
-    public static string ToWire(this BackupTrigger trigger) => trigger == BackupTrigger.Scheduled ? "scheduled" : "on-demand";
+    public static string ToWire(this BackupTrigger trigger) => trigger switch
+    {
+        BackupTrigger.Scheduled => "scheduled",
+        BackupTrigger.Safety => "safety",
+        _ => "on-demand",
+    };
 
     /// <summary>A backup's size as a person reads it: "912 MB", "3.1 MB", "0.8 kB".</summary>
     public static string Bytes(long bytes) => bytes switch

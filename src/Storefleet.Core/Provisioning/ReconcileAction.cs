@@ -110,6 +110,27 @@ public abstract record ReconcileAction(string Step)
     /// <summary>An upgrade's analysis: <c>helm test</c> (the storefront smoke test); passed → updated, failed → rolled back.</summary>
     public sealed record TestRelease() : ReconcileAction("helm-test");
 
+    /// <summary>A restore in place begins with a backup of the store as it is: start that Job (<paramref name="Job"/>) from the backup CronJob.</summary>
+    public sealed record StartSafetyBackup(string Job) : ReconcileAction("safety-backup");
+
+    /// <summary>A restore's Job (its safety backup, or the restore Job itself) is still running.</summary>
+    public sealed record AwaitRestoreStep(RestoreStage Stage, BootstrapJobState Job) : ReconcileAction("restore-wait")
+    {
+        public override bool IsWait => true;
+    }
+
+    /// <summary>The safety backup <paramref name="Job"/> finished: record its snapshot, then stop WordPress and restore.</summary>
+    public sealed record SafetyBackupTaken(string Job) : ReconcileAction("safety-backup-taken");
+
+    /// <summary>The restore cannot start (its safety backup failed): nothing was touched; the store serves on, Ready.</summary>
+    public sealed record AbandonRestore(string Reason, string Message) : ReconcileAction("restore-abandoned");
+
+    /// <summary>The restore Job finished: the database and files are the backup's; start WordPress again.</summary>
+    public sealed record RestoreApplied(string Job) : ReconcileAction("restored");
+
+    /// <summary>WordPress is back on the restored data: the smoke test (<c>helm test</c>) decides; passed → Ready.</summary>
+    public sealed record TestRestore() : ReconcileAction("restore-test");
+
     /// <summary>The update cannot succeed: roll the release back to the previous revision; the old plan keeps serving.</summary>
     public sealed record RollBack(string Reason, string Message) : ReconcileAction("helm-rollback");
 }

@@ -28,6 +28,10 @@ namespace Storefleet.Core.Provisioning;
 ///                workloads ready → volumes below the plan → grow them · upgrade Job not done → wait (timeout → roll back) ·
 ///                upgrade Job done, helm test asked for → run it (passed → Ready, failed → roll back) ·
 ///                else Ready (the new plan or chart) · phase timeout → roll back to the previous revision (Degraded, UpdateFailed) · else wait
+/// Restoring:     namespace lost → Failed · safety backup: absent → start it · failed or timed out → Ready, untouched
+///                (RestoreNotStarted) · done → record its snapshot · restore (WordPress at zero, the restore Job in the
+///                release's values): Job done → restart · failed or timed out → Failed naming the safety backup ·
+///                restart (WordPress back): workloads ready → helm test (passed → Ready, failed → Failed) · timeout → Failed
 /// </code>
 /// The phase timeout counts the store's <see cref="ProgressClock"/>: waiting time with the cluster reachable,
 /// since the last successful step.
@@ -58,7 +62,7 @@ public static class ReconcileDecider
         }
 
         var timedOut = store.Progress.WaitedAt(now, settings.MaxObservationGap) > phaseTimeout;
-        if (store.Phase == StorePhase.Updating && observed.Namespace != NamespaceState.Ours)
+        if (store.Phase is StorePhase.Updating or StorePhase.Restoring && observed.Namespace != NamespaceState.Ours)
         {
             return NamespaceLost(store, observed);
         }
@@ -85,7 +89,7 @@ public static class ReconcileDecider
         }
 
         // Credentials are created once, while provisioning: creating new ones later would not match the database.
-        if (!observed.CredentialsPresent && store.Phase != StorePhase.Updating)
+        if (!observed.CredentialsPresent && store.Phase is not (StorePhase.Updating or StorePhase.Restoring))
         {
             return new ReconcileAction.CreateCredentials();
         }
@@ -104,6 +108,7 @@ public static class ReconcileDecider
         {
             StorePhase.Provisioning => DecideInfrastructure(observed.Workloads, timedOut, phaseTimeout),
             StorePhase.Updating => DecideUpdate(store, observed, timedOut, phaseTimeout),
+            StorePhase.Restoring => DecideRestore(store, observed, timedOut, phaseTimeout),
             _ => DecideBootstrap(observed, timedOut, phaseTimeout),
         };
     }
@@ -248,6 +253,53 @@ public static class ReconcileDecider
         var problem = workloads.Problems.Count > 0 ? workloads.Problems[0] : null;
         return new ReconcileAction.RollBack(problem?.Reason ?? "UpdateTimeout",
             $"The workloads on plan {store.Spec.Plan.Id} were not ready after {Describe(phaseTimeout)} ({problem?.Message ?? workloads.Summary}).");
+    }
+
+    private static ReconcileAction DecideRestore(Store store, StoreObservation observed, bool timedOut, TimeSpan phaseTimeout)
+    {
+        var run = store.Restore ?? throw new InvalidOperationException($"Store '{store.Name}' is restoring without a restore run.");
+        var job = observed.RestoreStep ?? BootstrapJobState.Absent;
+        var lines = job.LastLogLines is { Count: > 0 } l ? $" Last log lines:\n{string.Join('\n', l)}" : string.Empty;
+        switch (run.Stage)
+        {
+            case RestoreStage.SafetyBackup:
+                return job.Status switch
+                {
+                    BootstrapJobStatus.Absent => new ReconcileAction.StartSafetyBackup(run.SafetyBackup!),
+                    BootstrapJobStatus.Succeeded => new ReconcileAction.SafetyBackupTaken(job.Name ?? run.SafetyBackup!),
+                    BootstrapJobStatus.Failed => new ReconcileAction.AbandonRestore("SafetyBackupFailed",
+                        $"The restore of backup {run.Backup} did not start: the safety backup {job.Name} failed ({job.Reason ?? "failed"}). Nothing was changed; " +
+                        "the store serves its current data. Fix what the backup names, then restore again."),
+                    _ when timedOut => new ReconcileAction.AbandonRestore("SafetyBackupTimeout",
+                        $"The restore of backup {run.Backup} did not start: the safety backup {job.Name} did not finish within {Describe(phaseTimeout)}. Nothing was changed; " +
+                        "the store serves its current data. Check the backup pod (its events and log), then restore again."),
+                    _ => new ReconcileAction.AwaitRestoreStep(run.Stage, job),
+                };
+            case RestoreStage.Restore:
+                return job.Status switch
+                {
+                    BootstrapJobStatus.Succeeded => new ReconcileAction.RestoreApplied(job.Name!),
+                    BootstrapJobStatus.Failed => new ReconcileAction.Fail("RestoreFailed",
+                        $"The restore Job {job.Name} of backup {run.Backup} failed ({job.Reason ?? "failed"}); WordPress stays stopped. {run.DescribeSafety(store.Name)}{lines}"),
+                    _ when timedOut => new ReconcileAction.Fail("RestoreTimeout",
+                        $"The restore Job {job.Name} of backup {run.Backup} did not finish within {Describe(phaseTimeout)}; WordPress stays stopped. {run.DescribeSafety(store.Name)}"),
+                    _ => new ReconcileAction.AwaitRestoreStep(run.Stage, job),
+                };
+            default:
+                if (observed.Workloads.Ready)
+                {
+                    return new ReconcileAction.TestRestore();
+                }
+
+                if (!timedOut)
+                {
+                    return new ReconcileAction.AwaitWorkloads(observed.Workloads);
+                }
+
+                var problem = observed.Workloads.Problems.Count > 0 ? observed.Workloads.Problems[0] : null;
+                return new ReconcileAction.Fail(problem?.Reason ?? "RestoreTimeout",
+                    $"Backup {run.Backup} was restored, but WordPress was not ready after {Describe(phaseTimeout)} ({problem?.Message ?? observed.Workloads.Summary}). {run.DescribeSafety(store.Name)}");
+        }
     }
 
     private static string Wire(ReleaseStatus status) => status switch

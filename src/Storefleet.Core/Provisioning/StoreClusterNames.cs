@@ -27,6 +27,9 @@ public sealed record StoreClusterNames(string Namespace, string Release, string 
     /// <summary>The store chart's backup CronJob (its template is also what an on-demand backup runs).</summary>
     public string BackupCronJob => $"{Release}-backup";
 
+    /// <summary>The restore Job the chart renders for restore id <paramref name="restoreId"/>.</summary>
+    public string RestoreJob(string restoreId) => $"{Release}-restore-{restoreId}";
+
     public static StoreClusterNames For(string store, string namespacePrefix) =>
         new($"{namespacePrefix}{store}", store, $"{store}-credentials");
 

@@ -130,6 +130,8 @@ public sealed record NamespaceTermination(DateTimeOffset? Since, IReadOnlyList<s
 /// <paramref name="AbandonedHere"/>: the latest (pending) revision is the very record a helm of this replica left
 /// behind when it ended without finishing (seen right after it exited, under the lease): its writer is dead.
 /// </summary>
+/// <para><paramref name="RestoreStep"/>: while Restoring, the Job of the restore's current stage (its safety backup, or
+/// the restore Job); null in other phases.</para>
 /// <para>For live stores (from the engine's watch caches): <paramref name="Health"/>, what keeps it from being healthy;
 /// <paramref name="Drift"/>, how it differs from what was applied; <paramref name="Volumes"/>, its claims (also read while updating).</para>
 public sealed record StoreObservation(
@@ -147,7 +149,8 @@ public sealed record StoreObservation(
     DriftReport? Drift = null,
     IReadOnlyList<VolumeState>? Volumes = null,
     BootstrapJobState? UpgradeJob = null,
-    RestoreJobState? Restore = null);
+    RestoreJobState? Restore = null,
+    BootstrapJobState? RestoreStep = null);
 
 /// <summary>
 /// The restore Job of an upgrade with a snapshot (rendered suspended; started by the engine when the upgrade fails).

@@ -64,6 +64,40 @@ public sealed record Store
     /// <summary>The update in progress is an upgrade with an upgrade Job (its migrations must succeed before it is done).</summary>
     public bool IsUpgradeWithJob => Upgrade is { } run && run.Generation == Generation && Phase == StorePhase.Updating;
 
+    /// <summary>The restore in progress (phase Restoring), or the one that failed (Failed in Restoring); null otherwise.</summary>
+    public RestoreRun? Restore { get; init; }
+
+    /// <summary>
+    /// A person asked to restore a backup into the store: Restoring, with the safety backup first — except after a
+    /// failed restore, whose safety backup is kept (backing up a half-restored store would help no one).
+    /// </summary>
+    public Store WithRestoreRequested(string backup, string snapshot, string requestedBy, string safetyBackupJob, DateTimeOffset now)
+    {
+        var afterFailedRestore = Phase == StorePhase.Failed && Restore is not null;
+        var run = afterFailedRestore
+            ? new RestoreRun(backup, snapshot, requestedBy, now, RestoreStage.Restore, Restore!.SafetyBackup, Restore.SafetySnapshot)
+            : new RestoreRun(backup, snapshot, requestedBy, now, RestoreStage.SafetyBackup, safetyBackupJob);
+        var moved = Take(StoreTrigger.StartRestore, now);
+        return moved with
+        {
+            Restore = run,
+            FailedPhase = null,
+            Attempts = 0,
+            Conditions = [.. moved.Conditions.Where(c => c.Type is not (ConditionTypes.Failed or ConditionTypes.Retrying or ConditionTypes.Restore))],
+        };
+    }
+
+    /// <summary>The restore moved on to <paramref name="stage"/> (with the safety backup's snapshot once it is taken).</summary>
+    public Store WithRestoreStage(RestoreStage stage, DateTimeOffset now, string? safetySnapshot = null) =>
+        this with
+        {
+            Restore = Restore! with { Stage = stage, SafetySnapshot = safetySnapshot ?? Restore.SafetySnapshot },
+            Attempts = 0,
+            UpdatedAt = now,
+            Progress = ProgressClock.StartedAt(now),
+            Conditions = [.. Conditions.Where(c => c.Type is not (ConditionTypes.Retrying or ConditionTypes.Restore))],
+        };
+
     /// <summary>The phase a failed store failed in; a retry resumes there. Null unless <see cref="Phase"/> is Failed.</summary>
     public StorePhase? FailedPhase { get; init; }
 
@@ -195,6 +229,8 @@ public sealed record Store
                 UpdatedAt = now,
                 BootstrapGeneration = next == StorePhase.Bootstrapping || FailedPhase is StorePhase.Ready or StorePhase.Degraded ? BootstrapGeneration + 1 : BootstrapGeneration,
                 Inventory = FailedPhase is StorePhase.Ready or StorePhase.Degraded ? null : Inventory,
+                // A failed restore Job never runs again: a retried restore runs a new one.
+                Restore = FailedPhase == StorePhase.Restoring && Restore is { Stage: RestoreStage.Restore } failedRestore ? failedRestore with { Attempt = failedRestore.Attempt + 1 } : Restore,
                 Repairs = [],
                 Conditions = Conditions.Where(c => c.Type is not (ConditionTypes.Failed or ConditionTypes.DriftPersistent or ConditionTypes.Degraded or ConditionTypes.RollingBack)).ToArray(),
             },
@@ -209,6 +245,14 @@ public sealed record Store
                 Attempts = 0,
                 UpdatedAt = now,
                 Conditions = Conditions.Where(c => c.Type is not (ConditionTypes.UpdateFailed or ConditionTypes.Degraded or ConditionTypes.Retrying or ConditionTypes.Migrated)).ToArray(),
+            },
+            StoreTrigger.RestoreSucceeded or StoreTrigger.RestoreNotStarted => this with
+            {
+                Phase = next,
+                Restore = null,
+                Attempts = 0,
+                UpdatedAt = now,
+                Conditions = Conditions.Where(c => c.Type is not (ConditionTypes.Restore or ConditionTypes.Retrying or ConditionTypes.Degraded)).ToArray(),
             },
             StoreTrigger.Recover => this with { Phase = next, UpdatedAt = now, Conditions = Conditions.Where(c => c.Type != ConditionTypes.Degraded).ToArray() },
             _ => this with { Phase = next, UpdatedAt = now, Attempts = next == Phase ? Attempts : 0 },

@@ -52,6 +52,9 @@ public static class ConditionTypes
 
     /// <summary>Drift was seen but cannot be repaired by this control plane (e.g. the release is pinned to another chart version).</summary>
     public const string DriftNotRepaired = "DriftNotRepaired";
+
+    /// <summary>A restore in place is under way: which of its steps waits, and on what.</summary>
+    public const string Restore = "Restore";
 }
 
 /// <summary>URLs of a live store.</summary>

@@ -8,6 +8,8 @@ namespace Storefleet.Core.Stores;
 ///     Ready | Degraded → Updating (a spec change) → Ready, or → Degraded (failed, rolled back to the old plan)
 ///     Requested | Provisioning | Bootstrapping | Updating → Failed (remembering the phase that failed)
 ///     Ready | Degraded → Failed (the namespace was lost: its data is gone)
+///     Ready | Degraded → Restoring (a backup restored in place) → Ready, or → Ready untouched (its safety backup failed), or → Failed
+///     Failed (in Restoring) → Restoring (another backup, e.g. the safety backup, restored)
 ///     Failed → Retry → the phase that failed; a live store that lost its namespace is provisioned afresh
 ///     any phase except Deleting → Deleting (repeating a delete is not a move; the record just stays Deleting)
 /// </code>
@@ -28,7 +30,14 @@ public static class StoreLifecycle
         [(StorePhase.Updating, StoreTrigger.UpdateSucceeded)] = StorePhase.Ready,
         [(StorePhase.Updating, StoreTrigger.UpdateRolledBack)] = StorePhase.Degraded,
 
+        [(StorePhase.Ready, StoreTrigger.StartRestore)] = StorePhase.Restoring,
+        [(StorePhase.Degraded, StoreTrigger.StartRestore)] = StorePhase.Restoring,
+        [(StorePhase.Failed, StoreTrigger.StartRestore)] = StorePhase.Restoring,
+        [(StorePhase.Restoring, StoreTrigger.RestoreSucceeded)] = StorePhase.Ready,
+        [(StorePhase.Restoring, StoreTrigger.RestoreNotStarted)] = StorePhase.Ready,
+
         [(StorePhase.Requested, StoreTrigger.Fail)] = StorePhase.Failed,
+        [(StorePhase.Restoring, StoreTrigger.Fail)] = StorePhase.Failed,
         [(StorePhase.Provisioning, StoreTrigger.Fail)] = StorePhase.Failed,
         [(StorePhase.Bootstrapping, StoreTrigger.Fail)] = StorePhase.Failed,
         [(StorePhase.Updating, StoreTrigger.Fail)] = StorePhase.Failed,
@@ -45,6 +54,7 @@ public static class StoreLifecycle
         [(StorePhase.Degraded, StoreTrigger.RequestDelete)] = StorePhase.Deleting,
         [(StorePhase.Updating, StoreTrigger.RequestDelete)] = StorePhase.Deleting,
         [(StorePhase.Failed, StoreTrigger.RequestDelete)] = StorePhase.Deleting,
+        [(StorePhase.Restoring, StoreTrigger.RequestDelete)] = StorePhase.Deleting,
     };
 
     /// <summary>Every (phase, trigger) pair that is allowed, for documentation and tests.</summary>
@@ -62,11 +72,18 @@ public static class StoreLifecycle
             return false;
         }
 
+        if (from == StorePhase.Failed && trigger == StoreTrigger.StartRestore && failedPhase != StorePhase.Restoring)
+        {
+            // Only a failed restore is restored again: a store that failed elsewhere is retried (or deleted) first.
+            to = default;
+            return false;
+        }
+
         if (trigger == StoreTrigger.Retry)
         {
             switch (failedPhase)
             {
-                case StorePhase.Requested or StorePhase.Provisioning or StorePhase.Bootstrapping or StorePhase.Updating:
+                case StorePhase.Requested or StorePhase.Provisioning or StorePhase.Bootstrapping or StorePhase.Updating or StorePhase.Restoring:
                     to = failedPhase.Value;
                     break;
                 case StorePhase.Ready or StorePhase.Degraded:

@@ -28,6 +28,12 @@ public enum StorePhase
     /// <summary>A step failed; <see cref="Store.FailedPhase"/> says which, and a retry resumes there.</summary>
     Failed,
 
+    /// <summary>
+    /// A backup is being restored into the store (see <see cref="Store.Restore"/>): a safety backup first, then WordPress
+    /// stopped while the restore Job replaces the database and files, WordPress back and the smoke test; Ready after.
+    /// </summary>
+    Restoring,
+
     /// <summary>Deletion was requested; release and namespace are being removed.</summary>
     Deleting,
 }
@@ -36,7 +42,7 @@ public static class StorePhaseExtensions
 {
     /// <summary>Phases in which work is under way (the dashboard animates them).</summary>
     public static bool IsInProgress(this StorePhase phase) =>
-        phase is StorePhase.Requested or StorePhase.Provisioning or StorePhase.Bootstrapping or StorePhase.Updating or StorePhase.Deleting;
+        phase is StorePhase.Requested or StorePhase.Provisioning or StorePhase.Bootstrapping or StorePhase.Updating or StorePhase.Restoring or StorePhase.Deleting;
 
     /// <summary>Phases of a live store the engine watches in steady state (health, drift, spec changes).</summary>
     public static bool IsLive(this StorePhase phase) => phase is StorePhase.Ready or StorePhase.Degraded;
@@ -51,6 +57,7 @@ public static class StorePhaseExtensions
         StorePhase.Updating => "updating",
         StorePhase.Failed => "failed",
         StorePhase.Deleting => "deleting",
+        StorePhase.Restoring => "restoring",
         _ => throw new ArgumentOutOfRangeException(nameof(phase), phase, null),
     };
 

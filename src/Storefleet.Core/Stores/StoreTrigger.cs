@@ -35,4 +35,13 @@ public enum StoreTrigger
 
     /// <summary>The update failed and the release was rolled back to the previous plan, which keeps serving.</summary>
     UpdateRolledBack,
+
+    /// <summary>A person asked to restore a backup into a live store (or into one whose restore failed).</summary>
+    StartRestore,
+
+    /// <summary>The backup was restored, WordPress is back and the smoke test passed.</summary>
+    RestoreSucceeded,
+
+    /// <summary>The restore could not start (its safety backup failed): nothing was touched, the store serves on.</summary>
+    RestoreNotStarted,
 }

@@ -29,7 +29,9 @@ public static class BackupJobs
     }
 
     public static BackupTrigger Trigger(V1Job job) =>
-        job.Metadata.Labels?.TryGetValue(TriggerLabel, out var trigger) == true && trigger == "on-demand" ? BackupTrigger.OnDemand : BackupTrigger.Scheduled;
+        job.Metadata.Labels?.TryGetValue(TriggerLabel, out var trigger) == true
+            ? trigger switch { "on-demand" => BackupTrigger.OnDemand, "safety" => BackupTrigger.Safety, _ => BackupTrigger.Scheduled }
+            : BackupTrigger.Scheduled;
 
     /// <summary>The repository the backup went to (the upload container's STORE_NAME: the store's name and uid).</summary>
     public static string? Repository(V1Job job) =>

@@ -56,7 +56,7 @@ public sealed class BackupRequests(
             var id = $"{names.Release}-backup-m{(now.ToUnixTimeSeconds() + attempt).ToString(CultureInfo.InvariantCulture)}";
             try
             {
-                await client.BatchV1.CreateNamespacedJobAsync(JobFrom(cronJob, id), names.Namespace, cancellationToken: cancellationToken);
+                await client.BatchV1.CreateNamespacedJobAsync(JobFrom(cronJob, id, BackupTrigger.OnDemand), names.Namespace, cancellationToken: cancellationToken);
             }
             catch (Exception e) when (KubeErrors.IsConflict(e) && attempt < 5)
             {
@@ -71,10 +71,11 @@ public sealed class BackupRequests(
         }
     }
 
-    private static V1Job JobFrom(V1CronJob cronJob, string name)
+    /// <summary>A backup Job from the CronJob's template, as <c>kubectl create job --from=cronjob/…</c> builds it, labelled with its trigger.</summary>
+    public static V1Job JobFrom(V1CronJob cronJob, string name, BackupTrigger trigger)
     {
         var template = cronJob.Spec.JobTemplate;
-        var labels = new Dictionary<string, string>(template.Metadata?.Labels ?? new Dictionary<string, string>()) { [BackupJobs.TriggerLabel] = "on-demand" };
+        var labels = new Dictionary<string, string>(template.Metadata?.Labels ?? new Dictionary<string, string>()) { [BackupJobs.TriggerLabel] = trigger.ToWire() };
         return new V1Job
         {
             ApiVersion = "batch/v1",

@@ -1,4 +1,3 @@
-using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -105,24 +104,8 @@ public sealed partial class BackupRunRecorder(
             $"See `kubectl logs -n {names.Namespace} job/{job.Metadata.Name} --all-containers`.", Step: "backup-maintenance"), cancellationToken);
     }
 
-    /// <summary>The termination message of the pod's last container that left one (the failing one, or the upload).</summary>
-    private async Task<BackupResult?> ResultAsync(V1Job job, CancellationToken cancellationToken)
-    {
-        var client = cluster.TryGetClient(out _);
-        if (client is null)
-        {
-            return null;
-        }
-
-        var pods = await client.CoreV1.ListNamespacedPodAsync(job.Metadata.NamespaceProperty, labelSelector: $"batch.kubernetes.io/job-name={job.Metadata.Name}", cancellationToken: cancellationToken);
-        var pod = pods.Items.OrderByDescending(p => p.Metadata.CreationTimestamp).FirstOrDefault();
-        var messages = (pod?.Status?.InitContainerStatuses ?? []).Concat(pod?.Status?.ContainerStatuses ?? [])
-            .Select(s => s.State?.Terminated?.Message ?? s.LastState?.Terminated?.Message)
-            .Select(BackupJobs.Result)
-            .OfType<BackupResult>()
-            .ToList();
-        return messages.FirstOrDefault(m => !m.Ok) ?? messages.LastOrDefault();
-    }
+    private async Task<BackupResult?> ResultAsync(V1Job job, CancellationToken cancellationToken) =>
+        cluster.TryGetClient(out _) is { } client ? await BackupPodResults.ReadAsync(client, job.Metadata.NamespaceProperty, job.Metadata.Name, cancellationToken) : null;
 
     private static string FailureReason(V1Job job, BackupResult? result)
     {

@@ -26,7 +26,9 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
     /// configured, the backup CronJobs' settings (the repository URL, the plan's schedule, retention): never a secret,
     /// only the names of the Secrets the engine copies into the namespace.
     /// </summary>
-    public static string ValuesJson(Store store, StoreClusterNames names, Backups.BackupOptions? backups = null)
+    /// <para>While a restore's data is replaced (<paramref name="withRestore"/>, see <see cref="RestoreDigest"/>), the
+    /// restore block: the chart then stops WordPress and renders the restore Job.</para>
+    public static string ValuesJson(Store store, StoreClusterNames names, Backups.BackupOptions? backups = null, bool withRestore = false)
     {
         var values = new JsonObject
         {
@@ -75,8 +77,24 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
             };
         }
 
+        if (withRestore && Restoring(store) is { } run)
+        {
+            values["restore"] = new JsonObject { ["id"] = run.Id, ["snapshot"] = run.Snapshot, ["sourceStore"] = string.Empty };
+        }
+
         return values.ToJsonString();
     }
+
+    /// <summary>The restore whose data is being replaced right now (the chart's restore values apply), or null.</summary>
+    public static RestoreRun? Restoring(Store store) =>
+        store is { Phase: StorePhase.Restoring, Restore: { Stage: RestoreStage.Restore } run } ? run : null;
+
+    /// <summary>
+    /// The values digest of the release while <paramref name="run"/> replaces the data: the pinned digest with the restore
+    /// added, so the release is upgraded into the restore and back to exactly the pinned values after it.
+    /// </summary>
+    public static string RestoreDigest(string pinned, RestoreRun run) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{pinned}|restore|{run.Id}|{run.Snapshot}")))[..16];
 
     /// <summary>What this control plane would install for the store's current generation: its chart version and values digest.</summary>
     public ReleasePin Target(Store store, StoreClusterNames names) =>
@@ -164,7 +182,7 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
 
     public async Task<HelmResult> UpgradeInstallAsync(Store store, StoreClusterNames names, string digest, ILeaseGuard guard, CancellationToken cancellationToken)
     {
-        using var values = helm.WriteValues(ValuesJson(store, names, backups.Value));
+        using var values = helm.WriteValues(ValuesJson(store, names, backups.Value, withRestore: true));
         var chart = paths.Chart(store.Spec.Engine.ChartDirectory);
         var args = new List<string> { "upgrade", "--install", names.Release, chart, "--namespace", names.Namespace };
         foreach (var file in paths.ValuesFiles(store.Spec.Engine.ChartDirectory))

@@ -39,6 +39,7 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<Backups.BackupSecrets>();
         services.AddSingleton<Backups.BackupRequests>();
         services.AddSingleton<Backups.BackupRunRecorder>();
+        services.AddSingleton<Backups.StoreRestores>();
         services.AddSingleton<Backups.FleetBackups>();
         services.AddSingleton<StoreCredentialsReader>();
         services.AddSingleton<PlanChangeCheck>();

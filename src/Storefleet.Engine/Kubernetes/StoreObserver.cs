@@ -34,12 +34,48 @@ public static class StoreObserver
         }
 
         var credentials = await ExistsAsync(() => client.CoreV1.ReadNamespacedSecretAsync(names.CredentialsSecret, names.Namespace, cancellationToken: cancellationToken));
-        var workloads = store.Phase is StorePhase.Provisioning or StorePhase.Updating ? await WorkloadsAsync(client, names, cancellationToken) : WorkloadState.NotObserved;
+        var workloads = store.Phase is StorePhase.Provisioning or StorePhase.Updating or StorePhase.Restoring ? await WorkloadsAsync(client, names, cancellationToken) : WorkloadState.NotObserved;
         var job = store.Phase == StorePhase.Bootstrapping ? await BootstrapAsync(client, names, store.BootstrapGeneration, cancellationToken) : BootstrapJobState.Absent;
         var urls = job.Status == BootstrapJobStatus.Succeeded ? await UrlsAsync(client, names, cancellationToken) : null;
         var (upgradeJob, restore) = store.IsUpgradeWithJob ? await UpgradeJobsAsync(client, names, store.Generation, cancellationToken) : (null, null);
+        var restoreStep = store is { Phase: StorePhase.Restoring, Restore: { } run } ? await RestoreStepAsync(client, names, run, cancellationToken) : null;
         return new StoreObservation(state, credentials, release, workloads, job, urls, termination, HelmRunningHere: helm.Running, AbandonedHere: helm.Abandoned(release),
-            UpgradeJob: upgradeJob, Restore: restore);
+            UpgradeJob: upgradeJob, Restore: restore, RestoreStep: restoreStep);
+    }
+
+    /// <summary>The Job of a restore's current stage: its safety backup, or its restore Job (null while WordPress restarts).</summary>
+    private static async Task<BootstrapJobState?> RestoreStepAsync(IKubernetes client, StoreClusterNames names, RestoreRun run, CancellationToken cancellationToken)
+    {
+        var name = run.Stage switch
+        {
+            RestoreStage.SafetyBackup => run.SafetyBackup,
+            RestoreStage.Restore => names.RestoreJob(run.Id),
+            _ => null,
+        };
+        if (name is null)
+        {
+            return null;
+        }
+
+        V1Job job;
+        try
+        {
+            job = await client.BatchV1.ReadNamespacedJobAsync(name, names.Namespace, cancellationToken: cancellationToken);
+        }
+        catch (Exception e) when (KubeErrors.IsNotFound(e))
+        {
+            return BootstrapJobState.Absent with { Name = name };
+        }
+
+        var state = await JobStateAsync(client, names, job, cancellationToken);
+        if (state.Status != BootstrapJobStatus.Failed)
+        {
+            return state;
+        }
+
+        // The scripts say why in words (a wrong password, an unreachable repository, no space): better than the Job's condition.
+        var result = await Backups.BackupPodResults.ReadAsync(client, names.Namespace, name, cancellationToken);
+        return result is { Ok: false, Reason: { Length: > 0 } reason } ? state with { Reason = reason } : state;
     }
 
     /// <summary>The last lines of a pod's log (the bootstrap Job's, on failure).</summary>

@@ -21,7 +21,7 @@ public sealed partial class ResyncService(
     TimeProvider clock,
     ILogger<ResyncService> logger) : BackgroundService
 {
-    private static readonly StorePhase[] WorkLeft = [StorePhase.Requested, StorePhase.Provisioning, StorePhase.Bootstrapping, StorePhase.Updating, StorePhase.Deleting];
+    private static readonly StorePhase[] WorkLeft = [StorePhase.Requested, StorePhase.Provisioning, StorePhase.Bootstrapping, StorePhase.Updating, StorePhase.Restoring, StorePhase.Deleting];
     private static readonly StorePhase[] Live = [StorePhase.Ready, StorePhase.Degraded];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Storefleet.Core.Provisioning;
 using Storefleet.Core.Stores;
+using Storefleet.Engine.Backups;
 using Storefleet.Engine.Helm;
 using Storefleet.Engine.Kubernetes;
 using Storefleet.Engine.Watching;
@@ -36,6 +37,7 @@ public sealed partial class StoreReconciler(
     Backups.BackupSecrets backupSecrets,
     IOptions<Backups.BackupOptions> backupOptions,
     Core.Backups.IBackupRepository backupRecords,
+    StoreRestores restores,
     Telemetry.StorefleetMetrics? metrics = null,
     Core.Fleet.IFleetHistory? history = null)
 {
@@ -112,6 +114,12 @@ public sealed partial class StoreReconciler(
                     default:
                         throw new InvalidOperationException("Unknown pin decision.");
                 }
+            }
+
+            if (StoreReleases.Restoring(store) is { } restoring)
+            {
+                // The data is being replaced: the release carries the restore (WordPress stopped, the restore Job) on top of its pin.
+                digest = StoreReleases.RestoreDigest(digest, restoring);
             }
 
             var client = cluster.TryGetClient(out var noCluster);
@@ -308,6 +316,36 @@ public sealed partial class StoreReconciler(
                 case ReconcileAction.RollBack rollBack:
                     return await RollBackAsync(c, rollBack.Reason, rollBack.Message, ct);
 
+                case ReconcileAction.StartSafetyBackup safety:
+                    return await restores.StartSafetyBackupAsync(new RestoreStepContext(c.Store, c.Names, c.Client, c.Lease), safety, ct) switch
+                    {
+                        RestoreStepResult.Written written => Outcome(written.Result),
+                        RestoreStepResult.Abandon abandon => await AbandonRestoreAsync(c, abandon.Reason, abandon.Message, ct),
+                        _ => throw new InvalidOperationException("Unknown restore step result."),
+                    };
+
+                case ReconcileAction.AwaitRestoreStep wait:
+                    return await WaitAsync(c, RestoreCondition(store, wait), ct);
+
+                case ReconcileAction.SafetyBackupTaken taken:
+                    return await restores.SafetyBackupTakenAsync(new RestoreStepContext(c.Store, c.Names, c.Client, c.Lease), taken, ct) switch
+                    {
+                        RestoreStepResult.Written written => Outcome(written.Result),
+                        RestoreStepResult.Abandon abandon => await AbandonRestoreAsync(c, abandon.Reason, abandon.Message, ct),
+                        _ => throw new InvalidOperationException("Unknown restore step result."),
+                    };
+
+                case ReconcileAction.AbandonRestore abandon:
+                    return await AbandonRestoreAsync(c, abandon.Reason, abandon.Message, ct);
+
+                case ReconcileAction.RestoreApplied applied:
+                    return await WriteAsync(c, Succeeded(store.WithRestoreStage(RestoreStage.Restart, Now)),
+                        Event(StoreEventType.StepSucceeded, store.Phase,
+                            $"Backup {store.Restore!.Backup} restored by Job {applied.Job} (database and wp-content replaced); starting WordPress again.", action.Step, Now - store.PhaseStartedAt), ct);
+
+                case ReconcileAction.TestRestore:
+                    return await TestRestoreAsync(c, ct);
+
                 case ReconcileAction.CreateNamespace:
                     return await CreateNamespaceAsync(c, action, ct);
 
@@ -485,7 +523,7 @@ public sealed partial class StoreReconciler(
         return latest is null
             ? " It has no successful backup recorded."
             : $" Its latest backup is {latest.Id} (restic snapshot {latest.Snapshot}, taken {latest.StartedAt:yyyy-MM-dd HH:mm} UTC): " +
-              $"after the retry has provisioned the store again, restore that snapshot (docs/backups.md, \"Restoring by hand\": restore.snapshot={latest.Snapshot}).";
+              $"retry, and once the store is ready again, restore it: POST /api/v1/stores/{store.Name}/restore {{\"backup\":\"{latest.Id}\"}} (or Restore… on the store's page).";
     }
 
     /// <summary>For the fleet overview; the history is a view, so a Redis hiccup here never fails the store's pass.</summary>
@@ -879,6 +917,50 @@ public sealed partial class StoreReconciler(
         metrics?.Failure(reason);
         return await WriteAsync(c, failed, Event(StoreEventType.StepFailed, c.Store.Phase, message, reason), ct, done: true);
     }
+
+    /// <summary>A restore's safety backup failed: nothing was touched, so the store is Ready again with a warning saying why.</summary>
+    private async Task<StepOutcome> AbandonRestoreAsync(Context c, string reason, string message, CancellationToken ct)
+    {
+        metrics?.Failure(reason);
+        return await WriteAsync(c, c.Store.Take(StoreTrigger.RestoreNotStarted, Now),
+            Event(StoreEventType.Warning, StorePhase.Ready, message, "restore-abandoned", Now - c.Store.PhaseStartedAt), ct, done: true);
+    }
+
+    /// <summary>The restored store's smoke test: passed → Ready (the release's inventory recorded again); failed → Failed, naming the safety backup.</summary>
+    private async Task<StepOutcome> TestRestoreAsync(Context c, CancellationToken ct)
+    {
+        var store = c.Store;
+        var run = store.Restore!;
+        var result = await HelmAsync(c, () => releases.TestAsync(c.Names, c.Guard, ct), ct);
+        if (!result.Succeeded)
+        {
+            var log = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).TakeLast(10).ToList();
+            return await FailAsync(c, "SmokeTestFailed",
+                $"Backup {run.Backup} was restored, but helm test (the storefront smoke test) failed: {StoreReleases.Summarize(result)} {run.DescribeSafety(store.Name)}" +
+                (log.Count > 0 ? $" Last lines:\n{string.Join('\n', log)}" : string.Empty), ct);
+        }
+
+        var inventory = await ReleaseManifest.ReadAsync(c.Client, c.Names, ct) ?? store.Inventory;
+        var restored = store.Take(StoreTrigger.RestoreSucceeded, Now) with { Inventory = inventory, Repairs = [] };
+        return await WriteAsync(c, restored,
+            Event(StoreEventType.PhaseChanged, StorePhase.Ready,
+                $"Backup {run.Backup} (snapshot {run.Snapshot}) restored and the smoke test passed: the store is live again on the restored data (restore took {Describe(Now - run.RequestedAt)}).",
+                "restore-test", result.Duration), ct, done: true);
+    }
+
+    /// <summary>What a restore waits for, in words.</summary>
+    private StoreCondition RestoreCondition(Store store, ReconcileAction.AwaitRestoreStep wait) =>
+        new(ConditionTypes.Restore, false, wait.Job.Status == BootstrapJobStatus.Absent ? "JobPending" : "Running", wait.Stage == RestoreStage.SafetyBackup
+            ? $"Safety backup {wait.Job.Name} is running (the store as it is now, kept in case the restore fails); WordPress keeps serving."
+            : $"Restore Job {wait.Job.Name} is restoring backup {store.Restore!.Backup} (download and check, database, wp-content); WordPress is stopped meanwhile.", Now);
+
+    private static StepOutcome Outcome(UpdateStoreResult result) => result switch
+    {
+        UpdateStoreResult.Updated => StepOutcome.Continue,
+        UpdateStoreResult.LeaseLost => StepOutcome.LeaseLost,
+        UpdateStoreResult.NotFound => StepOutcome.Done(null),
+        _ => StepOutcome.Continue,
+    };
 
     /// <summary>
     /// Records a condition (and an event when it is news) and waits for the cluster to change. The phase

@@ -27,6 +27,7 @@ public static class AuditActions
     public const string StoreUpgrade = "store.upgrade";
     public const string StoreCredentials = "store.credentials";
     public const string StoreBackup = "store.backup";
+    public const string StoreRestore = "store.restore";
     public const string RolloutCreate = "rollout.create";
     public const string RolloutPause = "rollout.pause";
     public const string RolloutResume = "rollout.resume";

@@ -31,6 +31,21 @@ public static class BackupsApi
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .RequireAuthorization(AccessPolicies.Write);
 
+        app.MapPost("/api/v1/stores/{name}/restore", RestoreStore)
+            .WithTags("Backups")
+            .WithName("RestoreStore")
+            .WithSummary("Restore one of the store's backups in place (202)")
+            .WithDescription("Body {\"backup\": \"<id>\"}. The store goes restoring: a safety backup of the store as it is now, WordPress stopped, " +
+                "the database and wp-content replaced by the backup's, WordPress started again and the smoke test; then ready. If the restore fails the store " +
+                "is failed with the reason and the safety backup to restore instead; if the safety backup fails nothing is touched and the store stays ready. " +
+                "404 for an unknown backup, 409 when backups are not configured, the backup did not succeed, or the store is not ready, degraded or failed in a restore.")
+            .Accepts<RestoreStoreRequest>("application/json")
+            .Produces<StoreResource>(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .RequireAuthorization(AccessPolicies.Write);
+
         backups.MapGet("/{id}", GetBackup).WithName("GetStoreBackup").WithSummary("One backup of the store");
 
         app.MapGet("/api/v1/fleet/backups", async (Storefleet.Engine.Backups.FleetBackups fleet, CancellationToken cancellationToken) => TypedResults.Ok(await fleet.ReadAsync(cancellationToken)))
@@ -70,6 +85,17 @@ public static class BackupsApi
 
     internal static async Task<IResult> StartBackup(string name, HttpContext http, BackupCommands commands, IActorAccessor actors, CancellationToken cancellationToken) =>
         (await commands.StartAsync(actors.Current(http), AuditTrail.ClientAddress(http), name, cancellationToken)).Result;
+
+    internal static async Task<IResult> RestoreStore(string name, HttpContext http, BackupCommands commands, IActorAccessor actors, CancellationToken cancellationToken)
+    {
+        var (request, problem) = await JsonRequestBody.ReadAsync<RestoreStoreRequest>(http.Request, cancellationToken);
+        if (request is null)
+        {
+            return problem!;
+        }
+
+        return (await commands.RestoreAsync(actors.Current(http), AuditTrail.ClientAddress(http), name, request, cancellationToken)).Result;
+    }
 
     /// <summary>The store when the actor may see it (its owner or an admin); otherwise the problem to answer (invalid name, not found).</summary>
     private static async Task<(Store? Store, IResult? Problem)> VisibleAsync(string name, HttpContext http, IStoreRepository stores, IActorAccessor actors, CancellationToken cancellationToken)

@@ -97,6 +97,9 @@ public sealed record ConditionResource(string Type, string Status, string Reason
         new(c.Type, c.Status ? "True" : "False", c.Reason, c.Message, c.LastTransitionTime);
 }
 
+/// <summary>Body of <c>POST /api/v1/stores/{name}/restore</c>: the id of the store's backup to restore in place.</summary>
+public sealed record RestoreStoreRequest(string Backup);
+
 /// <summary>A page of stores; pass <see cref="Continue"/> back as <c>?continue=</c> for the next one.</summary>
 public sealed record StoreListResource(IReadOnlyList<StoreResource> Items, string? Continue);
 
@@ -114,6 +117,7 @@ public sealed record StoreEventListResource(IReadOnlyList<StoreEventResource> It
 [JsonSerializable(typeof(CreateRolloutRequest))]
 [JsonSerializable(typeof(ChangeStoreRequest))]
 [JsonSerializable(typeof(CreateTokenRequest))]
+[JsonSerializable(typeof(RestoreStoreRequest))]
 [JsonSerializable(typeof(StoreResource))]
 [JsonSerializable(typeof(StoreListResource))]
 [JsonSerializable(typeof(StoreEventListResource))]

@@ -21,6 +21,7 @@ public sealed class SimulationSettings
     private readonly List<(string? Namespace, string? ImageContains, PodFault Fault)> _podFaults = [];
     private readonly List<(string Namespace, string? JobNameSearch, string[] LogLines)> _jobFailures = [];
     private readonly HashSet<string> _heldNamespaces = new(StringComparer.Ordinal);
+    private readonly List<(string Namespace, string JobNameSearch)> _heldJobs = [];
     private readonly List<(string? Namespace, string JobNameSearch, string Container, string Message)> _terminationMessages = [];
 
     /// <summary>Time from a workload change until its pods are ready (and Jobs complete, PVCs bind).</summary>
@@ -105,6 +106,39 @@ public sealed class SimulationSettings
         }
     }
 
+    /// <summary>
+    /// Jobs in <paramref name="ns"/> whose names contain <paramref name="jobNameSearch"/> keep running (their pod Running)
+    /// until <see cref="ReleaseJobs"/>: to look at a store while one runs, or to stop a control plane in the middle of one.
+    /// </summary>
+    public void HoldJobs(string ns, string jobNameSearch)
+    {
+        lock (_gate)
+        {
+            _heldJobs.Add((ns, jobNameSearch));
+        }
+    }
+
+    /// <summary>Lets the held Jobs of <paramref name="ns"/> finish (as they would have: succeeded, or failed when told to).</summary>
+    public void ReleaseJobs(string ns)
+    {
+        lock (_gate)
+        {
+            _heldJobs.RemoveAll(h => h.Namespace == ns);
+        }
+
+        JobsReleased?.Invoke(ns);
+    }
+
+    public event Action<string>? JobsReleased;
+
+    public bool IsJobHeld(string ns, string jobName)
+    {
+        lock (_gate)
+        {
+            return _heldJobs.Any(h => h.Namespace == ns && jobName.Contains(h.JobNameSearch, StringComparison.Ordinal));
+        }
+    }
+
     /// <summary>Keeps a namespace Terminating after deletion until <see cref="ReleaseNamespace"/>.</summary>
     public void HoldNamespace(string ns)
     {
@@ -133,6 +167,7 @@ public sealed class SimulationSettings
             _podFaults.Clear();
             _jobFailures.Clear();
             _heldNamespaces.Clear();
+            _heldJobs.Clear();
             _terminationMessages.Clear();
         }
 

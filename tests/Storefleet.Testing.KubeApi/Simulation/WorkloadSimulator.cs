@@ -48,6 +48,7 @@ public sealed class WorkloadSimulator
         store.Changed += OnChanged;
         writer.NamespaceTerminating += ns => _ = Task.Run(() => TerminateNamespaceAsync(ns), CancellationToken.None);
         settings.FaultsCleared += () => ResyncAll();
+        settings.JobsReleased += ns => ResyncNamespace(ns);
         settings.PodFaultsChanged += ns =>
         {
             if (ns is null)
@@ -399,6 +400,14 @@ public sealed class WorkloadSimulator
             return;
         }
 
+        if (_settings.IsJobHeld(ns, name))
+        {
+            // Held by the test: its pod runs until the Job is released.
+            SetPodStatus(ns, podName, "Running", ready: true, template);
+            SetStatus(resource, ns, name, new JsonObject { ["startTime"] = now, ["active"] = 1, ["ready"] = 1, ["terminating"] = 0, ["uncountedTerminatedPods"] = new JsonObject() });
+            return;
+        }
+
         _logs[$"{ns}/{podName}"] = failure ?? ["bootstrap finished (simulated)"];
         SetPodStatus(ns, podName, failure is null ? "Succeeded" : "Failed", ready: false, template, terminatedExitCode: failure is null ? 0 : 1,
             terminationMessage: container => _settings.TerminationMessageFor(ns, name, container));
@@ -573,10 +582,47 @@ public sealed class WorkloadSimulator
         return new JsonObject { ["terminated"] = terminated };
     }
 
+    /// <summary>
+    /// A finished pod's init containers, as the kubelet reports them: each ran to completion in order — except, in a pod
+    /// that failed, the first one given a termination message (<see cref="SimulationSettings.SetTerminationMessage"/>),
+    /// which failed there (those after it never ran, nor did the pod's containers). Null while the pod has not finished or has none.
+    /// </summary>
+    private static (JsonArray? Statuses, bool FailedInInit) InitContainerStatuses(JsonObject template, int? exitCode, string now, Func<string, string?>? terminationMessage)
+    {
+        if (exitCode is not { } exit || template["spec"]?["initContainers"] is not JsonArray { Count: > 0 } inits)
+        {
+            return (null, false);
+        }
+
+        var statuses = new JsonArray();
+        foreach (var c in inits)
+        {
+            var name = c!["name"]?.GetValue<string>() ?? string.Empty;
+            var message = terminationMessage?.Invoke(name);
+            var fails = exit != 0 && message is not null;
+            statuses.Add(new JsonObject
+            {
+                ["name"] = name,
+                ["image"] = c["image"]?.GetValue<string>() ?? string.Empty,
+                ["ready"] = false,
+                ["started"] = false,
+                ["restartCount"] = 0,
+                ["state"] = Terminated(fails ? exit : 0, now, message),
+            });
+            if (fails)
+            {
+                return (statuses, true);
+            }
+        }
+
+        return (statuses, false);
+    }
+
     private void SetPodStatus(string ns, string pod, string phase, bool ready, JsonObject template, PodFault? fault = null, int? terminatedExitCode = null, bool pvcPending = false,
         IReadOnlyDictionary<string, string>? configErrors = null, bool creating = false, Func<string, string?>? terminationMessage = null)
     {
         var now = _writer.Timestamp();
+        var (initContainers, failedInInit) = InitContainerStatuses(template, terminatedExitCode, now, terminationMessage);
         var containers = new JsonArray();
         foreach (var c in template["spec"]?["containers"]?.AsArray() ?? [])
         {
@@ -589,6 +635,8 @@ public sealed class WorkloadSimulator
                 (PodFault.ImagePullBackOff, _) => new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "ImagePullBackOff", ["message"] = $"Back-off pulling image \"{image}\"" } },
                 (PodFault.CrashLoopBackOff or PodFault.OOMKilled, _) => new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "CrashLoopBackOff", ["message"] = $"back-off 40s restarting failed container={c["name"]} pod={pod}" } },
                 (PodFault.Unschedulable, _) => new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "ContainerCreating" } },
+                // An init container failed: the pod's containers never started.
+                _ when failedInInit => new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "PodInitializing" } },
                 (_, { } exit) => Terminated(exit, now, terminationMessage?.Invoke(c["name"]?.GetValue<string>() ?? string.Empty)),
                 _ => new JsonObject { ["running"] = new JsonObject { ["startedAt"] = now } },
             };
@@ -633,6 +681,7 @@ public sealed class WorkloadSimulator
             ["hostIP"] = scheduled ? "10.0.0.10" : null,
             ["podIP"] = scheduled ? "10.244.0.10" : null,
             ["startTime"] = now,
+            ["initContainerStatuses"] = scheduled ? initContainers : null,
             ["containerStatuses"] = scheduled ? containers : null,
             ["qosClass"] = "Burstable",
         });
