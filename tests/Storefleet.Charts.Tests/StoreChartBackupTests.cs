@@ -93,6 +93,42 @@ public sealed class StoreChartBackupTests
         Assert.False(network.Allows(new Connection(wordpress, RepositoryEndpoint, 443)), "WordPress -> repository");
     }
 
+    [Theory]
+    [MemberData(nameof(StoreChart.FilesAndPlans), MemberType = typeof(StoreChart))]
+    public async Task ACloneBootstrap_RestoresFirst_Restricted_WithinTheLimitRangeAndQuota_ReachingTheRepository(string file, string plan)
+    {
+        var chart = await StoreChart.RenderAsync(WithBackups(file, plan)
+            .With("bootstrap.restoreFrom.snapshot", "0a1b2c3d").With("bootstrap.restoreFrom.sourceStore", "src-0123456789ab"));
+        var bootstrap = chart.Pods.Single(p => p.Labels["app.kubernetes.io/component"] == "bootstrap");
+        Assert.Equal(["fetch", "database", "files"], bootstrap.Spec.InitContainers.Select(c => c.Name));
+        Assert.Contains(bootstrap.Spec.InitContainers[0].Env, e => e.Name == "SOURCE_STORE" && e.Value == "src-0123456789ab");
+        Assert.Contains(bootstrap.Spec.Containers[0].Env, e => e.Name == "CLONE_SNAPSHOT" && e.Value == "0a1b2c3d");
+        var violations = RestrictedPodSecurity.Violations(bootstrap.Spec, bootstrap.Metadata?.Annotations);
+        Assert.True(violations.Count == 0, string.Join("; ", violations));
+        var limits = chart.All<V1LimitRange>().Single().Spec.Limits.Single(l => l.Type == "Container").Max;
+        foreach (var container in bootstrap.AllContainers)
+        {
+            Assert.True(PodResources.Of(container.Resources.Limits, "cpu") <= PodResources.Of(limits, "cpu"), $"{container.Name} cpu limit over the LimitRange max");
+            Assert.True(PodResources.Of(container.Resources.Limits, "memory") <= PodResources.Of(limits, "memory"), $"{container.Name} memory limit over the LimitRange max");
+        }
+
+        var hard = chart.All<V1ResourceQuota>().Single().Spec.Hard;
+        foreach (var resource in new[] { "cpu", "memory" })
+        {
+            var sum = chart.Pods.Sum(p => p.Replicas * PodResources.Limits(p.Spec, resource));
+            Assert.True(sum <= PodResources.Of(hard, $"limits.{resource}"), $"{resource} limits {sum} exceed the quota with a clone's bootstrap");
+        }
+
+        var policies = chart.All<V1NetworkPolicy>().ToList();
+        policies.ForEach(p => p.Metadata.NamespaceProperty = StoreChart.Namespace);
+        var network = new NetworkPolicyEvaluator(policies);
+        var mysql = Endpoint(chart.Pods.Single(p => p.OwnerKind == "StatefulSet"));
+        Assert.True(network.Allows(new Connection(Endpoint(bootstrap), RepositoryEndpoint, 443)), "clone bootstrap -> repository");
+        Assert.True(network.Allows(new Connection(Endpoint(bootstrap), mysql, 3306)), "clone bootstrap -> MySQL");
+        Assert.False(network.Allows(new Connection(Endpoint(bootstrap), CloudMetadata, 443)), "clone bootstrap -> cloud metadata");
+        Assert.False(network.Allows(new Connection(Endpoint(chart.Pods.Single(p => p.OwnerKind == "Deployment")), RepositoryEndpoint, 443)), "WordPress -> repository");
+    }
+
     [Fact]
     public async Task WithoutBackups_NothingOfThemIsRendered()
     {

@@ -151,6 +151,45 @@ public sealed class RestoreTests(EngineFixture fixture) : IClassFixture<EngineFi
     }
 
     [Fact]
+    public async Task ACloneOfADeletedStore_BootstrapsFromItsBackup_WithItsOwnUrlAndCredentials()
+    {
+        await using var plane = fixture.StartControlPlane(await Platform.InstallAsync());
+        var (source, sourceNs) = await ReadyStoreAsync(plane, "src");
+        var backup = await BackUpAsync(plane, source, "0a1b2c3d");
+        var sourceRepository = Storefleet.Engine.Backups.BackupJobs.RepositoryName((await plane.Repository.GetAsync(source))!);
+        var sourcePassword = Platform.Object(sourceNs, "Secret", $"{source}-credentials")["data"]!["wordpress-admin-password"]!.GetValue<string>();
+        await plane.DeleteStoreAsync(source);
+        await plane.WaitForGoneAsync(source, Generous);
+        var client = plane.CreateClient();
+
+        var clone = EngineFixture.NewStoreName("cl");
+        var created = await client.PostAsJsonAsync("/api/v1/stores", new { name = clone, restoreFrom = new { store = source, backup } });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var ready = await plane.WaitForPhaseAsync(clone, StorePhase.Ready, Generous);
+
+        // Its bootstrap restored the source's backup (from the source's repository) before moving it to its own URL.
+        var ns = $"store-{clone}";
+        var bootstrap = Jobs(ns, "-bootstrap-").Single();
+        var pod = bootstrap["spec"]!["template"]!["spec"]!;
+        Assert.Equal(["fetch", "database", "files"], pod["initContainers"]!.AsArray().Select(c => c!.Text("name")));
+        var fetchEnv = pod["initContainers"]![0]!["env"]!.AsArray();
+        Assert.Contains(fetchEnv, e => e!.Text("name") == "RESTORE_SNAPSHOT" && e!.Text("value") == "0a1b2c3d");
+        Assert.Contains(fetchEnv, e => e!.Text("name") == "SOURCE_STORE" && e!.Text("value") == sourceRepository);
+        Assert.Contains(pod["containers"]![0]!["env"]!.AsArray(), e => e!.Text("name") == "CLONE_SNAPSHOT" && e!.Text("value") == "0a1b2c3d");
+        Assert.Contains($"http://{clone}.localtest.me", ready.Urls!.Storefront, StringComparison.Ordinal);
+        // Its own credentials (and backups: its own repository), nothing of the source's.
+        Assert.NotEqual(sourcePassword, Platform.Object(ns, "Secret", $"{clone}-credentials")["data"]!["wordpress-admin-password"]!.GetValue<string>());
+        Assert.NotEqual(sourceRepository, Storefleet.Engine.Backups.BackupJobs.RepositoryName(ready));
+        Assert.Equal(new CloneSource(source, backup, "0a1b2c3d", sourceRepository), ready.CloneFrom);
+        var events = (await plane.EventsAsync(clone)).Select(e => e!.Text("message")).ToList();
+        Assert.Contains(events, m => m.Contains($"a clone of store {source} from its backup {backup} (snapshot 0a1b2c3d)", StringComparison.Ordinal));
+
+        // A backup that did not succeed, or that is not there, is refused up front.
+        Assert.Equal(HttpStatusCode.NotFound, (await client.PostAsJsonAsync("/api/v1/stores", new { name = EngineFixture.NewStoreName("cl"), restoreFrom = new { store = source, backup = "no-such-backup" } })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await client.PostAsJsonAsync("/api/v1/stores", new { name = EngineFixture.NewStoreName("cl"), restoreFrom = new { store = "Bad_Name", backup } })).StatusCode);
+    }
+
+    [Fact]
     public async Task KilledTwiceMidRestore_TheRestoreFinishesOnce_WithOneSafetyBackupAndOneRestoreJob()
     {
         var prefix = EngineFixture.NewPrefix();

@@ -76,6 +76,13 @@ terminate() {
   fi
 }
 
+# fail <reason>: logs it, reports it as the container's result (what the control plane shows) and stops.
+fail() {
+  log "FAILED: $1"
+  terminate "{\"ok\":false,\"reason\":\"$(json_escape "$1")\"}"
+  exit 1
+}
+
 json_escape() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | tr -d '\n\r\t'; }
 
 # A numeric field of a restic JSON line ($2: field name).

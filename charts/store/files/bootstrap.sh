@@ -40,6 +40,37 @@ log "store ${SITE_URL} (bootstrap generation ${BOOTSTRAP_GENERATION})"
 wait_for "WordPress files (written by the WordPress pod on its first start)" test -s wp-config.php
 wait_for "database ${WORDPRESS_DB_HOST}" database_answers
 
+if [[ -n "${CLONE_SNAPSHOT:-}" ]]; then
+  # A clone: the init containers restored another store's backup (database and wp-content). Move it to this store's
+  # URL and administrator password, once (an option remembers the snapshot); nothing is installed or changed besides.
+  if [[ "$(wp option get storefleet_cloned_from 2>/dev/null || true)" == "$CLONE_SNAPSHOT" ]]; then
+    log "clone of ${CLONE_SNAPSHOT}: already moved to ${SITE_URL}"
+  else
+    old_url="$(wp option get siteurl)"
+    if [[ "$old_url" != "$SITE_URL" ]]; then
+      log "clone of ${CLONE_SNAPSHOT}: replacing ${old_url} with ${SITE_URL} in every table"
+      wp search-replace "$old_url" "$SITE_URL" --all-tables-with-prefix --skip-columns=guid --report-changed-only
+    fi
+    wp option update siteurl "$SITE_URL"
+    wp option update home "$SITE_URL"
+    if wp user get "$WP_ADMIN_USER" --field=ID >/dev/null 2>&1; then
+      log "administrator ${WP_ADMIN_USER}: this store's password"
+      printf '%s' "$WP_ADMIN_PASSWORD" | wp user update "$WP_ADMIN_USER" --prompt=user_pass --skip-email
+    else
+      log "administrator ${WP_ADMIN_USER}: created with this store's password"
+      printf '%s' "$WP_ADMIN_PASSWORD" | wp user create "$WP_ADMIN_USER" "$WP_ADMIN_EMAIL" --role=administrator --prompt=user_pass
+    fi
+    # Sessions of the source's users were signed with its salts; this store's wp-config has its own. Log everyone out anyway.
+    wp user session destroy --all-users || true
+    wp option update storefleet_cloned_from "$CLONE_SNAPSHOT"
+  fi
+  wp rewrite flush --hard
+  log "checking the store from inside the namespace"
+  /scripts/smoke-test.sh
+  log "done"
+  exit 0
+fi
+
 if wp core is-installed; then
   log "WordPress core: already installed"
 else

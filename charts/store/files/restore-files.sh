@@ -22,6 +22,19 @@ if [ "$(cat "${staging}/database-loaded" 2>/dev/null || true)" != "${this}" ]; t
 fi
 staged="$(sed -n 's/^content=//p' "${staging}/restore.env")"
 
+# A clone's restore runs while WordPress starts for the first time and copies its files onto the volume: swap only
+# after it has (wp-config.php is its last step), so its copy never mixes with the restored wp-content.
+if [ "${WAIT_FOR_WORDPRESS:-false}" = "true" ]; then
+  html="$(dirname "${live}")"
+  deadline=$(( $(date +%s) + ${WAIT_TIMEOUT_SECONDS:-600} ))
+  until [ -s "${html}/wp-config.php" ]; do
+    if [ "$(date +%s)" -ge "${deadline}" ]; then
+      fail "WordPress did not write its files within ${WAIT_TIMEOUT_SECONDS:-600}s (no ${html}/wp-config.php); check the WordPress pod, then retry"
+    fi
+    sleep 2
+  done
+fi
+
 if [ -d "${staged}" ]; then
   if [ -d "${live}" ]; then
     rm -rf "${live}.pre-restore"

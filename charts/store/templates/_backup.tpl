@@ -93,3 +93,74 @@ volumes:
 - name: RESTORE_DIR
   value: /var/www/html/.storefleet/restore
 {{- end -}}
+
+{{/* The environment of a clone's restore (the bootstrap's init containers): the source store's backup, restored once. */}}
+{{- define "store.cloneRestoreEnv" -}}
+- name: RESTORE_ID
+  value: "clone"
+- name: RESTORE_SNAPSHOT
+  value: {{ .Values.bootstrap.restoreFrom.snapshot | quote }}
+- name: SOURCE_STORE
+  value: {{ required "bootstrap.restoreFrom.sourceStore is required with bootstrap.restoreFrom.snapshot" .Values.bootstrap.restoreFrom.sourceStore | quote }}
+- name: RESTORE_DIR
+  value: /var/www/html/.storefleet/restore
+- name: WAIT_FOR_WORDPRESS
+  value: "true"
+{{- end -}}
+{{/* One step of a restore, as a container. Argument: (list root step envTemplate): step is fetch (restic: download
+     and check into staging), database (mysql: replace the database) or files (restic: swap wp-content); envTemplate
+     names the restore's environment (store.restoreEnv in place, store.cloneRestoreEnv for a clone's bootstrap). */}}
+{{- define "store.restoreStep" -}}
+{{- $step := index . 1 -}}
+{{- $env := index . 2 -}}
+{{- with index . 0 -}}
+- name: {{ $step }}
+  {{- if eq $step "database" }}
+  image: {{ include "store.image" .Values.images.mysql }}
+  imagePullPolicy: {{ .Values.images.mysql.pullPolicy }}
+  {{- else }}
+  image: {{ include "store.image" .Values.images.restic }}
+  imagePullPolicy: {{ .Values.images.restic.pullPolicy }}
+  {{- end }}
+  command: ["sh", "/scripts/restore-{{ $step }}.sh"]
+  {{- if eq $step "fetch" }}
+  {{- include "store.resticEnvFrom" . | nindent 2 }}
+  {{- end }}
+  env:
+    {{- if eq $step "fetch" }}
+    {{- include "store.resticEnv" . | nindent 4 }}
+    {{- end }}
+    {{- if eq $step "database" }}
+    {{- include "store.upgradeDatabaseEnv" . | nindent 4 }}
+    {{- end }}
+    {{- include $env . | nindent 4 }}
+    {{- if eq $step "database" }}
+    - name: WAIT_TIMEOUT_SECONDS
+      value: {{ .Values.bootstrap.waitTimeoutSeconds | quote }}
+    - name: HOME
+      value: /tmp
+    {{- end }}
+    {{- if eq $step "files" }}
+    - name: WP_CONTENT_DIR
+      value: /var/www/html/wp-content
+    - name: WAIT_TIMEOUT_SECONDS
+      value: {{ .Values.bootstrap.waitTimeoutSeconds | quote }}
+    {{- end }}
+  resources:
+    {{- toYaml .Values.backup.resources | nindent 4 }}
+  securityContext:
+    {{- include "store.containerSecurityContext" true | nindent 4 }}
+  volumeMounts:
+    {{- if eq $step "fetch" }}
+    {{- include "store.resticMounts" . | nindent 4 }}
+    {{- else }}
+    - name: scripts
+      mountPath: /scripts
+      readOnly: true
+    - name: tmp
+      mountPath: /tmp
+    {{- end }}
+    - name: html
+      mountPath: /var/www/html
+{{- end -}}
+{{- end -}}

@@ -24,6 +24,13 @@ spec:
             matchLabels:
               {{- include "store.selectorLabels" (list . "wordpress") | nindent 14 }}
   {{- end }}
+  {{- if .Values.bootstrap.restoreFrom.snapshot }}
+  # A clone: the source's backup is restored first, each step idempotent (a retried pod finishes what one started).
+  initContainers:
+    {{- include "store.restoreStep" (list . "fetch" "store.cloneRestoreEnv") | nindent 4 }}
+    {{- include "store.restoreStep" (list . "database" "store.cloneRestoreEnv") | nindent 4 }}
+    {{- include "store.restoreStep" (list . "files" "store.cloneRestoreEnv") | nindent 4 }}
+  {{- end }}
   containers:
     - name: bootstrap
       image: {{ include "store.image" .Values.images.wpCli }}
@@ -60,6 +67,10 @@ spec:
           value: {{ .Values.bootstrap.waitTimeoutSeconds | quote }}
         - name: BOOTSTRAP_GENERATION
           value: {{ .Values.bootstrap.generation | quote }}
+        {{- with .Values.bootstrap.restoreFrom.snapshot }}
+        - name: CLONE_SNAPSHOT
+          value: {{ . | quote }}
+        {{- end }}
         {{- include "store.smokeTestEnv" . | nindent 8 }}
       resources:
         {{- toYaml .Values.bootstrap.resources | nindent 8 }}
@@ -83,7 +94,16 @@ spec:
         defaultMode: 0555
     - name: tmp
       emptyDir:
-        sizeLimit: 512Mi
+        sizeLimit: {{ ternary .Values.backup.cacheSizeLimit "512Mi" (ne .Values.bootstrap.restoreFrom.snapshot "") }}
+    {{- if .Values.bootstrap.restoreFrom.snapshot }}
+    - name: restic-password
+      secret:
+        secretName: {{ include "store.backupPasswordSecret" . }}
+        defaultMode: 0400
+        items:
+          - key: restic-password
+            path: restic-password
+    {{- end }}
 {{- end -}}
 
 {{- define "store.smokeTestEnv" -}}

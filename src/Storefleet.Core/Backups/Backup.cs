@@ -4,6 +4,7 @@ namespace Storefleet.Core.Backups;
 /// One backup of a store: a restic snapshot of its database dump and wp-content, taken by a Job in the store's
 /// namespace (its <see cref="Id"/> is the Job's name). Only metadata: the data is in the repository, whose name under the
 /// platform's base URL is <see cref="Repository"/> (the store's name and uid: a later store of the same name has another).
+/// <see cref="Owner"/>: the store's owner when it was taken, so its owner may still clone it once the store is deleted.
 /// </summary>
 public sealed record Backup(
     string Id,
@@ -19,7 +20,8 @@ public sealed record Backup(
     double? DurationSeconds = null,
     string? Reason = null,
     BackupVersions? Versions = null,
-    string? Repository = null)
+    string? Repository = null,
+    string? Owner = null)
 {
     public bool IsFinished => Status is BackupStatus.Succeeded or BackupStatus.Failed;
 }

@@ -64,6 +64,9 @@ public sealed record Store
     /// <summary>The update in progress is an upgrade with an upgrade Job (its migrations must succeed before it is done).</summary>
     public bool IsUpgradeWithJob => Upgrade is { } run && run.Generation == Generation && Phase == StorePhase.Updating;
 
+    /// <summary>A clone's source: the backup its bootstrap restores instead of installing a new store (null: a new, empty store).</summary>
+    public CloneSource? CloneFrom { get; init; }
+
     /// <summary>The restore in progress (phase Restoring), or the one that failed (Failed in Restoring); null otherwise.</summary>
     public RestoreRun? Restore { get; init; }
 

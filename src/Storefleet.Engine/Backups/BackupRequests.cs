@@ -63,7 +63,7 @@ public sealed class BackupRequests(
                 continue;
             }
 
-            var backup = new Backup(id, store.Name, BackupTrigger.OnDemand, BackupStatus.Running, now, Repository: BackupJobs.RepositoryName(store));
+            var backup = new Backup(id, store.Name, BackupTrigger.OnDemand, BackupStatus.Running, now, Repository: BackupJobs.RepositoryName(store), Owner: store.Owner);
             await backups.RecordAsync(backup, cancellationToken);
             await stores.AppendEventAsync(store.Name, new StoreEvent(now, StoreEventType.StepStarted, store.Phase,
                 $"Backup {id} started (on demand, by {requestedBy}).", Step: "backup"), cancellationToken);

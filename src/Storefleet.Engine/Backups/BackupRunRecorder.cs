@@ -47,8 +47,10 @@ public sealed partial class BackupRunRecorder(
             }
 
             var started = job.Status?.StartTime is { } start ? new DateTimeOffset(start, TimeSpan.Zero) : (job.Metadata.CreationTimestamp is { } created ? new DateTimeOffset(created, TimeSpan.Zero) : clock.GetUtcNow());
+            var record = await stores.GetAsync(store, cancellationToken);
+            var repository = BackupJobs.Repository(job);
             var running = new Backup(job.Metadata.Name, store, BackupJobs.Trigger(job), BackupStatus.Running, started, Versions: BackupJobs.Versions(job),
-                Repository: BackupJobs.Repository(job));
+                Repository: repository, Owner: record is not null && (repository is null || BackupJobs.RepositoryName(record) == repository) ? record.Owner : null);
             if (!finished)
             {
                 await backups.RecordAsync(running, cancellationToken);
@@ -76,7 +78,7 @@ public sealed partial class BackupRunRecorder(
                 return;
             }
 
-            var phase = (await stores.GetAsync(store, cancellationToken))?.Phase ?? StorePhase.Ready;
+            var phase = record?.Phase ?? StorePhase.Ready;
             await stores.AppendEventAsync(store, backup.Status == BackupStatus.Succeeded
                 ? new StoreEvent(now, StoreEventType.StepSucceeded, phase,
                     $"Backup {backup.Id} ({backup.Trigger.ToWire()}) finished: snapshot {backup.Snapshot}, {Size(backup.TotalBytes)} in {backup.Files} files, {Size(backup.BytesAdded)} new in the repository.",

@@ -40,7 +40,7 @@ public sealed class StoreRestores(IStoreRepository stores, IBackupRepository bac
             // Started by a worker that stopped before recording it: that Job is the safety backup.
         }
 
-        await backups.RecordAsync(new Backup(safety.Job, c.Store.Name, BackupTrigger.Safety, BackupStatus.Running, Now, Repository: BackupJobs.RepositoryName(c.Store)), ct);
+        await backups.RecordAsync(new Backup(safety.Job, c.Store.Name, BackupTrigger.Safety, BackupStatus.Running, Now, Repository: BackupJobs.RepositoryName(c.Store), Owner: c.Store.Owner), ct);
         var run = c.Store.Restore!;
         var written = await stores.UpdateAsync(c.Store with { UpdatedAt = Now, Progress = ProgressClock.StartedAt(Now) },
             [new StoreEvent(Now, StoreEventType.StepStarted, StorePhase.Restoring,

@@ -36,6 +36,11 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
             ["credentials"] = new JsonObject { ["existingSecret"] = names.CredentialsSecret },
             ["bootstrap"] = new JsonObject { ["generation"] = store.BootstrapGeneration },
         };
+        if (store.CloneFrom is { } source)
+        {
+            // A clone: its bootstrap restores the source's backup (part of its values for life, so its digest never moves).
+            values["bootstrap"]!["restoreFrom"] = new JsonObject { ["snapshot"] = source.Snapshot, ["sourceStore"] = source.Repository };
+        }
         if (store.Upgrade is { } upgrade)
         {
             // The release keeps its latest upgrade's (finished) Jobs: the values, and so the digest, stay the same after it.

@@ -33,13 +33,14 @@ internal sealed record StoreDocument(
     AppOverrides? Overrides = null,
     AppOverrides? PreviousOverrides = null,
     UpgradeRun? PreviousUpgrade = null,
-    RestoreRun? Restore = null)
+    RestoreRun? Restore = null,
+    CloneSource? CloneFrom = null)
 {
     public static StoreDocument From(Store store) => new(
         store.Name, store.Spec.Engine.Id, store.Spec.Plan.Id, store.Owner, store.CreatedAt, store.UpdatedAt,
         store.Phase, store.FailedPhase, store.Conditions, store.Attempts, store.Urls, store.Generation, store.BootstrapGeneration,
         store.PhaseStartedAt, store.Uid.Length == 0 ? null : store.Uid, store.Progress, store.Pin,
-        store.ObservedGeneration, store.AppliedPlan?.Id, store.Inventory, store.Repairs.Count == 0 ? null : store.Repairs, store.TraceParent, store.PreviousPin, store.Upgrade, store.Overrides, store.PreviousOverrides, store.PreviousUpgrade, store.Restore);
+        store.ObservedGeneration, store.AppliedPlan?.Id, store.Inventory, store.Repairs.Count == 0 ? null : store.Repairs, store.TraceParent, store.PreviousPin, store.Upgrade, store.Overrides, store.PreviousOverrides, store.PreviousUpgrade, store.Restore, store.CloneFrom);
 
     public Store ToStore(long version)
     {
@@ -65,6 +66,7 @@ internal sealed record StoreDocument(
             PreviousOverrides = PreviousOverrides,
             PreviousUpgrade = PreviousUpgrade,
             Restore = Restore,
+            CloneFrom = CloneFrom,
             FailedPhase = FailedPhase,
             Conditions = Conditions,
             Attempts = Attempts,

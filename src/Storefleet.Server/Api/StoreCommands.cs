@@ -30,7 +30,7 @@ public sealed record CommandResult(IResult Result, Store? Store)
 /// limits checked atomically with the create, owner isolation (another owner's store is not found),
 /// intent recorded in Redis and handed to the engine, every outcome in the audit trail.
 /// </summary>
-public sealed class StoreCommands(IStoreRepository repository, StoreWork work, AuditTrail audit, IOptions<AccessOptions> access, PlanChangeCheck planChecks, Storefleet.Engine.Fleet.FleetVersions versions, TimeProvider clock, ReplicaAcknowledgements replicas)
+public sealed class StoreCommands(IStoreRepository repository, StoreWork work, AuditTrail audit, IOptions<AccessOptions> access, PlanChangeCheck planChecks, Storefleet.Engine.Fleet.FleetVersions versions, TimeProvider clock, ReplicaAcknowledgements replicas, CloneSources clones)
 {
     private const int MaxWriteAttempts = 5;
 
@@ -59,6 +59,19 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
             return new CommandResult(Problems.Validation(errors), null);
         }
 
+        CloneSource? cloneFrom = null;
+        if (request.RestoreFrom is { } restoreFrom)
+        {
+            var (source, problem) = await clones.ResolveAsync(actor, restoreFrom, cancellationToken);
+            if (problem is not null)
+            {
+                await Audit(actor, client, AuditActions.StoreCreate, request.Name!, "refused: clone source");
+                return new(problem, null);
+            }
+
+            cloneFrom = source;
+        }
+
         if (!actor.IsAdmin && await PlanQuotaReachedAsync(actor, plan!, cancellationToken) is { } planLimit)
         {
             await Audit(actor, client, AuditActions.StoreCreate, request.Name!, $"refused: plan {plan!.Id} quota {planLimit}");
@@ -72,8 +85,9 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
             MaxInProgressPerOwner: actor.IsAdmin ? 0 : quota.MaxConcurrentProvisioningPerOwner);
         var now = clock.GetUtcNow();
         var spec = new StoreSpec(engine!, plan!);
-        var store = Store.Request(request.Name!, spec, actor.Subject, now) with { TraceParent = StorefleetTracing.CurrentTraceParent() };
-        var created = new StoreEvent(now, StoreEventType.Created, StorePhase.Requested, $"Store requested by {actor.Subject}: {engine!.DisplayName}, plan {plan!.Id}.");
+        var store = Store.Request(request.Name!, spec, actor.Subject, now) with { TraceParent = StorefleetTracing.CurrentTraceParent(), CloneFrom = cloneFrom };
+        var created = new StoreEvent(now, StoreEventType.Created, StorePhase.Requested, $"Store requested by {actor.Subject}: {engine!.DisplayName}, plan {plan!.Id}" +
+            (cloneFrom is null ? "." : $", a clone of store {cloneFrom.Store} from its backup {cloneFrom.Backup} (snapshot {cloneFrom.Snapshot}): its bootstrap restores that backup, then moves it to this store's URL with a new administrator password."));
 
         var result = await repository.CreateAsync(store, created, limits, cancellationToken);
         if (result is CreateStoreResult.Created or CreateStoreResult.AlreadyExists)

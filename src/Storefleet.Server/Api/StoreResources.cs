@@ -4,8 +4,14 @@ using Storefleet.Core.Stores;
 
 namespace Storefleet.Server.Api;
 
-/// <summary>Body of <c>POST /api/v1/stores</c>. Unknown fields are rejected.</summary>
-public sealed record CreateStoreRequest(string? Name, string? Engine, string? Plan);
+/// <summary>
+/// Body of <c>POST /api/v1/stores</c>. Unknown fields are rejected. <paramref name="RestoreFrom"/>: a clone — the new
+/// store starts from that backup of another store (which may since have been deleted) instead of empty.
+/// </summary>
+public sealed record CreateStoreRequest(string? Name, string? Engine, string? Plan, RestoreFromRequest? RestoreFrom = null);
+
+/// <summary>A clone's source: the store (by name, even deleted) and the id of one of its backups.</summary>
+public sealed record RestoreFromRequest(string? Store, string? Backup);
 
 /// <summary>
 /// Body of <c>PATCH /api/v1/stores/{name}</c> (<c>application/merge-patch+json</c>): the plan to move to. The name and

@@ -25,6 +25,7 @@ public static class StorefleetServerExtensions
         builder.Services.AddSingleton<Api.StoreWork>();
         builder.Services.AddSingleton<Api.StoreCommands>();
         builder.Services.AddSingleton<Api.BackupCommands>();
+        builder.Services.AddSingleton<Api.CloneSources>();
         builder.Services.AddSingleton<Api.RolloutCommands>();
         builder.Services.AddOptions<Api.Streaming.StreamOptions>().Bind(builder.Configuration.GetSection(Api.Streaming.StreamOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<Api.Streaming.StoreStreams>();
