@@ -104,6 +104,7 @@ public sealed partial class PlatformChartTests
         Assert.Equal("platform", env["Storefleet__Backups__SecretsNamespace"]);
         Assert.Equal("storefleet-backup-password", env["Storefleet__Backups__PasswordSecret"]);
         Assert.Equal("*/30 * * * *", env["Storefleet__Backups__Schedules__large"]);
+        Assert.Equal(TimeSpan.FromDays(30), TimeSpan.Parse(env["Storefleet__Backups__RetainAfterDeletion"], System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal("daily", env["Storefleet__Backups__Schedules__small"]);
         Assert.Equal("7", env["Storefleet__Backups__Retention__Daily"]);
 

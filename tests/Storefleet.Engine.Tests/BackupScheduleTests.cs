@@ -6,6 +6,16 @@ namespace Storefleet.Engine.Tests;
 public sealed class BackupScheduleTests
 {
     [Fact]
+    public void ThePurgeJobsResticImage_IsTheOneTheStoreChartPins()
+    {
+        var values = File.ReadAllText(Path.Combine(Storefleet.Testing.RepositoryPaths.Root, "charts", "store", "values.yaml"));
+        var restic = System.Text.RegularExpressions.Regex.Match(values, @"\n  restic:\n    repository: (\S+)\n    tag: ""([^""]+)""");
+
+        Assert.True(restic.Success, "images.restic not found in the store chart's values.yaml");
+        Assert.Equal($"{restic.Groups[1].Value}:{restic.Groups[2].Value}", new BackupOptions().ResticImage);
+    }
+
+    [Fact]
     public void HourlyAndDaily_AreSpreadByName_StableAndInRange()
     {
         var names = Enumerable.Range(0, 200).Select(i => $"shop-{i}").ToList();

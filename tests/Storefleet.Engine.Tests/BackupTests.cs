@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using System.Text.Json.Nodes;
 using Storefleet.Core.Stores;
@@ -149,6 +150,60 @@ public sealed class BackupTests(EngineFixture fixture) : IClassFixture<EngineFix
         await second.WaitForPhaseAsync(name, StorePhase.Ready, Generous);
         Assert.Empty(JsonNode.Parse(await second.CreateClient().GetStringAsync($"/api/v1/stores/{name}/backups"))!["items"]!.AsArray());
         Assert.Equal(HttpStatusCode.NotFound, (await second.CreateClient().GetAsync($"/api/v1/stores/{name}/backups/{name}-backup-29500000")).StatusCode);
+    }
+
+    [Fact]
+    public async Task ADeletedStoresBackups_AreKeptForTheRetentionThenPurged_AndAnAdminMayPurgeThemAtOnce()
+    {
+        var secretsNamespace = "platform-" + Guid.NewGuid().ToString("N")[..8];
+        await Platform.ApplyAsync(BackupPlatform.Secrets(secretsNamespace, "restic-" + Guid.NewGuid().ToString("N"), "rest"));
+        await using var plane = fixture.StartControlPlane(new Dictionary<string, string?>(BackupPlatform.Settings(secretsNamespace)) { ["Storefleet:Backups:RetainAfterDeletion"] = "01:00:00" });
+        var records = plane.Services.GetRequiredService<Storefleet.Core.Backups.IBackupRepository>();
+        fixture.Api.Simulation.SetTerminationMessage(secretsNamespace, "purge-", "purge", """{"ok":true,"purged":1}""");
+        var (kept, purged) = (EngineFixture.NewStoreName("keep"), EngineFixture.NewStoreName("purge"));
+        var repositories = new Dictionary<string, string>();
+        foreach (var name in new[] { kept, purged })
+        {
+            await plane.CreateStoreAsync(name);
+            await plane.WaitForPhaseAsync(name, StorePhase.Ready, Generous);
+            repositories[name] = BackupJobs.RepositoryName((await plane.Repository.GetAsync(name))!);
+            fixture.Api.Simulation.SetTerminationMessage($"store-{name}", "-backup-m", "upload", """{"ok":true,"snapshot":"0a1b2c3d","bytesAdded":1,"totalBytes":2,"files":1,"durationSeconds":1}""");
+            var started = await plane.CreateClient().PostAsync($"/api/v1/stores/{name}/backups", null);
+            await BackupPlatform.WaitForBackupAsync(plane, name, JsonNode.Parse(await started.Content.ReadAsStringAsync())!.Text("id"), "succeeded");
+        }
+
+        // Deleted as usual: the backups stay for the retention (an hour here), and the timeline says until when.
+        await plane.DeleteStoreAsync(kept);
+        await plane.WaitForGoneAsync(kept, Generous);
+        var schedule = await records.PurgesAsync();
+        var due = Assert.Single(schedule, p => p.Purge.Store == kept).Due;
+        Assert.InRange(due - DateTimeOffset.UtcNow, TimeSpan.FromMinutes(55), TimeSpan.FromMinutes(61));
+        Assert.Single(await records.ListAsync(kept));
+
+        // Deleted with its backups by an admin: purged at once by a Job in the platform's namespace, beside the Secrets.
+        var delete = await plane.CreateClient().DeleteAsync($"/api/v1/stores/{purged}?purgeBackups=true");
+        Assert.Equal(HttpStatusCode.Accepted, delete.StatusCode);
+        await plane.WaitForGoneAsync(purged, Generous);
+        await Eventually.WaitUntilAsync(async () => (await records.ListAsync(purged)).Count == 0 && (await records.PurgesAsync()).All(p => p.Purge.Store != purged),
+            Generous, "the purged store's backups to be gone");
+        var scripts = Platform.Object(secretsNamespace, "ConfigMap", BackupPurges.ScriptsConfigMap);
+        Assert.Contains("purge)", scripts["data"]!["backup-maintain.sh"]!.GetValue<string>());
+        await Eventually.WaitUntilAsync(() => Task.FromResult(!fixture.Api.Store.InNamespace(secretsNamespace).Any(o => o.Object["kind"]!.GetValue<string>() == "Job")),
+            Generous, "the finished purge Job to be removed");
+
+        // The retention ends (brought forward here): the kept store's repository is purged too; a failed purge is tried again later.
+        fixture.Api.Simulation.FailJobs(secretsNamespace, "purge-", "Fatal: unable to open config file");
+        fixture.Api.Simulation.SetTerminationMessage(secretsNamespace, "purge-", "purge", """{"ok":false,"reason":"the backup repository is unreachable"}""");
+        await records.SchedulePurgeAsync(new Storefleet.Core.Backups.RepositoryPurge(kept, repositories[kept]), DateTimeOffset.UtcNow);
+        await Eventually.WaitUntilAsync(async () => (await records.PurgesAsync()).Single(p => p.Purge.Store == kept).Due > DateTimeOffset.UtcNow.AddMinutes(50),
+            Generous, "the failed purge to be tried again later");
+        Assert.Single(await records.ListAsync(kept));
+        fixture.Api.Simulation.ClearFaults();
+        fixture.Api.Simulation.SetTerminationMessage(secretsNamespace, "purge-", "purge", """{"ok":true,"purged":1}""");
+        await records.SchedulePurgeAsync(new Storefleet.Core.Backups.RepositoryPurge(kept, repositories[kept]), DateTimeOffset.UtcNow);
+        await Eventually.WaitUntilAsync(async () => (await records.ListAsync(kept)).Count == 0 && (await records.PurgesAsync()).Count == 0, Generous, "the kept store's backups purged");
+        var events = (await plane.Repository.GetEventsAsync(kept)).Select(e => e.Message).ToList();
+        Assert.Contains(events, m => m.Contains("Its backups are kept for 1 h", StringComparison.Ordinal) || m.Contains("Its backups are kept for 60 min", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -30,6 +30,7 @@ public sealed class AccessMatrixTests(AccessFixture access) : IClassFixture<Acce
         { "store events", "GET", "/api/v1/stores/{store}/events", [200, 200, 200, 404, 401, 401, 401] },
         { "create a store", "POST", "/api/v1/stores", [201, 201, 403, 201, 401, 401, 401] },
         { "delete a store", "DELETE", "/api/v1/stores/{store}", [202, 202, 403, 404, 401, 401, 401] },
+        { "delete a store with its backups", "DELETE", "/api/v1/stores/{store}?purgeBackups=true", [202, 403, 403, 403, 401, 401, 401] },
         { "retry a store (not failed)", "POST", "/api/v1/stores/{store}/retry", [409, 409, 403, 404, 401, 401, 401] },
         { "upgrade a store (not ready yet)", "POST", "/api/v1/stores/{store}/upgrade", [409, 409, 403, 404, 401, 401, 401] },
         { "read credentials (no cluster here)", "GET", "/api/v1/stores/{store}/credentials", [503, 503, 403, 404, 401, 401, 401] },

@@ -66,6 +66,8 @@ public sealed class BadInputMatrixTests(RedisApiFixture fixture) : IClassFixture
         { "path traversal on delete", "DELETE", "/api/v1/stores/..%2Fkube-system", null, null, 400 },
         { "invalid name on retry", "POST", "/api/v1/stores/kube-system/retry", null, null, 400 },
         { "unknown store delete", "DELETE", "/api/v1/stores/no-such-store", null, null, 404 },
+        { "purgeBackups not a boolean", "DELETE", "/api/v1/stores/no-such-store?purgeBackups=yes", null, null, 400 },
+        { "purgeBackups twice", "DELETE", "/api/v1/stores/no-such-store?purgeBackups=true&purgeBackups=false", null, null, 400 },
         { "unknown store retry", "POST", "/api/v1/stores/no-such-store/retry", null, null, 404 },
         { "invalid name on upgrade", "POST", "/api/v1/stores/kube-system/upgrade", null, null, 400 },
         { "unknown store upgrade", "POST", "/api/v1/stores/no-such-store/upgrade", null, null, 404 },

@@ -3,6 +3,8 @@
 #   forget  retention: keeps the last KEEP_DAILY daily, KEEP_WEEKLY weekly and KEEP_MONTHLY monthly backups of the
 #           store and prunes the data nothing refers to any more
 #   check   verifies the repository's structure and reads back CHECK_READ_DATA_SUBSET (e.g. 5%) of its data
+#   purge   forgets every backup in the store's repository and prunes their data (a deleted store's, once its
+#           retention ends or an admin asks): run by the control plane in its own namespace, the store's being gone
 # The result is the termination message. Secrets: see backup-common.sh.
 set -eu
 SCRIPT_NAME="${1:-maintain}"
@@ -31,8 +33,22 @@ case "${1:-}" in
     log "repository checked (read ${CHECK_READ_DATA_SUBSET:-5%} of its data): no errors"
     terminate '{"ok":true}'
     ;;
+  purge)
+    listed="$(mktemp)"
+    restic_or_fail snapshots --json > "${listed}"
+    ids="$(grep -o '"id":"[0-9a-f]*"' "${listed}" | sed 's/"id":"\([0-9a-f]*\)"/\1/' | tr '\n' ' ')"
+    rm -f "${listed}"
+    count="$(printf '%s' "${ids}" | wc -w | tr -d ' ')"
+    if [ "${count}" -gt 0 ]; then
+      # shellcheck disable=SC2086 # one argument per snapshot id (hex only).
+      restic_or_fail forget ${ids} >/dev/null
+    fi
+    restic_or_fail prune >/dev/null
+    log "repository ${STORE_NAME} purged: ${count} backups forgotten, their data pruned"
+    terminate "{\"ok\":true,\"purged\":${count}}"
+    ;;
   *)
-    log "FAILED: unknown task '${1:-}' (forget or check)"
+    log "FAILED: unknown task '${1:-}' (forget, check or purge)"
     exit 2
     ;;
 esac

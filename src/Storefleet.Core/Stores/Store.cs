@@ -64,6 +64,9 @@ public sealed record Store
     /// <summary>The update in progress is an upgrade with an upgrade Job (its migrations must succeed before it is done).</summary>
     public bool IsUpgradeWithJob => Upgrade is { } run && run.Generation == Generation && Phase == StorePhase.Updating;
 
+    /// <summary>An admin asked to purge the store's backups with it (<c>DELETE …?purgeBackups=true</c>): its repository is emptied once it is gone.</summary>
+    public bool PurgeBackups { get; init; }
+
     /// <summary>A clone's source: the backup its bootstrap restores instead of installing a new store (null: a new, empty store).</summary>
     public CloneSource? CloneFrom { get; init; }
 

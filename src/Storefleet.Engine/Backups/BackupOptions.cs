@@ -38,6 +38,15 @@ public sealed class BackupOptions
     /// <summary>How often every backup Job is looked at, so one that finished unwatched is still recorded.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How long a deleted store's backups are kept (so it can still be cloned or inspected); then its repository is
+    /// purged. <c>DELETE …?purgeBackups=true</c> (admins) purges at once.
+    /// </summary>
+    public TimeSpan RetainAfterDeletion { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>The restic image of the purge Jobs (the store chart's images.restic; a test keeps them equal).</summary>
+    public string ResticImage { get; set; } = "restic/restic:0.18.1";
+
     public bool Enabled => !string.IsNullOrWhiteSpace(Repository);
 }
 

@@ -40,6 +40,7 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<Backups.BackupRequests>();
         services.AddSingleton<Backups.BackupRunRecorder>();
         services.AddSingleton<Backups.StoreRestores>();
+        services.AddSingleton<Backups.BackupPurges>();
         services.AddSingleton<Backups.FleetBackups>();
         services.AddSingleton<StoreCredentialsReader>();
         services.AddSingleton<PlanChangeCheck>();
@@ -62,6 +63,7 @@ public static class EngineServiceCollectionExtensions
             services.AddHostedService<EngineWorker>();
             services.AddHostedService<ClusterWatcher>();
             services.AddHostedService<Backups.BackupRunSweep>();
+            services.AddHostedService(sp => sp.GetRequiredService<Backups.BackupPurges>());
             services.AddHostedService<ResyncService>();
             services.AddSingleton<Rollouts.RolloutConductor>();
             services.AddHostedService(sp => sp.GetRequiredService<Rollouts.RolloutConductor>());

@@ -38,6 +38,7 @@ public sealed partial class StoreReconciler(
     IOptions<Backups.BackupOptions> backupOptions,
     Core.Backups.IBackupRepository backupRecords,
     StoreRestores restores,
+    BackupPurges purges,
     Telemetry.StorefleetMetrics? metrics = null,
     Core.Fleet.IFleetHistory? history = null)
 {
@@ -894,8 +895,13 @@ public sealed partial class StoreReconciler(
 
     private async Task<StepOutcome> RemoveAsync(Context c, CancellationToken ct)
     {
+        // Scheduled before the record goes (scheduling again is harmless): its backups are purged after their retention, or at once.
+        await purges.ScheduleAsync(c.Store, ct);
+        var kept = !backupOptions.Value.Enabled ? string.Empty : c.Store.PurgeBackups
+            ? " Its backups are purged now, as asked."
+            : $" Its backups are kept for {Describe(backupOptions.Value.RetainAfterDeletion)} (until {Now + backupOptions.Value.RetainAfterDeletion:yyyy-MM-dd HH:mm} UTC), then purged; it can be cloned from them until then.";
         var tombstone = Event(StoreEventType.Deleted, StorePhase.Deleting,
-            $"Store deleted: release and namespace {c.Names.Namespace} are gone.", "remove-record", Now - c.Store.PhaseStartedAt);
+            $"Store deleted: release and namespace {c.Names.Namespace} are gone.{kept}", "remove-record", Now - c.Store.PhaseStartedAt);
         return await repository.RemoveAsync(c.Store, tombstone, c.Lease, ct) switch
         {
             UpdateStoreResult.LeaseLost => StepOutcome.LeaseLost,
@@ -1117,7 +1123,7 @@ public sealed partial class StoreReconciler(
     private static TimeSpan Shorter(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     private static string Describe(TimeSpan span) =>
-        span.TotalMinutes >= 1 ? $"{span.TotalMinutes:0.#} min" : $"{span.TotalSeconds:0.#} s";
+        span.TotalDays >= 1 ? $"{span.TotalDays:0.#} days" : span.TotalMinutes >= 1 ? $"{span.TotalMinutes:0.#} min" : $"{span.TotalSeconds:0.#} s";
 
     private static string Remaining(NamespaceTermination? termination) =>
         termination is { Conditions.Count: > 0 } t ? $"; {string.Join("; ", t.Conditions)}" : string.Empty;

@@ -52,6 +52,42 @@ public sealed class RedisBackupRepository(IConnectionMultiplexer redis, RedisKey
         return [.. values.Where(v => !v.IsNull).Select(v => JsonSerializer.Deserialize((string)v!, BackupJsonContext.Default.Backup)!)];
     }
 
+    public async Task SchedulePurgeAsync(RepositoryPurge purge, DateTimeOffset due, CancellationToken cancellationToken = default) =>
+        await Db.SortedSetAddAsync(keys.BackupPurges, Member(purge), due.ToUnixTimeMilliseconds()).ConfigureAwait(false);
+
+    public async Task<IReadOnlyList<RepositoryPurge>> PurgesDueAsync(DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        var members = await Db.SortedSetRangeByScoreAsync(keys.BackupPurges, double.NegativeInfinity, now.ToUnixTimeMilliseconds()).ConfigureAwait(false);
+        return [.. members.Select(m => JsonSerializer.Deserialize((string)m!, BackupJsonContext.Default.RepositoryPurge)!)];
+    }
+
+    public async Task<IReadOnlyList<(RepositoryPurge Purge, DateTimeOffset Due)>> PurgesAsync(CancellationToken cancellationToken = default)
+    {
+        var entries = await Db.SortedSetRangeByRankWithScoresAsync(keys.BackupPurges).ConfigureAwait(false);
+        return [.. entries.Select(e => (JsonSerializer.Deserialize((string)e.Element!, BackupJsonContext.Default.RepositoryPurge)!, DateTimeOffset.FromUnixTimeMilliseconds((long)e.Score)))];
+    }
+
+    /// <summary>
+    /// Removes the purged repository's records (read here, removed in one transaction with the schedule entry). A deleted
+    /// store's repository gets no new backups, so nothing can be added to it in between.
+    /// </summary>
+    public async Task CompletePurgeAsync(RepositoryPurge purge, CancellationToken cancellationToken = default)
+    {
+        var all = await Db.HashGetAllAsync(keys.Backups(purge.Store)).ConfigureAwait(false);
+        var ids = all.Where(e => JsonSerializer.Deserialize((string)e.Value!, BackupJsonContext.Default.Backup)?.Repository == purge.Repository).Select(e => e.Name).ToArray();
+        var transaction = Db.CreateTransaction();
+        if (ids.Length > 0)
+        {
+            _ = transaction.HashDeleteAsync(keys.Backups(purge.Store), ids);
+            _ = transaction.SortedSetRemoveAsync(keys.BackupTimes(purge.Store), ids);
+        }
+
+        _ = transaction.SortedSetRemoveAsync(keys.BackupPurges, Member(purge));
+        await transaction.ExecuteAsync().ConfigureAwait(false);
+    }
+
+    private static string Member(RepositoryPurge purge) => JsonSerializer.Serialize(purge, BackupJsonContext.Default.RepositoryPurge);
+
     public async Task<Backup?> GetAsync(string store, string id, CancellationToken cancellationToken = default)
     {
         var value = await Db.HashGetAsync(keys.Backups(store), id).ConfigureAwait(false);
@@ -61,4 +97,5 @@ public sealed class RedisBackupRepository(IConnectionMultiplexer redis, RedisKey
 
 [JsonSourceGenerationOptions(UseStringEnumConverter = true)]
 [JsonSerializable(typeof(Backup))]
+[JsonSerializable(typeof(RepositoryPurge))]
 internal sealed partial class BackupJsonContext : JsonSerializerContext;

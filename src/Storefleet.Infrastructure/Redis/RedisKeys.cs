@@ -129,6 +129,9 @@ public sealed class RedisKeys(string prefix)
     /// <summary>A store's backups by start time (ms), for listing newest first and trimming.</summary>
     public RedisKey BackupTimes(string store) => $"{Prefix}backups-by-time:{store}";
 
+    /// <summary>Sorted set of deleted stores' repositories to purge (member: JSON store and repository; score: due, unix ms).</summary>
+    public RedisKey BackupPurges => $"{Prefix}backups:purges";
+
     /// <summary>Stored first response for an <c>Idempotency-Key</c>.</summary>
     public RedisKey Idempotency(string scope, string key) => $"{Prefix}idem:{scope}:{key}";
 }

@@ -126,12 +126,35 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
         };
     }
 
-    public Task<CommandResult> DeleteAsync(Actor actor, string client, string name, CancellationToken cancellationToken) =>
-        ApplyTriggerAsync(
+    /// <summary>
+    /// Deletes a store: 202 at once (and again while it is being deleted). Its backups are kept for the platform's
+    /// retention; <paramref name="purgeBackups"/> (admins only, audited) purges them once it is gone — also when asked
+    /// while it is already being deleted.
+    /// </summary>
+    public async Task<CommandResult> DeleteAsync(Actor actor, string client, string name, CancellationToken cancellationToken, bool purgeBackups = false)
+    {
+        if (purgeBackups && !actor.IsAdmin)
+        {
+            await Audit(actor, client, AuditActions.StoreDelete, name, "refused: purgeBackups needs admin");
+            return new(Problems.Forbidden(actor.Role), null);
+        }
+
+        var current = purgeBackups && StoresApi.InvalidName(name) is null ? await repository.GetAsync(name, cancellationToken) : null;
+        if (current is { Phase: StorePhase.Deleting, PurgeBackups: false })
+        {
+            return await WriteAsync(actor, client, AuditActions.StoreDelete, name, _ => null,
+                (store, now) => (store with { PurgeBackups = true, UpdatedAt = now }, new StoreEvent(now, StoreEventType.DeleteRequested, StorePhase.Deleting,
+                    $"{actor.Subject} asked for the store's backups to be purged with it.")), cancellationToken);
+        }
+
+        return await ApplyTriggerAsync(
             actor, client, AuditActions.StoreDelete, name, StoreTrigger.RequestDelete,
             refuse: store => store.Phase == StorePhase.Deleting ? Accepted(work.View(store)) : null,
-            describe: (before, _, now) => new StoreEvent(now, StoreEventType.DeleteRequested, StorePhase.Deleting, $"Deletion requested by {actor.Subject} (was {before.Phase.ToWire()})."),
-            cancellationToken);
+            describe: (before, _, now) => new StoreEvent(now, StoreEventType.DeleteRequested, StorePhase.Deleting,
+                $"Deletion requested by {actor.Subject} (was {before.Phase.ToWire()}){(purgeBackups ? "; its backups are purged with it" : string.Empty)}."),
+            cancellationToken,
+            alter: purgeBackups ? store => store with { PurgeBackups = true } : null);
+    }
 
     /// <summary>
     /// Retry: a failed store resumes at the step that failed; a live store whose repair was paused (DriftPersistent) or
@@ -408,7 +431,8 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
         StoreTrigger trigger,
         Func<Store, IResult?> refuse,
         Func<Store, Store, DateTimeOffset, StoreEvent> describe,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        Func<Store, Store>? alter = null)
     {
         if (StoresApi.InvalidName(name) is { } invalid)
         {
@@ -432,6 +456,7 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
 
             var now = clock.GetUtcNow();
             var next = store.Take(trigger, now) with { TraceParent = StorefleetTracing.CurrentTraceParent() };
+            next = alter?.Invoke(next) ?? next;
             switch (await repository.UpdateAsync(next, [describe(store, next, now)], cancellationToken: cancellationToken))
             {
                 case UpdateStoreResult.Updated updated:

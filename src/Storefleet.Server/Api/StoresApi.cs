@@ -58,7 +58,8 @@ public static class StoresApi
         stores.MapDelete("/{name}", DeleteStore)
             .WithName("DeleteStore")
             .WithSummary("Request deletion of a store")
-            .WithDescription("Marks the store for deletion and returns 202 at once; repeating it while deletion is in progress returns 202 again.")
+            .WithDescription("Marks the store for deletion and returns 202 at once; repeating it while deletion is in progress returns 202 again. Its backups are kept " +
+                "for the platform's retention (Storefleet:Backups:RetainAfterDeletion, 30 days by default), so it can be cloned; ?purgeBackups=true (admins) purges them once it is gone.")
             .RequireAuthorization(AccessPolicies.Write);
 
         stores.MapPatch("/{name}", ChangeStore)
@@ -299,8 +300,16 @@ public static class StoresApi
         return TypedResults.Ok(new StoreEventListResource([.. events.Select(e => StoreEventResource.From(e.Event, e.Id))]));
     }
 
-    internal static async Task<IResult> DeleteStore(string name, HttpContext http, StoreCommands commands, IActorAccessor actors, CancellationToken cancellationToken) =>
-        (await commands.DeleteAsync(actors.Current(http), AuditTrail.ClientAddress(http), name, cancellationToken)).Result;
+    internal static async Task<IResult> DeleteStore(string name, HttpContext http, StoreCommands commands, IActorAccessor actors, CancellationToken cancellationToken)
+    {
+        var purge = http.Request.Query["purgeBackups"];
+        if (purge.Count > 1 || (purge.Count == 1 && purge[0] is not ("true" or "false")))
+        {
+            return Problems.Validation("purgeBackups", "Set purgeBackups to true (purge the store's backups once it is gone; admins only) or false (keep them for the platform's retention).");
+        }
+
+        return (await commands.DeleteAsync(actors.Current(http), AuditTrail.ClientAddress(http), name, cancellationToken, purge.Count == 1 && purge[0] == "true")).Result;
+    }
 
     internal static async Task<IResult> RetryStore(string name, HttpContext http, StoreCommands commands, IActorAccessor actors, CancellationToken cancellationToken) =>
         (await commands.RetryAsync(actors.Current(http), AuditTrail.ClientAddress(http), name, cancellationToken)).Result;
