@@ -207,6 +207,40 @@ public sealed class BackupTests(EngineFixture fixture) : IClassFixture<EngineFix
     }
 
     [Fact]
+    public async Task AStoresOwnBackupSchedule_ReplacesItsPlans_AndNullReturnsToIt()
+    {
+        var secretsNamespace = "platform-" + Guid.NewGuid().ToString("N")[..8];
+        await Platform.ApplyAsync(BackupPlatform.Secrets(secretsNamespace, "restic-" + Guid.NewGuid().ToString("N"), "rest"));
+        await using var plane = fixture.StartControlPlane(BackupPlatform.Settings(secretsNamespace));
+        var name = EngineFixture.NewStoreName("sched");
+        var ns = $"store-{name}";
+        await plane.CreateStoreAsync(name);
+        await plane.WaitForPhaseAsync(name, StorePhase.Ready, Generous);
+        var client = plane.CreateClient();
+        string Schedule() => Platform.Object(ns, "CronJob", $"{name}-backup")["spec"]!["schedule"]!.GetValue<string>();
+        Task<HttpResponseMessage> SetAsync(string body) =>
+            client.PutAsync($"/api/v1/stores/{name}/backups/schedule", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(BackupSchedule.For(name, "daily"), Schedule());
+        var hourly = await SetAsync("""{"schedule":"hourly"}""");
+        Assert.Equal(HttpStatusCode.Accepted, hourly.StatusCode);
+        Assert.Equal("hourly", JsonNode.Parse(await hourly.Content.ReadAsStringAsync())!.Text("backupSchedule"));
+        await Eventually.WaitUntilAsync(async () => await plane.Repository.GetAsync(name) is { Phase: StorePhase.Ready } s && s.ObservedGeneration == s.Generation && Schedule() == BackupSchedule.For(name, "hourly"),
+            Generous, "the store on its hourly schedule");
+        Assert.Equal(HttpStatusCode.OK, (await SetAsync("""{"schedule":"hourly"}""")).StatusCode);
+
+        Assert.Equal(HttpStatusCode.BadRequest, (await SetAsync("""{"schedule":"every day"}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await SetAsync("""{"schedule":"0 3 * * * *"}""")).StatusCode);
+
+        Assert.Equal(HttpStatusCode.Accepted, (await SetAsync("""{"schedule":"30 */6 * * *"}""")).StatusCode);
+        await Eventually.WaitUntilAsync(async () => await plane.Repository.GetAsync(name) is { Phase: StorePhase.Ready } s && s.ObservedGeneration == s.Generation && Schedule() == "30 */6 * * *",
+            Generous, "the store on its cron schedule");
+        Assert.Equal(HttpStatusCode.Accepted, (await SetAsync("""{"schedule":null}""")).StatusCode);
+        await Eventually.WaitUntilAsync(async () => await plane.Repository.GetAsync(name) is { Phase: StorePhase.Ready, BackupSchedule: null } s && s.ObservedGeneration == s.Generation && Schedule() == BackupSchedule.For(name, "daily"),
+            Generous, "the store back on its plan's schedule");
+    }
+
+    [Fact]
     public async Task WithoutThePasswordSecret_TheStoreWaitsSayingWhatToCreate_ThenProceeds()
     {
         var secretsNamespace = "platform-" + Guid.NewGuid().ToString("N")[..8];

@@ -37,6 +37,7 @@ public sealed class AccessMatrixTests(AccessFixture access) : IClassFixture<Acce
         { "list a store's backups", "GET", "/api/v1/stores/{store}/backups", [200, 200, 200, 404, 401, 401, 401] },
         { "get a backup (unknown)", "GET", "/api/v1/stores/{store}/backups/bk-unknown", [404, 404, 404, 404, 401, 401, 401] },
         { "back a store up (not live yet)", "POST", "/api/v1/stores/{store}/backups", [409, 409, 403, 404, 401, 401, 401] },
+        { "set a store's backup schedule (backups not configured here)", "PUT", "/api/v1/stores/{store}/backups/schedule", [409, 409, 403, 404, 401, 401, 401] },
         { "restore a store (backups not configured here)", "POST", "/api/v1/stores/{store}/restore", [409, 409, 403, 404, 401, 401, 401] },
         { "read the fleet's backup coverage", "GET", "/api/v1/fleet/backups", [200, 403, 403, 403, 401, 401, 401] },
         { "list tokens", "GET", "/api/v1/tokens", [200, 403, 403, 403, 401, 401, 401] },
@@ -70,6 +71,10 @@ public sealed class AccessMatrixTests(AccessFixture access) : IClassFixture<Acce
             else if (method == "POST" && path == "/api/v1/rollouts")
             {
                 request.Content = JsonContent.Create(new { selection = new { owner = "alice" } });
+            }
+            else if (method == "PUT" && path.EndsWith("/backups/schedule", StringComparison.Ordinal))
+            {
+                request.Content = JsonContent.Create(new { schedule = "hourly" });
             }
             else if (method == "POST" && path.EndsWith("/restore", StringComparison.Ordinal))
             {

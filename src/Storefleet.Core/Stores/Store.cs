@@ -64,6 +64,24 @@ public sealed record Store
     /// <summary>The update in progress is an upgrade with an upgrade Job (its migrations must succeed before it is done).</summary>
     public bool IsUpgradeWithJob => Upgrade is { } run && run.Generation == Generation && Phase == StorePhase.Updating;
 
+    /// <summary>How often this store is backed up instead of its plan's schedule (hourly, daily or cron); null: the plan's.</summary>
+    public string? BackupSchedule { get; init; }
+
+    /// <summary>
+    /// A person set the store's own backup schedule (null: back to its plan's): part of its release's values, so a new
+    /// generation the engine upgrades the release to, as a plan change.
+    /// </summary>
+    public Store WithBackupSchedule(string? schedule, DateTimeOffset now) =>
+        this with
+        {
+            BackupSchedule = schedule,
+            Generation = Generation + 1,
+            AppliedPlan = AppliedPlan ?? Spec.Plan,
+            PreviousOverrides = Serving ? Overrides : PreviousOverrides,
+            PreviousUpgrade = Serving ? Upgrade : PreviousUpgrade,
+            UpdatedAt = now,
+        };
+
     /// <summary>An admin asked to purge the store's backups with it (<c>DELETE …?purgeBackups=true</c>): its repository is emptied once it is gone.</summary>
     public bool PurgeBackups { get; init; }
 

@@ -23,4 +23,22 @@ public static class BackupSchedule
             var cron => cron,
         };
     }
+
+    /// <summary>
+    /// Why <paramref name="schedule"/> is not one a store can have, or null: <c>hourly</c>, <c>daily</c>, or a cron
+    /// expression of five fields (minute hour day-of-month month day-of-week) of digits, <c>*</c>, <c>/</c>, <c>,</c> and <c>-</c>.
+    /// </summary>
+    public static string? Invalid(string schedule)
+    {
+        var trimmed = schedule.Trim();
+        if (trimmed is "hourly" or "daily")
+        {
+            return null;
+        }
+
+        var fields = trimmed.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return fields.Length == 5 && fields.All(f => f.Length <= 40 && f.All(c => char.IsAsciiDigit(c) || c is '*' or '/' or ',' or '-'))
+            ? null
+            : $"'{schedule}' is not a schedule: use hourly, daily, or a cron expression of five fields such as \"30 */6 * * *\" (every six hours at half past).";
+    }
 }

@@ -77,7 +77,7 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
                 ["storeName"] = Backups.BackupJobs.RepositoryName(store),
                 ["passwordSecret"] = names.BackupPasswordSecret,
                 ["credentialsSecret"] = names.BackupCredentialsSecret,
-                ["schedule"] = Backups.BackupSchedule.For(store.Name, backups.Schedules.GetValueOrDefault(store.Spec.Plan.Id, "daily")),
+                ["schedule"] = Backups.BackupSchedule.For(store.Name, store.BackupSchedule ?? backups.Schedules.GetValueOrDefault(store.Spec.Plan.Id, "daily")),
                 ["retention"] = new JsonObject { ["daily"] = retention.Daily, ["weekly"] = retention.Weekly, ["monthly"] = retention.Monthly },
             };
         }

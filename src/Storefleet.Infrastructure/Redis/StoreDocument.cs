@@ -35,13 +35,14 @@ internal sealed record StoreDocument(
     UpgradeRun? PreviousUpgrade = null,
     RestoreRun? Restore = null,
     CloneSource? CloneFrom = null,
-    bool? PurgeBackups = null)
+    bool? PurgeBackups = null,
+    string? BackupSchedule = null)
 {
     public static StoreDocument From(Store store) => new(
         store.Name, store.Spec.Engine.Id, store.Spec.Plan.Id, store.Owner, store.CreatedAt, store.UpdatedAt,
         store.Phase, store.FailedPhase, store.Conditions, store.Attempts, store.Urls, store.Generation, store.BootstrapGeneration,
         store.PhaseStartedAt, store.Uid.Length == 0 ? null : store.Uid, store.Progress, store.Pin,
-        store.ObservedGeneration, store.AppliedPlan?.Id, store.Inventory, store.Repairs.Count == 0 ? null : store.Repairs, store.TraceParent, store.PreviousPin, store.Upgrade, store.Overrides, store.PreviousOverrides, store.PreviousUpgrade, store.Restore, store.CloneFrom, store.PurgeBackups ? true : null);
+        store.ObservedGeneration, store.AppliedPlan?.Id, store.Inventory, store.Repairs.Count == 0 ? null : store.Repairs, store.TraceParent, store.PreviousPin, store.Upgrade, store.Overrides, store.PreviousOverrides, store.PreviousUpgrade, store.Restore, store.CloneFrom, store.PurgeBackups ? true : null, store.BackupSchedule);
 
     public Store ToStore(long version)
     {
@@ -69,6 +70,7 @@ internal sealed record StoreDocument(
             Restore = Restore,
             CloneFrom = CloneFrom,
             PurgeBackups = PurgeBackups ?? false,
+            BackupSchedule = BackupSchedule,
             FailedPhase = FailedPhase,
             Conditions = Conditions,
             Attempts = Attempts,

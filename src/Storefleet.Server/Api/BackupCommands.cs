@@ -143,6 +143,65 @@ public sealed class BackupCommands(
         return new(Problems.Conflict("The store is changing.", $"Store '{name}' changed several times while this request was applied; send the request again.", "busy"), store);
     }
 
+    /// <summary>
+    /// Sets how often the store is backed up instead of its plan's schedule (null: the plan's again): a new generation the
+    /// engine upgrades the release to (the store stays live; 202), or 200 when it is already so. Owner or admin, a live store.
+    /// </summary>
+    public async Task<CommandResult> SetScheduleAsync(Actor actor, string client, string name, BackupScheduleRequest request, CancellationToken cancellationToken)
+    {
+        if (StoresApi.InvalidName(name) is { } invalid)
+        {
+            return new(invalid, null);
+        }
+
+        var schedule = request.Schedule?.Trim();
+        if (schedule is not null && BackupSchedule.Invalid(schedule) is { } why)
+        {
+            return new(Problems.Validation("schedule", why), null);
+        }
+
+        for (var attempt = 0; attempt < MaxWriteAttempts; attempt++)
+        {
+            var store = await stores.GetAsync(name, cancellationToken);
+            if (store is null || !actor.CanSee(store.Owner))
+            {
+                await AuditAs(AuditActions.StoreChange, actor, client, name, "refused: not found");
+                return new(Problems.StoreNotFound(name), null);
+            }
+
+            if (!requests.Enabled)
+            {
+                return new(Problems.Conflict("Backups are not configured.",
+                    "Backups are not configured on this platform: an administrator sets Storefleet:Backups:Repository and its Secrets (docs/backups.md).", "backups-disabled"), store);
+            }
+
+            if (store.BackupSchedule == schedule)
+            {
+                return new(TypedResults.Ok(work.View(store)), store);
+            }
+
+            if (!store.Phase.IsLive())
+            {
+                await AuditAs(AuditActions.StoreChange, actor, client, name, $"refused: {store.Phase.ToWire()}");
+                return new(Problems.Conflict("The store's backup schedule cannot change now.",
+                    $"Store '{name}' is {store.Phase.ToWire()}: its schedule changes with its release, once it is ready or degraded.", "not-live"), store);
+            }
+
+            var now = clock.GetUtcNow();
+            var next = store.WithBackupSchedule(schedule, now);
+            var message = $"Backup schedule set by {actor.Subject}: {(schedule ?? "the plan's")} (was {store.BackupSchedule ?? "the plan's"}; generation {next.Generation}).";
+            if (await stores.UpdateAsync(next, [new StoreEvent(now, StoreEventType.SpecChanged, store.Phase, message, Step: "backup-schedule")], cancellationToken: cancellationToken) is UpdateStoreResult.Updated updated)
+            {
+                await replicas.ConfirmAsync("store change");
+                await work.NotifyAsync(name);
+                await AuditAs(AuditActions.StoreChange, actor, client, name, "ok", $"backup schedule {schedule ?? "plan"}");
+                return new(TypedResults.Accepted($"/api/v1/stores/{name}", work.View(updated.Store)), updated.Store);
+            }
+        }
+
+        return new(Problems.Conflict("The store is changing.", $"Store '{name}' changed several times while this request was applied; send the request again.", "busy"), null);
+    }
+
     /// <summary>Why the store cannot be restored into now, or null.</summary>
     private static IResult? NotRestorable(Store store) => store.CanTake(StoreTrigger.StartRestore)
         ? null

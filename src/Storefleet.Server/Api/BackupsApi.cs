@@ -46,6 +46,17 @@ public static class BackupsApi
             .ProducesProblem(StatusCodes.Status409Conflict)
             .RequireAuthorization(AccessPolicies.Write);
 
+        backups.MapPut("/schedule", SetSchedule)
+            .WithName("SetStoreBackupSchedule")
+            .WithSummary("Back this store up on its own schedule instead of its plan's (202)")
+            .WithDescription("Body {\"schedule\": \"hourly\"}, \"daily\" or a five-field cron expression; null returns to the plan's. The store's backup CronJob " +
+                "changes with its release (phase updating, then ready). 200 when it already has that schedule; 409 when backups are off or the store is not live.")
+            .Accepts<BackupScheduleRequest>("application/json")
+            .Produces<StoreResource>(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .RequireAuthorization(AccessPolicies.Write);
+
         backups.MapGet("/{id}", GetBackup).WithName("GetStoreBackup").WithSummary("One backup of the store");
 
         app.MapGet("/api/v1/fleet/backups", async (Storefleet.Engine.Backups.FleetBackups fleet, CancellationToken cancellationToken) => TypedResults.Ok(await fleet.ReadAsync(cancellationToken)))
@@ -85,6 +96,17 @@ public static class BackupsApi
 
     internal static async Task<IResult> StartBackup(string name, HttpContext http, BackupCommands commands, IActorAccessor actors, CancellationToken cancellationToken) =>
         (await commands.StartAsync(actors.Current(http), AuditTrail.ClientAddress(http), name, cancellationToken)).Result;
+
+    internal static async Task<IResult> SetSchedule(string name, HttpContext http, BackupCommands commands, IActorAccessor actors, CancellationToken cancellationToken)
+    {
+        var (request, problem) = await JsonRequestBody.ReadAsync<BackupScheduleRequest>(http.Request, cancellationToken);
+        if (request is null)
+        {
+            return problem!;
+        }
+
+        return (await commands.SetScheduleAsync(actors.Current(http), AuditTrail.ClientAddress(http), name, request, cancellationToken)).Result;
+    }
 
     internal static async Task<IResult> RestoreStore(string name, HttpContext http, BackupCommands commands, IActorAccessor actors, CancellationToken cancellationToken)
     {

@@ -40,7 +40,9 @@ public sealed record StoreResource(
     string Release,
     long ObservedGeneration,
     string ServingPlan,
-    StoreVersionsResource? Versions = null)
+    StoreVersionsResource? Versions = null,
+    string? BackupSchedule = null,
+    CloneSourceResource? ClonedFrom = null)
 {
     public static StoreResource From(Store store, string namespacePrefix) => new(
         store.Name,
@@ -62,8 +64,13 @@ public sealed record StoreResource(
         store.Name,
         store.ObservedGeneration,
         store.ServingPlan.Id,
-        StoreVersionsResource.From(store.Pin));
+        StoreVersionsResource.From(store.Pin),
+        store.BackupSchedule,
+        store.CloneFrom is { } source ? new CloneSourceResource(source.Store, source.Backup, source.Snapshot) : null);
 }
+
+/// <summary>Where a clone came from: the source store, its backup and that backup's snapshot.</summary>
+public sealed record CloneSourceResource(string Store, string Backup, string Snapshot);
 
 /// <summary>
 /// The chart, values digest and application versions the store's current generation is installed with (null until
@@ -103,6 +110,9 @@ public sealed record ConditionResource(string Type, string Status, string Reason
         new(c.Type, c.Status ? "True" : "False", c.Reason, c.Message, c.LastTransitionTime);
 }
 
+/// <summary>Body of <c>PUT /api/v1/stores/{name}/backups/schedule</c>: hourly, daily or a cron expression; null: the plan's.</summary>
+public sealed record BackupScheduleRequest(string? Schedule);
+
 /// <summary>Body of <c>POST /api/v1/stores/{name}/restore</c>: the id of the store's backup to restore in place.</summary>
 public sealed record RestoreStoreRequest(string Backup);
 
@@ -124,6 +134,7 @@ public sealed record StoreEventListResource(IReadOnlyList<StoreEventResource> It
 [JsonSerializable(typeof(ChangeStoreRequest))]
 [JsonSerializable(typeof(CreateTokenRequest))]
 [JsonSerializable(typeof(RestoreStoreRequest))]
+[JsonSerializable(typeof(BackupScheduleRequest))]
 [JsonSerializable(typeof(StoreResource))]
 [JsonSerializable(typeof(StoreListResource))]
 [JsonSerializable(typeof(StoreEventListResource))]
