@@ -331,6 +331,56 @@ public sealed class ComponentTests(ComponentFixture fixture) : IClassFixture<Com
     }
 
     [Fact]
+    public async Task CloneABackup_CreatesANewStoreFromIt_AndAnAdminMayDeleteAStoreWithItsBackups()
+    {
+        await using var host = new ServerHost(fixture.Redis, new Dictionary<string, string?> { ["Storefleet:Backups:Repository"] = "s3:https://s3.amazonaws.com/b/storefleet" });
+        using var context = new BunitContext();
+        context.Services.AddFallbackServiceProvider(host.Services);
+        context.JSInterop.Mode = JSRuntimeMode.Loose;
+        var owner = $"cl{Guid.NewGuid():N}";
+        var name = $"s{Guid.NewGuid():N}"[..10];
+        await host.SeedAsync(name, owner, StorePhase.Ready, "ready");
+        var source = (await host.Repository.GetAsync(name))!;
+        var repository = Storefleet.Engine.Backups.BackupJobs.RepositoryName(source);
+        var records = host.Services.GetRequiredService<Storefleet.Core.Backups.IBackupRepository>();
+        await records.RecordAsync(new Storefleet.Core.Backups.Backup($"{name}-backup-1", name, Storefleet.Core.Backups.BackupTrigger.Scheduled, Storefleet.Core.Backups.BackupStatus.Succeeded,
+            DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddHours(-1), "0a1b2c3d", 1, 2, 3, 4, Repository: repository, Owner: owner));
+        var auth = context.AddAuthorization();
+        auth.SetAuthorized(owner);
+        auth.SetClaims(new Claim(AccessClaims.Subject, owner), new Claim(AccessClaims.Role, Roles.Member));
+
+        var page = context.Render<StoreDetails>(p => p.Add(s => s.Name, name));
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-clone]")));
+        Assert.Empty(page.FindAll("#purge-backups")); // members never purge backups
+        page.Find("[data-clone]").Click();
+        page.Find("#clone-name").Input("Bad_Name");
+        Assert.NotEmpty(page.Find("[data-testid=clone] .field-error").TextContent);
+        Assert.True(page.Find("#clone").HasAttribute("disabled"));
+        var clone = $"c{Guid.NewGuid():N}"[..10];
+        page.Find("#clone-name").Input(clone);
+        page.Find("#clone").Click();
+
+        page.WaitForAssertion(() => Assert.EndsWith($"/stores/{clone}", context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>().Uri, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        var created = (await host.Repository.GetAsync(clone))!;
+        Assert.Equal((owner, new CloneSource(name, $"{name}-backup-1", "0a1b2c3d", repository)), (created.Owner, created.CloneFrom));
+
+        // An admin deleting the source may purge its backups with it.
+        using var admin = new BunitContext();
+        admin.Services.AddFallbackServiceProvider(host.Services);
+        admin.JSInterop.Mode = JSRuntimeMode.Loose;
+        var adminAuth = admin.AddAuthorization();
+        adminAuth.SetAuthorized("root");
+        adminAuth.SetClaims(new Claim(AccessClaims.Subject, "root"), new Claim(AccessClaims.Role, Roles.Admin));
+        var adminPage = admin.Render<StoreDetails>(p => p.Add(s => s.Name, name));
+        adminPage.WaitForAssertion(() => Assert.NotNull(adminPage.Find("#purge-backups")));
+        Assert.Contains("kept for 30 days", adminPage.Find("#purge-backups").ParentElement!.TextContent);
+        adminPage.Find("#purge-backups").Change(true);
+        adminPage.Find("#confirm-name").Input(name);
+        adminPage.Find("#delete").Click();
+        await Storefleet.Testing.Eventually.WaitUntilAsync(async () => await host.Repository.GetAsync(name) is { Phase: StorePhase.Deleting, PurgeBackups: true }, TimeSpan.FromSeconds(10), "the store deleting with its backups");
+    }
+
+    [Fact]
     public async Task AnotherOwnersStore_IsNotShown()
     {
         var name = $"o{Guid.NewGuid():N}"[..10];

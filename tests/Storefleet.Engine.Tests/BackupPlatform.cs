@@ -16,9 +16,13 @@ internal sealed class BackupPlatform(EngineFixture fixture)
     public async Task<Dictionary<string, string?>> InstallAsync()
     {
         var secretsNamespace = "platform-" + Guid.NewGuid().ToString("N")[..8];
-        await ApplyAsync(Secrets(secretsNamespace, "restic-" + Guid.NewGuid().ToString("N"), "rest-" + Guid.NewGuid().ToString("N")));
+        InstalledSecrets = ["restic-" + Guid.NewGuid().ToString("N"), "rest-" + Guid.NewGuid().ToString("N")];
+        await ApplyAsync(Secrets(secretsNamespace, InstalledSecrets[0], InstalledSecrets[1]));
         return Settings(secretsNamespace);
     }
+
+    /// <summary>The restic password and the REST server password <see cref="InstallAsync"/> created last (for secrets scans).</summary>
+    public IReadOnlyList<string> InstalledSecrets { get; private set; } = [];
 
     public static Dictionary<string, string?> Settings(string secretsNamespace) => new()
     {

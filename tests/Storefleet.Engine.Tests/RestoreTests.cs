@@ -206,7 +206,7 @@ public sealed class RestoreTests(EngineFixture fixture) : IClassFixture<EngineFi
             ["Storefleet:Engine:RetryMaxDelay"] = "00:00:01",
             ["Storefleet:Engine:HelmTimeout"] = "00:00:30",
             ["Storefleet:Engine:PendingReleaseGrace"] = "00:00:02",
-            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Default"] = "Information",
             ["Storefleet:Access:RateLimits:AnonymousRequestsPerMinute"] = "1000000",
         };
         foreach (var (key, value) in backups)
@@ -255,6 +255,16 @@ public sealed class RestoreTests(EngineFixture fixture) : IClassFixture<EngineFi
             Assert.Equal(1, WordPressReplicas(ns));
             var safety = JsonNode.Parse(await after.GetStringAsync($"/api/v1/stores/{name}/backups"))!["items"]!.AsArray().Where(b => b!.Text("trigger") == "safety").ToList();
             Assert.Equal("succeeded", Assert.Single(safety)!.Text("status"));
+
+            // The secrets scan: neither repository secret in the control plane's log, in Redis (records, events) or in the restore's answers.
+            await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(fixture.Redis.ConnectionString);
+            var dump = string.Join('\n', await RedisDump.AllAsync(redis, prefix));
+            foreach (var secret in Platform.InstalledSecrets)
+            {
+                Assert.DoesNotContain(secret, plane.Output);
+                Assert.DoesNotContain(secret, dump);
+                Assert.DoesNotContain(secret, string.Join('\n', events));
+            }
         }
         finally
         {
