@@ -51,6 +51,12 @@ public sealed class EngineOptions
     /// </summary>
     public TimeSpan PhaseTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// How long a step that moves a store's data may take (a restore's safety backup and restore Job, a clone's bootstrap):
+    /// longer than those Jobs' own deadlines (backup.activeDeadlineSeconds, 2 h, plus the bootstrap's), so their failure is seen first.
+    /// </summary>
+    public TimeSpan DataJobTimeout { get; set; } = TimeSpan.FromMinutes(150);
+
     public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>Every store with work left is looked at again at least this often (watch events come sooner).</summary>

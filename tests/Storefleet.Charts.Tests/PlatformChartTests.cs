@@ -309,6 +309,31 @@ public sealed partial class PlatformChartTests
     }
 
     [Fact]
+    public async Task WithBackups_ThePurgeJobsReachTheRepositoryAndDns_AndNothingElse()
+    {
+        var chart = await HelmCli.TemplateAsync(Chart, "storefleet", "storefleet", ChartValues.From(Path.Combine(Chart, "values-prod.yaml"))
+            .With("backups.repository", "s3:https://s3.eu-west-1.amazonaws.com/shops/storefleet"));
+        var policies = chart.All<V1NetworkPolicy>().ToList();
+        policies.ForEach(p => p.Metadata.NamespaceProperty = "storefleet");
+        var evaluator = new NetworkPolicyEvaluator(policies);
+        // The labels the engine gives its purge Jobs (BackupPurges.PodLabels; an engine test keeps them so).
+        var purge = new PodEndpoint("storefleet", new Dictionary<string, string>
+        {
+            ["app.kubernetes.io/name"] = "storefleet", ["app.kubernetes.io/component"] = "backup-purge", ["storefleet.io/purged-store"] = "shop",
+        });
+        var dns = new PodEndpoint("kube-system", new Dictionary<string, string> { ["k8s-app"] = "kube-dns" });
+
+        Assert.True(evaluator.EgressAllows(new Connection(purge, ExternalEndpoint.Parse("52.218.1.10"), 443)), "purge -> repository :443");
+        Assert.True(evaluator.EgressAllows(new Connection(purge, dns, 53, "UDP")), "purge -> DNS");
+        Assert.False(evaluator.EgressAllows(new Connection(purge, ExternalEndpoint.Parse("169.254.169.254"), 443)), "purge -> cloud metadata");
+        Assert.False(evaluator.EgressAllows(new Connection(purge, ExternalEndpoint.Parse("52.218.1.10"), 22)), "purge -> :22");
+        Assert.False(evaluator.IngressAllows(new Connection(ControlPlanePod(chart), purge, 8080)), "nothing reaches a purge pod");
+
+        var off = await HelmCli.TemplateAsync(Chart, "storefleet", "storefleet", ChartValues.From(Path.Combine(Chart, "values-prod.yaml")));
+        Assert.DoesNotContain(off.All<V1NetworkPolicy>(), p => p.Metadata.Name.EndsWith("-backup-purge", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task TheShippedClusterIssuer_SolvesHttp01WithAClusterIpService_AndTheSolverIsReachable()
     {
         var chart = await HelmCli.TemplateAsync(Chart, "storefleet", "storefleet", ChartValues.From(Path.Combine(Chart, "values-prod.yaml")));

@@ -124,14 +124,6 @@ public sealed class StoreBackupScriptTests(BackupToolsFixture tools) : IClassFix
         var snapshot = (await store.BackupAsync("bk-1")).EnsureSucceeded().Termination!["snapshot"]!.GetValue<string>();
         (await store.MaintainAsync("check", new Dictionary<string, string> { ["CHECK_READ_DATA_SUBSET"] = "100%" })).EnsureSucceeded();
 
-        // A deleted store's purge: every backup forgotten and its data pruned; another store's repository untouched.
-        using var neighbour = await tools.NewStoreAsync("neighbour", orders: 10, uploadBytes: 10_000);
-        (await neighbour.BackupAsync("bk-n")).EnsureSucceeded();
-        var purge = (await store.MaintainAsync("purge")).EnsureSucceeded();
-        Assert.Equal(1, purge.Termination!["purged"]!.GetValue<int>());
-        Assert.Equal(0, (await store.MaintainAsync("purge")).EnsureSucceeded().Termination!["purged"]!.GetValue<int>());
-        Assert.Equal(0, (await store.MaintainAsync("forget", new Dictionary<string, string> { ["KEEP_DAILY"] = "1" })).EnsureSucceeded().Termination!["kept"]!.GetValue<int>());
-        Assert.Equal(1, (await neighbour.MaintainAsync("forget", new Dictionary<string, string> { ["KEEP_DAILY"] = "1" })).EnsureSucceeded().Termination!["kept"]!.GetValue<int>());
 
         // Flip bytes in the middle of the largest pack (file data), as a failing disk would.
         var pack = new DirectoryInfo(Path.Combine(tools.Repository.Directory, "storefleet", "damaged", "data"))
@@ -164,13 +156,17 @@ public sealed class StoreBackupScriptTests(BackupToolsFixture tools) : IClassFix
         (await store.MaintainAsync("check", new Dictionary<string, string> { ["CHECK_READ_DATA_SUBSET"] = "100%" })).EnsureSucceeded();
 
         // A deleted store's purge: every backup forgotten and its data pruned; another store's repository untouched.
-        using var neighbour = await tools.NewStoreAsync("neighbour", orders: 10, uploadBytes: 10_000);
+        using var neighbour = await tools.NewStoreAsync("purgeneighbour", orders: 10, uploadBytes: 10_000);
         (await neighbour.BackupAsync("bk-n")).EnsureSucceeded();
         var purge = (await store.MaintainAsync("purge")).EnsureSucceeded();
         Assert.Equal(1, purge.Termination!["purged"]!.GetValue<int>());
         Assert.Equal(0, (await store.MaintainAsync("purge")).EnsureSucceeded().Termination!["purged"]!.GetValue<int>());
         Assert.Equal(0, (await store.MaintainAsync("forget", new Dictionary<string, string> { ["KEEP_DAILY"] = "1" })).EnsureSucceeded().Termination!["kept"]!.GetValue<int>());
         Assert.Equal(1, (await neighbour.MaintainAsync("forget", new Dictionary<string, string> { ["KEEP_DAILY"] = "1" })).EnsureSucceeded().Termination!["kept"]!.GetValue<int>());
+
+        // A store that never had a backup has no repository: nothing to purge, and that is no failure.
+        using var never = await tools.NewStoreAsync("neverbackedup", orders: 0, uploadBytes: 0);
+        Assert.Equal(0, (await never.MaintainAsync("purge")).EnsureSucceeded().Termination!["purged"]!.GetValue<int>());
 
         var unknown = await store.FetchAsync("rs-unknown", "deadbeef");
         Assert.False(unknown.Succeeded, unknown.Output);

@@ -13,8 +13,9 @@ public sealed class RestoreDeciderTests
     private const string Digest = "d1";
     private static readonly DateTimeOffset T0 = new(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
+    private static readonly TimeSpan DataTimeout = TimeSpan.FromHours(2);
     private static readonly DecisionSettings Settings = new(Timeout, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(6),
-        DegradedAfter: TimeSpan.FromSeconds(60), RepairBackoff: TimeSpan.FromSeconds(30), MaxRepairsPerHour: 5);
+        DegradedAfter: TimeSpan.FromSeconds(60), RepairBackoff: TimeSpan.FromSeconds(30), MaxRepairsPerHour: 5, DataJobTimeout: DataTimeout);
 
     private static readonly WorkloadState AllReady = new(true, [], "all ready");
     private static readonly WorkloadState NotReady = new(false, [], "Deployment shop-wordpress 0/1 ready");
@@ -25,12 +26,14 @@ public sealed class RestoreDeciderTests
         { "safety backup running → wait", Restoring(), Seen(step: Job(BootstrapJobStatus.Running)), typeof(ReconcileAction.AwaitRestoreStep) },
         { "safety backup done → record its snapshot", Restoring(), Seen(step: Job(BootstrapJobStatus.Succeeded)), typeof(ReconcileAction.SafetyBackupTaken) },
         { "safety backup failed → abandon, untouched", Restoring(), Seen(step: Job(BootstrapJobStatus.Failed)), typeof(ReconcileAction.AbandonRestore) },
-        { "safety backup past the timeout → abandon, untouched", Restoring(waited: Timeout + TimeSpan.FromSeconds(1)), Seen(step: Job(BootstrapJobStatus.Running)), typeof(ReconcileAction.AbandonRestore) },
+        { "safety backup past the phase timeout, within the data timeout → wait", Restoring(waited: Timeout + TimeSpan.FromSeconds(1)), Seen(step: Job(BootstrapJobStatus.Running)), typeof(ReconcileAction.AwaitRestoreStep) },
+        { "safety backup past the data timeout → abandon, untouched", Restoring(waited: DataTimeout + TimeSpan.FromSeconds(1)), Seen(step: Job(BootstrapJobStatus.Running)), typeof(ReconcileAction.AbandonRestore) },
         { "restore stage, release without the restore → upgrade into it", Restoring(RestoreStage.Restore), Seen(release: new(ReleaseStatus.Deployed, 3, "other")), typeof(ReconcileAction.InstallOrUpgrade) },
         { "restore Job running → wait", Restoring(RestoreStage.Restore), Seen(step: Job(BootstrapJobStatus.Running)), typeof(ReconcileAction.AwaitRestoreStep) },
         { "restore Job done → restart WordPress", Restoring(RestoreStage.Restore), Seen(step: Job(BootstrapJobStatus.Succeeded)), typeof(ReconcileAction.RestoreApplied) },
         { "restore Job failed → failed", Restoring(RestoreStage.Restore), Seen(step: Job(BootstrapJobStatus.Failed)), typeof(ReconcileAction.Fail) },
-        { "restore Job past the timeout → failed", Restoring(RestoreStage.Restore, Timeout + TimeSpan.FromSeconds(1)), Seen(step: Job(BootstrapJobStatus.Running)), typeof(ReconcileAction.Fail) },
+        { "restore Job an hour in (a large store) → wait", Restoring(RestoreStage.Restore, TimeSpan.FromHours(1)), Seen(step: Job(BootstrapJobStatus.Running)), typeof(ReconcileAction.AwaitRestoreStep) },
+        { "restore Job past the data timeout → failed", Restoring(RestoreStage.Restore, DataTimeout + TimeSpan.FromSeconds(1)), Seen(step: Job(BootstrapJobStatus.Running)), typeof(ReconcileAction.Fail) },
         { "restart, WordPress not ready → wait", Restoring(RestoreStage.Restart), Seen(workloads: NotReady), typeof(ReconcileAction.AwaitWorkloads) },
         { "restart, ready → smoke test", Restoring(RestoreStage.Restart), Seen(workloads: AllReady), typeof(ReconcileAction.TestRestore) },
         { "restart, not ready past the timeout → failed", Restoring(RestoreStage.Restart, Timeout + TimeSpan.FromSeconds(1)), Seen(workloads: NotReady), typeof(ReconcileAction.Fail) },
@@ -38,6 +41,22 @@ public sealed class RestoreDeciderTests
         { "restoring never creates credentials (they would not match the database)", Restoring(RestoreStage.Restore), Seen(credentials: false, step: Job(BootstrapJobStatus.Running)), typeof(ReconcileAction.AwaitRestoreStep) },
         { "restoring, release pending and young → wait", Restoring(RestoreStage.Restore), Seen(release: new(ReleaseStatus.PendingUpgrade, 4, Age: TimeSpan.FromSeconds(5))), typeof(ReconcileAction.AwaitPendingRelease) },
     };
+
+    [Fact]
+    public void AClonesBootstrap_MayTakeAsLongAsARestore_ABootstrapOnlyThePhaseTimeout()
+    {
+        var bootstrapping = Store.Request("shop", new StoreSpec(StoreEngine.WooCommerce, StorePlan.Small), "alice", T0) with
+        {
+            Phase = StorePhase.Bootstrapping,
+            Progress = new ProgressClock(TimeSpan.FromHours(1), T0),
+        };
+        var clone = bootstrapping with { CloneFrom = new CloneSource("src", "src-backup-1", "0a1b2c3d", "src-0123456789ab") };
+        var running = Seen(workloads: AllReady) with { Bootstrap = new BootstrapJobState(BootstrapJobStatus.Running, "shop-bootstrap-1") };
+
+        Assert.IsType<ReconcileAction.Fail>(ReconcileDecider.Decide(bootstrapping, running, Digest, T0, Settings));
+        Assert.IsType<ReconcileAction.AwaitBootstrap>(ReconcileDecider.Decide(clone, running, Digest, T0, Settings));
+        Assert.IsType<ReconcileAction.Fail>(ReconcileDecider.Decide(clone with { Progress = new ProgressClock(DataTimeout + TimeSpan.FromSeconds(1), T0) }, running, Digest, T0, Settings));
+    }
 
     [Theory]
     [MemberData(nameof(Rows))]
@@ -93,6 +112,42 @@ public sealed class RestoreDeciderTests
         Assert.Equal((StorePhase.Restoring, RestoreStage.Restore, "shop-backup-s1", "feedbeef"), (again.Phase, again.Restore!.Stage, again.Restore.SafetyBackup, again.Restore.SafetySnapshot));
         Assert.Null(again.FailedPhase);
         Assert.Null(again.Condition(ConditionTypes.Failed));
+    }
+
+    [Fact]
+    public void ARestoreThatFailedBeforeItsSafetyBackupWasTaken_TakesOneNextTime()
+    {
+        var failed = Restoring().Take(StoreTrigger.Fail, T0, new StoreCondition(ConditionTypes.Failed, true, "RetriesExhausted", "x", T0));
+
+        var again = failed.WithRestoreRequested("shop-backup-29", "0a1b2c3d", "alice", "shop-backup-s9", T0.AddMinutes(5));
+
+        Assert.Equal((RestoreStage.SafetyBackup, "shop-backup-s9", (string?)null), (again.Restore!.Stage, again.Restore.SafetyBackup, again.Restore.SafetySnapshot));
+    }
+
+    [Fact]
+    public void ANamespaceLostMidRestoreOrUpdate_IsRetriedAsAFreshProvision_NotIntoTheStepThatCannotWork()
+    {
+        var lost = new StoreCondition(ConditionTypes.Failed, true, Store.NamespaceLostReason, "gone", T0);
+        foreach (var store in new[] { Restoring(RestoreStage.Restore), Live().WithPlan(StorePlan.Medium, T0).Take(StoreTrigger.StartUpdate, T0) })
+        {
+            var failed = store.Take(StoreTrigger.Fail, T0, lost);
+            var retried = failed.Take(StoreTrigger.Retry, T0);
+
+            Assert.Equal((StorePhase.Ready, (RestoreRun?)null), (failed.FailedPhase, failed.Restore));
+            Assert.Equal(StorePhase.Provisioning, retried.Phase);
+        }
+    }
+
+    [Fact]
+    public void ARolledBackScheduleChange_ReturnsToTheScheduleThatServed()
+    {
+        var changed = Live().WithBackupSchedule("hourly", T0).Take(StoreTrigger.StartUpdate, T0);
+
+        var rolledBack = changed.RolledBack(new StoreCondition(ConditionTypes.UpdateFailed, false, "UpgradeFailed", "refused", T0), T0);
+
+        Assert.Null(rolledBack.BackupSchedule);
+        Assert.Null(rolledBack.PreviousBackupSchedule);
+        Assert.Equal("hourly", changed.Take(StoreTrigger.UpdateSucceeded, T0).BackupSchedule);
     }
 
     [Fact]

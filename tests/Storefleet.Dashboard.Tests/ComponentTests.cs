@@ -315,7 +315,7 @@ public sealed class ComponentTests(ComponentFixture fixture) : IClassFixture<Com
         page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-restore]")));
         Assert.Equal($"{name}-backup-1", page.Find("[data-restore]").GetAttribute("data-restore"));
         page.Find("[data-restore]").Click();
-        Assert.Contains("A safety backup of the store as it is now is taken first", page.Find("[data-testid=restore-confirm]").TextContent);
+        page.WaitForAssertion(() => Assert.Contains("A safety backup of the store as it is now is taken first", page.Find("[data-testid=restore-confirm]").TextContent));
         Assert.True(page.Find("#restore").HasAttribute("disabled"));
         page.Find("#confirm-restore").Input(name[..4]);
         Assert.True(page.Find("#restore").HasAttribute("disabled"));
@@ -353,6 +353,7 @@ public sealed class ComponentTests(ComponentFixture fixture) : IClassFixture<Com
         page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-clone]")));
         Assert.Empty(page.FindAll("#purge-backups")); // members never purge backups
         page.Find("[data-clone]").Click();
+        page.WaitForAssertion(() => Assert.NotNull(page.Find("#clone-name")));
         page.Find("#clone-name").Input("Bad_Name");
         Assert.NotEmpty(page.Find("[data-testid=clone] .field-error").TextContent);
         Assert.True(page.Find("#clone").HasAttribute("disabled"));

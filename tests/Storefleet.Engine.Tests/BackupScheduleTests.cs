@@ -5,6 +5,40 @@ namespace Storefleet.Engine.Tests;
 /// <summary>Schedules are spread by store name (stable across restarts and replicas); a result is read from its termination message.</summary>
 public sealed class BackupScheduleTests
 {
+    [Theory]
+    [InlineData("hourly", true)]
+    [InlineData(" daily ", true)]
+    [InlineData("30 */6 * * *", true)]
+    [InlineData("0 2 1,15 * 1-5", true)]
+    [InlineData("5 4 * 1-12/3 0", true)]
+    [InlineData("* * * * *", false)]
+    [InlineData("*/5 * * * *", false)]
+    [InlineData("99 * * * *", false)]
+    [InlineData("0 24 * * *", false)]
+    [InlineData("0 3 32 * *", false)]
+    [InlineData("0 3 * 13 *", false)]
+    [InlineData("0 3 * * 8", false)]
+    [InlineData("0 3 * * */0", false)]
+    [InlineData("0 3 * * * *", false)]
+    [InlineData("0 3 * * $(id)", false)]
+    [InlineData("weekly", false)]
+    public void AStoresOwnSchedule_IsHourlyDailyOrACronAtMostHourlyWithinRanges(string schedule, bool accepted)
+    {
+        var why = BackupSchedule.Invalid(schedule);
+
+        Assert.True(accepted == (why is null), why ?? $"'{schedule}' was accepted");
+    }
+
+    [Fact]
+    public void ThePurgePods_CarryTheLabelsThePlatformChartsNetworkPolicySelects()
+    {
+        var labels = BackupPurges.PodLabels("shop");
+
+        Assert.Equal("storefleet", labels["app.kubernetes.io/name"]);
+        Assert.Equal("backup-purge", labels["app.kubernetes.io/component"]);
+        Assert.Contains("app.kubernetes.io/component: backup-purge", File.ReadAllText(Path.Combine(Storefleet.Testing.RepositoryPaths.Root, "charts", "storefleet", "templates", "networkpolicy.yaml")));
+    }
+
     [Fact]
     public void ThePurgeJobsResticImage_IsTheOneTheStoreChartPins()
     {

@@ -37,8 +37,10 @@ public sealed class RestoreTests(EngineFixture fixture) : IClassFixture<EngineFi
         var job = await DescribedOnTimeoutAsync(plane, name, () => Eventually.WaitForAsync(() => Task.FromResult(Jobs(ns, "-restore-r").SingleOrDefault()), Generous, "the restore Job"));
         var safety = await BackupPlatform.WaitForBackupAsync(plane, name, SafetyJob(plane, name), "succeeded");
         Assert.Equal(("safety", SafetySnapshot), (safety.Text("trigger"), safety.Text("snapshot")));
+        // helm applies the release's kinds in its order (the Job before the CronJob): the whole release is read once applied.
+        await Eventually.WaitUntilAsync(() => Task.FromResult(Platform.Object(ns, "CronJob", $"{name}-backup")["spec"]!["suspend"]?.GetValue<bool>() == true),
+            Generous, "the backup CronJob suspended");
         Assert.Equal(0, WordPressReplicas(ns));
-        Assert.True(Platform.Object(ns, "CronJob", $"{name}-backup")["spec"]!["suspend"]!.GetValue<bool>());
         Assert.Contains(job["spec"]!["template"]!["spec"]!["initContainers"]![0]!["env"]!.AsArray(), e => e!.Text("name") == "RESTORE_SNAPSHOT" && e!.Text("value") == "0a1b2c3d");
         var restoring = await Eventually.WaitForAsync(async () => await plane.Repository.GetAsync(name) is { } s && s.Condition(ConditionTypes.Restore)?.Reason == "Running" ? s : null,
             Generous, "the store to say the restore Job runs");
@@ -148,6 +150,36 @@ public sealed class RestoreTests(EngineFixture fixture) : IClassFixture<EngineFi
         Assert.Equal(HttpStatusCode.BadRequest, empty.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await client.PostAsJsonAsync($"/api/v1/stores/{name}/restore", new { backup = "x", extra = 1 })).StatusCode);
         Assert.Equal(StorePhase.Ready, (await plane.Repository.GetAsync(name))!.Phase);
+    }
+
+    [Fact]
+    public async Task ARestore_IsRefusedWhileAChangeWaits_OrWhenTheStoreRunsAnotherChartThanThisControlPlaneShips()
+    {
+        var settings = await Platform.InstallAsync();
+        var prefix = EngineFixture.NewPrefix();
+        string name, backup;
+        await using (var plane = fixture.StartControlPlane(settings, prefix))
+        {
+            (name, _) = await ReadyStoreAsync(plane, "rv");
+            backup = await BackUpAsync(plane, name, "0a1b2c3d");
+        }
+
+        // An API-only control plane (no engine acting meanwhile), the record as another control plane would leave it.
+        await using var api = fixture.StartControlPlane(new Dictionary<string, string?>(settings) { ["Storefleet:Engine:Enabled"] = "false" }, prefix);
+        var store = (await api.Repository.GetAsync(name))!;
+        var client = api.CreateClient();
+
+        await api.Repository.UpdateAsync(store with { Generation = store.Generation + 1 }, []);
+        var changing = await client.PostAsJsonAsync($"/api/v1/stores/{name}/restore", new { backup });
+        Assert.Equal(HttpStatusCode.Conflict, changing.StatusCode);
+        Assert.Contains("has a change waiting", await changing.Content.ReadAsStringAsync());
+
+        store = (await api.Repository.GetAsync(name))!;
+        await api.Repository.UpdateAsync(store with { Generation = store.ObservedGeneration, Pin = store.Pin! with { ChartVersion = "0.0.1", Digest = "0000000000000000" } }, []);
+        var outdated = await client.PostAsJsonAsync($"/api/v1/stores/{name}/restore", new { backup });
+        Assert.Equal(HttpStatusCode.Conflict, outdated.StatusCode);
+        Assert.Contains($"POST /api/v1/stores/{name}/upgrade", await outdated.Content.ReadAsStringAsync());
+        Assert.Equal(StorePhase.Ready, (await api.Repository.GetAsync(name))!.Phase);
     }
 
     [Fact]

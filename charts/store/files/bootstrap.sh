@@ -43,10 +43,21 @@ wait_for "database ${WORDPRESS_DB_HOST}" database_answers
 if [[ -n "${CLONE_SNAPSHOT:-}" ]]; then
   # A clone: the init containers restored another store's backup (database and wp-content). Move it to this store's
   # URL and administrator password, once (an option remembers the snapshot); nothing is installed or changed besides.
-  if [[ "$(wp option get storefleet_cloned_from 2>/dev/null || true)" == "$CLONE_SNAPSHOT" ]]; then
+  if ! cloned="$(wp option get storefleet_cloned_from 2>/dev/null)"; then
+    cloned=""
+  fi
+  if [[ "$cloned" == "$CLONE_SNAPSHOT" ]]; then
     log "clone of ${CLONE_SNAPSHOT}: already moved to ${SITE_URL}"
   else
-    old_url="$(wp option get siteurl)"
+    # The source's URL is remembered on the volume before anything changes: a run stopped half-way through the tables
+    # (siteurl already replaced) replaces the rest on the next run.
+    source_url_file=/var/www/html/.storefleet/clone-source-url
+    if [[ ! -s "$source_url_file" ]]; then
+      mkdir -p "$(dirname "$source_url_file")"
+      wp option get siteurl > "$source_url_file.tmp"
+      mv "$source_url_file.tmp" "$source_url_file"
+    fi
+    old_url="$(cat "$source_url_file")"
     if [[ "$old_url" != "$SITE_URL" ]]; then
       log "clone of ${CLONE_SNAPSHOT}: replacing ${old_url} with ${SITE_URL} in every table"
       wp search-replace "$old_url" "$SITE_URL" --all-tables-with-prefix --skip-columns=guid --report-changed-only
@@ -61,7 +72,7 @@ if [[ -n "${CLONE_SNAPSHOT:-}" ]]; then
       printf '%s' "$WP_ADMIN_PASSWORD" | wp user create "$WP_ADMIN_USER" "$WP_ADMIN_EMAIL" --role=administrator --prompt=user_pass
     fi
     # Sessions of the source's users were signed with its salts; this store's wp-config has its own. Log everyone out anyway.
-    wp user session destroy --all-users || true
+    wp user session destroy --all-users
     wp option update storefleet_cloned_from "$CLONE_SNAPSHOT"
   fi
   wp rewrite flush --hard

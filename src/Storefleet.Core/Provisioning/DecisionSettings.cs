@@ -9,6 +9,9 @@ namespace Storefleet.Core.Provisioning;
 /// <paramref name="DegradedAfter"/>: how long workloads of a live store may stay unavailable (a rollout, a restart) before it is Degraded.
 /// <paramref name="RepairBackoff"/>: the wait after a drift repair before the next one, doubling with each repair in the last hour.
 /// <paramref name="MaxRepairsPerHour"/>: repairs in an hour after which repair pauses (DriftPersistent) until a person retries.
+/// <paramref name="DataJobTimeout"/>: how long a step that moves a store's data may take instead of the phase timeout — a
+/// restore's safety backup and restore Job, a clone's bootstrap (which restores first): longer than those Jobs' own
+/// deadlines, so their own failure, with its reason, is what a person sees.
 /// </summary>
 public sealed record DecisionSettings(
     TimeSpan PhaseTimeout,
@@ -16,8 +19,11 @@ public sealed record DecisionSettings(
     TimeSpan StalePendingAfter,
     TimeSpan? DegradedAfter = null,
     TimeSpan? RepairBackoff = null,
-    int MaxRepairsPerHour = 5)
+    int MaxRepairsPerHour = 5,
+    TimeSpan? DataJobTimeout = null)
 {
+    public TimeSpan DataTimeout => DataJobTimeout ?? TimeSpan.FromMinutes(150);
+
     public TimeSpan UnavailableGrace => DegradedAfter ?? TimeSpan.FromSeconds(60);
 
     public TimeSpan FirstRepairBackoff => RepairBackoff ?? TimeSpan.FromSeconds(30);

@@ -108,7 +108,9 @@ public static class ReconcileDecider
         {
             StorePhase.Provisioning => DecideInfrastructure(observed.Workloads, timedOut, phaseTimeout),
             StorePhase.Updating => DecideUpdate(store, observed, timedOut, phaseTimeout),
-            StorePhase.Restoring => DecideRestore(store, observed, timedOut, phaseTimeout),
+            StorePhase.Restoring => DecideRestore(store, observed, now, settings),
+            // A clone's bootstrap restores the source's backup first: it may take as long as a restore.
+            _ when store.CloneFrom is not null => DecideBootstrap(observed, store.Progress.WaitedAt(now, settings.MaxObservationGap) > settings.DataTimeout, settings.DataTimeout),
             _ => DecideBootstrap(observed, timedOut, phaseTimeout),
         };
     }
@@ -200,7 +202,7 @@ public static class ReconcileDecider
             NamespaceState.Terminating => "is being deleted outside Storefleet",
             _ => observed.ForeignUid is { } other ? $"was replaced by another store's namespace (uid {other})" : "was replaced by a namespace Storefleet did not create",
         };
-        return new ReconcileAction.Fail("NamespaceLost",
+        return new ReconcileAction.Fail(Store.NamespaceLostReason,
             $"The namespace of store '{store.Name}' {how}: its database, files and credentials are gone with it. " +
             "Retry to provision a fresh, empty store under the same name (restore a backup afterwards if you have one), or delete the store.");
     }
@@ -255,9 +257,12 @@ public static class ReconcileDecider
             $"The workloads on plan {store.Spec.Plan.Id} were not ready after {Describe(phaseTimeout)} ({problem?.Message ?? workloads.Summary}).");
     }
 
-    private static ReconcileAction DecideRestore(Store store, StoreObservation observed, bool timedOut, TimeSpan phaseTimeout)
+    private static ReconcileAction DecideRestore(Store store, StoreObservation observed, DateTimeOffset now, DecisionSettings settings)
     {
         var run = store.Restore ?? throw new InvalidOperationException($"Store '{store.Name}' is restoring without a restore run.");
+        // Backing up and restoring data take as long as the data is large; restarting WordPress is a workload like any other.
+        var phaseTimeout = run.Stage == RestoreStage.Restart ? settings.PhaseTimeout : settings.DataTimeout;
+        var timedOut = store.Progress.WaitedAt(now, settings.MaxObservationGap) > phaseTimeout;
         var job = observed.RestoreStep ?? BootstrapJobState.Absent;
         var lines = job.LastLogLines is { Count: > 0 } l ? $" Last log lines:\n{string.Join('\n', l)}" : string.Empty;
         switch (run.Stage)

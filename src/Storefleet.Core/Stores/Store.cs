@@ -75,12 +75,16 @@ public sealed record Store
         this with
         {
             BackupSchedule = schedule,
+            PreviousBackupSchedule = Serving ? BackupSchedule : PreviousBackupSchedule,
             Generation = Generation + 1,
             AppliedPlan = AppliedPlan ?? Spec.Plan,
             PreviousOverrides = Serving ? Overrides : PreviousOverrides,
             PreviousUpgrade = Serving ? Upgrade : PreviousUpgrade,
             UpdatedAt = now,
         };
+
+    /// <summary>The schedule the store served with before the update in progress (a rolled-back update returns to it).</summary>
+    public string? PreviousBackupSchedule { get; init; }
 
     /// <summary>An admin asked to purge the store's backups with it (<c>DELETE …?purgeBackups=true</c>): its repository is emptied once it is gone.</summary>
     public bool PurgeBackups { get; init; }
@@ -93,11 +97,12 @@ public sealed record Store
 
     /// <summary>
     /// A person asked to restore a backup into the store: Restoring, with the safety backup first — except after a
-    /// failed restore, whose safety backup is kept (backing up a half-restored store would help no one).
+    /// failed restore that had taken its safety backup, which is kept (backing up a half-restored store would help no one).
     /// </summary>
     public Store WithRestoreRequested(string backup, string snapshot, string requestedBy, string safetyBackupJob, DateTimeOffset now)
     {
-        var afterFailedRestore = Phase == StorePhase.Failed && Restore is not null;
+        // Only a safety backup that was taken is kept: a restore that failed before it had one takes one now.
+        var afterFailedRestore = Phase == StorePhase.Failed && Restore is { SafetySnapshot: not null };
         var run = afterFailedRestore
             ? new RestoreRun(backup, snapshot, requestedBy, now, RestoreStage.Restore, Restore!.SafetyBackup, Restore.SafetySnapshot)
             : new RestoreRun(backup, snapshot, requestedBy, now, RestoreStage.SafetyBackup, safetyBackupJob);
@@ -121,6 +126,9 @@ public sealed record Store
             Progress = ProgressClock.StartedAt(now),
             Conditions = [.. Conditions.Where(c => c.Type is not (ConditionTypes.Retrying or ConditionTypes.Restore))],
         };
+
+    /// <summary>The failure reason of a store whose namespace was deleted or replaced out of band (its data is gone).</summary>
+    public const string NamespaceLostReason = "NamespaceLost";
 
     /// <summary>The phase a failed store failed in; a retry resumes there. Null unless <see cref="Phase"/> is Failed.</summary>
     public StorePhase? FailedPhase { get; init; }
@@ -184,6 +192,7 @@ public sealed record Store
             Generation = Generation + 1,
             AppliedPlan = AppliedPlan ?? Spec.Plan,
             PreviousOverrides = Serving ? Overrides : PreviousOverrides,
+            PreviousBackupSchedule = Serving ? BackupSchedule : PreviousBackupSchedule,
             PreviousUpgrade = Serving ? Upgrade : PreviousUpgrade,
             UpdatedAt = now,
         };
@@ -204,6 +213,7 @@ public sealed record Store
             Upgrade = new UpgradeRun(Generation + 1, snapshot, test),
             Overrides = overrides,
             PreviousOverrides = Serving ? Overrides : PreviousOverrides,
+            PreviousBackupSchedule = Serving ? BackupSchedule : PreviousBackupSchedule,
             PreviousUpgrade = Serving ? Upgrade : PreviousUpgrade,
             UpdatedAt = now,
         };
@@ -241,7 +251,10 @@ public sealed record Store
             StoreTrigger.Fail => this with
             {
                 Phase = next,
-                FailedPhase = Phase,
+                // A store that lost its namespace in the middle of an update or a restore had served: retry provisions it
+                // afresh, as a live store that lost it (the update's or restore's own steps would only fail again).
+                FailedPhase = failure?.Reason == NamespaceLostReason && Phase is StorePhase.Updating or StorePhase.Restoring ? StorePhase.Ready : Phase,
+                Restore = failure?.Reason == NamespaceLostReason ? null : Restore,
                 UpdatedAt = now,
                 Conditions = WithCondition(failure ?? throw new ArgumentNullException(nameof(failure), "A failure needs a condition saying why.")),
             },
@@ -266,6 +279,7 @@ public sealed record Store
                 PreviousPin = null,
                 PreviousOverrides = null,
                 PreviousUpgrade = null,
+                PreviousBackupSchedule = null,
                 Attempts = 0,
                 UpdatedAt = now,
                 Conditions = Conditions.Where(c => c.Type is not (ConditionTypes.UpdateFailed or ConditionTypes.Degraded or ConditionTypes.Retrying or ConditionTypes.Migrated)).ToArray(),
@@ -302,6 +316,8 @@ public sealed record Store
             PreviousPin = null,
             Overrides = PreviousOverrides,
             Upgrade = PreviousUpgrade,
+            BackupSchedule = PreviousBackupSchedule,
+            PreviousBackupSchedule = null,
             Attempts = 0,
             Conditions = [.. degraded.Conditions.Where(c => c.Type is not (ConditionTypes.Retrying or ConditionTypes.Degraded or ConditionTypes.UpdateFailed or ConditionTypes.RollingBack or ConditionTypes.Migrated)), reason,
                 new StoreCondition(ConditionTypes.Degraded, true, ConditionTypes.UpdateFailed, reason.Message, now)],

@@ -129,7 +129,14 @@ public sealed partial class BackupPurges(
             LogFailed(logger, purge.Repository, purge.Store, result?.Reason ?? "the purge pod ended without saying why; see its log", RetryAfterFailure.TotalMinutes);
         }
 
-        await client.BatchV1.DeleteNamespacedJobAsync(name, ns, propagationPolicy: "Background", cancellationToken: cancellationToken);
+        try
+        {
+            await client.BatchV1.DeleteNamespacedJobAsync(name, ns, propagationPolicy: "Background", cancellationToken: cancellationToken);
+        }
+        catch (Exception e) when (KubeErrors.IsNotFound(e))
+        {
+            // Another replica removed it.
+        }
     }
 
     /// <summary>The store chart's backup scripts, as this control plane ships them, in the platform's namespace.</summary>
@@ -166,6 +173,8 @@ public sealed partial class BackupPurges(
         {
             BackoffLimit = 2,
             ActiveDeadlineSeconds = 7200,
+            // Recorded and deleted by the sweep; should a replica start one again after another finished the purge, it goes by itself.
+            TtlSecondsAfterFinished = 3600,
             Template = new V1PodTemplateSpec
             {
                 Metadata = new V1ObjectMeta { Labels = Labels(purge.Store) },
@@ -228,6 +237,9 @@ public sealed partial class BackupPurges(
             },
         },
     };
+
+    /// <summary>The purge pods' labels: the platform chart's NetworkPolicy lets pods with these reach the repository and DNS.</summary>
+    public static Dictionary<string, string> PodLabels(string store) => Labels(store);
 
     private static Dictionary<string, string> Labels(string? store)
     {

@@ -26,7 +26,8 @@ public static class BackupSchedule
 
     /// <summary>
     /// Why <paramref name="schedule"/> is not one a store can have, or null: <c>hourly</c>, <c>daily</c>, or a cron
-    /// expression of five fields (minute hour day-of-month month day-of-week) of digits, <c>*</c>, <c>/</c>, <c>,</c> and <c>-</c>.
+    /// expression of five fields (minute hour day-of-month month day-of-week) whose minute is one number (a store is
+    /// backed up at most hourly) and whose other fields use numbers in their ranges, <c>*</c>, <c>/</c>, <c>,</c> and <c>-</c>.
     /// </summary>
     public static string? Invalid(string schedule)
     {
@@ -37,8 +38,27 @@ public static class BackupSchedule
         }
 
         var fields = trimmed.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return fields.Length == 5 && fields.All(f => f.Length <= 40 && f.All(c => char.IsAsciiDigit(c) || c is '*' or '/' or ',' or '-'))
+        (int Min, int Max)[] ranges = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)];
+        var valid = fields.Length == 5
+            && int.TryParse(fields[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var minute) && minute <= 59
+            && fields.Select((field, i) => Within(field, ranges[i].Min, ranges[i].Max)).All(ok => ok);
+        return valid
             ? null
-            : $"'{schedule}' is not a schedule: use hourly, daily, or a cron expression of five fields such as \"30 */6 * * *\" (every six hours at half past).";
+            : $"'{schedule}' is not a schedule a store can have: use hourly, daily, or a cron expression of five fields whose minute is a single number " +
+              "(at most hourly), such as \"30 */6 * * *\" (every six hours at half past).";
     }
+
+    /// <summary>A cron field of numbers within [min, max], ranges, lists, steps and <c>*</c>.</summary>
+    private static bool Within(string field, int min, int max) =>
+        field.Length <= 40 && field.Split(',').All(part =>
+        {
+            var (range, step) = part.Split('/') is [var r, var s] ? (r, s) : (part, "1");
+            if (!int.TryParse(step, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var every) || every < 1)
+            {
+                return false;
+            }
+
+            return range == "*" || range.Split('-') is { Length: 1 or 2 } bounds && bounds.All(b =>
+                int.TryParse(b, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= min && n <= max);
+        });
 }

@@ -48,7 +48,7 @@ public sealed partial class StoreReconciler(
     private DateTimeOffset Now => clock.GetUtcNow();
 
     private DecisionSettings Settings => new(_options.PhaseTimeout, _options.MaxObservationGap, _options.StalePendingReleaseAfter,
-        _options.DegradedAfter, _options.Drift.RepairBackoff, _options.Drift.MaxRepairsPerHour);
+        _options.DegradedAfter, _options.Drift.RepairBackoff, _options.Drift.MaxRepairsPerHour, _options.DataJobTimeout);
 
     public async Task<DateTimeOffset?> ReconcileAsync(Lease lease, ILeaseGuard guard, CancellationToken cancellationToken)
     {

@@ -36,13 +36,14 @@ internal sealed record StoreDocument(
     RestoreRun? Restore = null,
     CloneSource? CloneFrom = null,
     bool? PurgeBackups = null,
-    string? BackupSchedule = null)
+    string? BackupSchedule = null,
+    string? PreviousBackupSchedule = null)
 {
     public static StoreDocument From(Store store) => new(
         store.Name, store.Spec.Engine.Id, store.Spec.Plan.Id, store.Owner, store.CreatedAt, store.UpdatedAt,
         store.Phase, store.FailedPhase, store.Conditions, store.Attempts, store.Urls, store.Generation, store.BootstrapGeneration,
         store.PhaseStartedAt, store.Uid.Length == 0 ? null : store.Uid, store.Progress, store.Pin,
-        store.ObservedGeneration, store.AppliedPlan?.Id, store.Inventory, store.Repairs.Count == 0 ? null : store.Repairs, store.TraceParent, store.PreviousPin, store.Upgrade, store.Overrides, store.PreviousOverrides, store.PreviousUpgrade, store.Restore, store.CloneFrom, store.PurgeBackups ? true : null, store.BackupSchedule);
+        store.ObservedGeneration, store.AppliedPlan?.Id, store.Inventory, store.Repairs.Count == 0 ? null : store.Repairs, store.TraceParent, store.PreviousPin, store.Upgrade, store.Overrides, store.PreviousOverrides, store.PreviousUpgrade, store.Restore, store.CloneFrom, store.PurgeBackups ? true : null, store.BackupSchedule, store.PreviousBackupSchedule);
 
     public Store ToStore(long version)
     {
@@ -71,6 +72,7 @@ internal sealed record StoreDocument(
             CloneFrom = CloneFrom,
             PurgeBackups = PurgeBackups ?? false,
             BackupSchedule = BackupSchedule,
+            PreviousBackupSchedule = PreviousBackupSchedule,
             FailedPhase = FailedPhase,
             Conditions = Conditions,
             Attempts = Attempts,

@@ -21,6 +21,7 @@ public sealed class BackupCommands(
     StoreWork work,
     ReplicaAcknowledgements replicas,
     Microsoft.Extensions.Options.IOptions<Storefleet.Engine.EngineOptions> engine,
+    Storefleet.Engine.Fleet.FleetVersions versions,
     AuditTrail audit,
     TimeProvider clock)
 {
@@ -202,10 +203,46 @@ public sealed class BackupCommands(
         return new(Problems.Conflict("The store is changing.", $"Store '{name}' changed several times while this request was applied; send the request again.", "busy"), null);
     }
 
-    /// <summary>Why the store cannot be restored into now, or null.</summary>
-    private static IResult? NotRestorable(Store store) => store.CanTake(StoreTrigger.StartRestore)
-        ? null
-        : Problems.Conflict("The store cannot be restored now.", store.Phase switch
+    /// <summary>
+    /// Why the store cannot be restored into now, or null: it must be live (or failed in a restore), have no change waiting
+    /// (the restore would apply it unchecked), and run what this control plane ships (it installs the restore with its own
+    /// chart: a store on another chart would be moved to it, or be left to a control plane that ships its chart).
+    /// </summary>
+    private IResult? NotRestorable(Store store)
+    {
+        if (!store.CanTake(StoreTrigger.StartRestore))
+        {
+            return NotRestorableNow(store);
+        }
+
+        if (store.Generation != store.ObservedGeneration)
+        {
+            return Problems.Conflict("The store cannot be restored now.",
+                $"Store '{store.Name}' has a change waiting to be applied (generation {store.Generation}, applied {store.ObservedGeneration}); restore it once that is done.", "store-changing");
+        }
+
+        Storefleet.Engine.Fleet.VersionStanding standing;
+        try
+        {
+            standing = versions.Standing(store);
+        }
+        catch (Exception e) when (Storefleet.Engine.Fleet.FleetVersions.IsChartsUnreadable(e))
+        {
+            return Problems.ClusterUnavailable($"This control plane cannot read the charts it ships ({e.Message}); nothing was changed. Check Storefleet:Engine:ChartsDirectory.");
+        }
+
+        // Unpinned (a record from before pins): the engine pins what it ships before it installs anything.
+        return standing is Storefleet.Engine.Fleet.VersionStanding.Current or Storefleet.Engine.Fleet.VersionStanding.Unpinned
+            ? null
+            : Problems.Conflict("The store runs another version than this control plane ships.",
+                $"Store '{store.Name}' runs chart {store.Pin?.ChartVersion ?? "(unknown)"}, which this control plane does not install: a restore re-installs the store's release, so it runs where that chart is shipped. " +
+                (standing == Storefleet.Engine.Fleet.VersionStanding.Outdated
+                    ? $"Upgrade it first (POST /api/v1/stores/{store.Name}/upgrade, or a rollout), then restore."
+                    : "Finish upgrading the control plane, then restore."), "version-mismatch");
+    }
+
+    private static IResult NotRestorableNow(Store store) =>
+        Problems.Conflict("The store cannot be restored now.", store.Phase switch
         {
             StorePhase.Restoring => $"Store '{store.Name}' is already restoring backup {store.Restore?.Backup}; wait until it is done.",
             StorePhase.Updating => $"Store '{store.Name}' is being updated; restore it once that is done.",
