@@ -190,7 +190,9 @@ public sealed class RolloutTests(EngineFixture fixture) : IClassFixture<EngineFi
             ["Storefleet:Engine:LeaseTtl"] = "00:00:03",
             ["Storefleet:Engine:RetryBaseDelay"] = "00:00:00.100",
             ["Storefleet:Engine:RetryMaxDelay"] = "00:00:01",
-            ["Storefleet:Engine:HelmTimeout"] = "00:00:30",
+            // A killed control plane's helm lives on and finishes; its pending release is waited for, never recovered, while
+            // younger than this plus the grace — generous, as a loaded machine can make one helm run take tens of seconds.
+            ["Storefleet:Engine:HelmTimeout"] = "00:02:00",
             ["Storefleet:Engine:PendingReleaseGrace"] = "00:00:02",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Storefleet:Access:RateLimits:AnonymousRequestsPerMinute"] = "1000000",
