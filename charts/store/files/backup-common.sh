@@ -89,6 +89,25 @@ json_escape() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | tr -d '
 json_number() { printf '%s' "$1" | sed -n "s/.*\"$2\":\([0-9.eE+-]*\).*/\1/p"; }
 json_string() { printf '%s' "$1" | sed -n "s/.*\"$2\":\"\([^\"]*\)\".*/\1/p"; }
 
+# Succeeds when the store's repository exists; fails (status 1) when restic says it is missing and nothing else is
+# wrong (a refused credential or an unreachable server makes restic ask for the repository too); anything else is
+# explained and exits.
+repository_exists() {
+  errors="$(mktemp)"
+  if restic cat config >/dev/null 2>"${errors}"; then
+    rm -f "${errors}"
+    return 0
+  fi
+  message="$(cat "${errors}")"
+  rm -f "${errors}"
+  case "$(restic_failure_reason "${message}")" in
+    *"there is no backup repository"*) return 1 ;;
+  esac
+  printf '%s\n' "${message}" >&2
+  explain_restic_failure "${message}"
+  exit 1
+}
+
 # Runs restic; on failure explains it and exits. A repository locked by another restic (a backup, retention, a check)
 # is waited for, up to LOCK_WAIT_SECONDS. restic's error output is kept for the explanation (and printed: restic
 # redacts credentials from it); stdout goes to the caller.

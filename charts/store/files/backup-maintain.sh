@@ -35,22 +35,11 @@ case "${1:-}" in
     ;;
   purge)
     # A store that never had a backup has no repository: nothing to purge (anything else wrong still fails).
-    errors="$(mktemp)"
-    if ! restic cat config >/dev/null 2>"${errors}"; then
-      message="$(cat "${errors}")"
-      rm -f "${errors}"
-      case "$(restic_failure_reason "${message}")" in
-        *"there is no backup repository"*)
-          log "repository ${STORE_NAME} does not exist: nothing to purge"
-          terminate '{"ok":true,"purged":0}'
-          exit 0
-          ;;
-      esac
-      printf '%s\n' "${message}" >&2
-      explain_restic_failure "${message}"
-      exit 1
+    if ! repository_exists; then
+      log "repository ${STORE_NAME} does not exist: nothing to purge"
+      terminate '{"ok":true,"purged":0}'
+      exit 0
     fi
-    rm -f "${errors}"
     listed="$(mktemp)"
     restic_or_fail snapshots --json > "${listed}"
     ids="$(grep -o '"id":"[0-9a-f]*"' "${listed}" | sed 's/"id":"\([0-9a-f]*\)"/\1/' | tr '\n' ' ')"

@@ -43,23 +43,9 @@ MANIFEST
 
 # The store's repository is created on its first backup — only when restic says it is missing and nothing else is
 # wrong (a refused credential or an unreachable server makes restic ask for the repository too).
-errors="$(mktemp)"
-if ! restic cat config >/dev/null 2>"${errors}"; then
-  message="$(cat "${errors}")"
-  rm -f "${errors}"
-  case "$(restic_failure_reason "${message}")" in
-    *"there is no backup repository"*)
-      log "creating the store's backup repository"
-      restic_or_fail init >/dev/null
-      ;;
-    *)
-      printf '%s\n' "${message}" >&2
-      explain_restic_failure "${message}"
-      exit 1
-      ;;
-  esac
-else
-  rm -f "${errors}"
+if ! repository_exists; then
+  log "creating the store's backup repository"
+  restic_or_fail init >/dev/null
 fi
 
 log "uploading ${dump} and ${content}"
