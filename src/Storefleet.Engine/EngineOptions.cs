@@ -106,6 +106,32 @@ public sealed class EngineOptions
 
     /// <summary>Drift repair: backoff, the hourly limit, and which field managers' writes are not drift.</summary>
     public DriftOptions Drift { get; set; } = new();
+
+    /// <summary>
+    /// The warm pool's size per plan (<c>Storefleet:Engine:WarmPool:small=3</c>): that many idle, fully provisioned stores
+    /// wait to be claimed by creates of that plan. Absent or 0: none (every store is provisioned from scratch).
+    /// </summary>
+    public Dictionary<string, int> WarmPool { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>How the warm pool is kept: how often, and how many members may be provisioned at once.</summary>
+    public WarmPoolKeeping WarmPoolKeeping { get; set; } = new();
+
+    /// <summary>The configured pool size of <paramref name="plan"/> (0 when none or negative).</summary>
+    public int PoolSize(string plan) => WarmPool.TryGetValue(plan, out var size) && size > 0 ? size : 0;
+}
+
+/// <summary>How the warm pool is kept (<c>Storefleet:Engine:WarmPoolKeeping</c>).</summary>
+public sealed class WarmPoolKeeping
+{
+    /// <summary>How often the keeper looks at the pool (also right after a claim on this replica).</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Members provisioned (or recycled) at once, fleet-wide: replenishing never takes more of the helm budget than this,
+    /// and waits while people's stores wait for a worker.
+    /// </summary>
+    [Range(1, 16)]
+    public int MaxProvisioning { get; set; } = 1;
 }
 
 /// <summary>How the engine repairs live stores that drift from what it applied (<c>Storefleet:Engine:Drift</c>).</summary>

@@ -26,6 +26,7 @@ public static class StateServiceCollectionExtensions
         services.AddSingleton(sp => new RedisKeys(sp.GetRequiredService<IOptions<StateOptions>>().Value.KeyPrefix));
         services.AddSingleton<RedisStoreRepository>();
         services.AddSingleton<IStoreRepository>(p => p.GetRequiredService<RedisStoreRepository>());
+        services.AddSingleton<Core.Pool.IWarmPoolState, RedisWarmPoolState>();
         services.AddSingleton<IWorkQueue, RedisWorkQueue>();
         services.AddSingleton<Storefleet.Core.Rollouts.IRolloutRepository, RedisRolloutRepository>();
         services.AddSingleton<Storefleet.Core.Backups.IBackupRepository, RedisBackupRepository>();

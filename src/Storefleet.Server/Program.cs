@@ -44,6 +44,7 @@ app.MapStoresApi();
 app.MapRolloutsApi();
 app.MapBackupsApi();
 app.MapAccessApi();
+app.MapPoolApi();
 app.MapSignIn();
 app.MapDashboard();
 app.MapApiDocumentation();

@@ -40,6 +40,44 @@ log "store ${SITE_URL} (bootstrap generation ${BOOTSTRAP_GENERATION})"
 wait_for "WordPress files (written by the WordPress pod on its first start)" test -s wp-config.php
 wait_for "database ${WORDPRESS_DB_HOST}" database_answers
 
+if [[ -n "${PERSONALISE_FROM:-}" ]]; then
+  # This store took over a warm-pool member: WordPress and WooCommerce are installed, with the member's throwaway URL,
+  # title, administrator password and salts. Make them this store's, once (an option remembers the member); the
+  # installation steps below then find everything in place and change nothing.
+  if ! personalised="$(wp option get storefleet_personalised_from 2>/dev/null)"; then
+    personalised=""
+  fi
+  if [[ "$personalised" == "$PERSONALISE_FROM" ]]; then
+    log "warm-pool member ${PERSONALISE_FROM}: already personalised"
+  else
+    # The member's URL is remembered on the volume before anything changes: a run stopped half-way through the tables
+    # (siteurl already replaced) replaces the rest on the next run.
+    member_url_file=/var/www/html/.storefleet/member-url
+    if [[ ! -s "$member_url_file" ]]; then
+      mkdir -p "$(dirname "$member_url_file")"
+      wp option get siteurl > "$member_url_file.tmp"
+      mv "$member_url_file.tmp" "$member_url_file"
+    fi
+    old_url="$(cat "$member_url_file")"
+    if [[ "$old_url" != "$SITE_URL" ]]; then
+      log "warm-pool member ${PERSONALISE_FROM}: replacing ${old_url} with ${SITE_URL} in every table"
+      wp search-replace "$old_url" "$SITE_URL" --all-tables-with-prefix --skip-columns=guid --report-changed-only
+    fi
+    wp option update siteurl "$SITE_URL"
+    wp option update home "$SITE_URL"
+    wp option update blogname "$SITE_TITLE"
+    wp option update admin_email "$WP_ADMIN_EMAIL"
+    wp option update woocommerce_email_from_name "$SITE_TITLE"
+    wp option update woocommerce_email_from_address "$WP_ADMIN_EMAIL"
+    log "administrator ${WP_ADMIN_USER}: this store's password"
+    printf '%s' "$WP_ADMIN_PASSWORD" | wp user update "$WP_ADMIN_USER" --prompt=user_pass --skip-email
+    log "authentication keys and salts: new"
+    wp config shuffle-salts
+    wp user session destroy --all-users
+    wp option update storefleet_personalised_from "$PERSONALISE_FROM"
+  fi
+fi
+
 if [[ -n "${CLONE_SNAPSHOT:-}" ]]; then
   # A clone: the init containers restored another store's backup (database and wp-content). Move it to this store's
   # URL and administrator password, once (an option remembers the snapshot); nothing is installed or changed besides.

@@ -43,7 +43,7 @@ spec:
         - name: SITE_URL
           value: {{ include "store.siteUrl" . | quote }}
         - name: SITE_TITLE
-          value: {{ .Values.wordpress.siteTitle | default .Release.Name | quote }}
+          value: {{ .Values.wordpress.siteTitle | default .Values.storeName | default .Release.Name | quote }}
         - name: WP_ADMIN_USER
           value: {{ .Values.wordpress.admin.user | quote }}
         - name: WP_ADMIN_EMAIL
@@ -67,6 +67,10 @@ spec:
           value: {{ .Values.bootstrap.waitTimeoutSeconds | quote }}
         - name: BOOTSTRAP_GENERATION
           value: {{ .Values.bootstrap.generation | quote }}
+        {{- with .Values.bootstrap.personaliseFrom }}
+        - name: PERSONALISE_FROM
+          value: {{ . | quote }}
+        {{- end }}
         {{- with .Values.bootstrap.restoreFrom.snapshot }}
         - name: CLONE_SNAPSHOT
           value: {{ . | quote }}

@@ -40,7 +40,7 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- end -}}
 
 {{- define "store.host" -}}
-{{- .Values.ingress.host | default (printf "%s.%s" .Release.Name .Values.ingress.baseDomain) -}}
+{{- .Values.ingress.host | default (printf "%s.%s" (.Values.storeName | default .Release.Name) .Values.ingress.baseDomain) -}}
 {{- end -}}
 
 {{- define "store.siteUrl" -}}

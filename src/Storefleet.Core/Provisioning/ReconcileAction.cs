@@ -131,6 +131,18 @@ public abstract record ReconcileAction(string Step)
     /// <summary>WordPress is back on the restored data: the smoke test (<c>helm test</c>) decides; passed → Ready.</summary>
     public sealed record TestRestore() : ReconcileAction("restore-test");
 
+    /// <summary>
+    /// The store claimed warm-pool member <paramref name="Member"/>: remove the member's record, relabel its namespace for
+    /// the store and replace its credentials Secret (new passwords); then personalise it.
+    /// </summary>
+    public sealed record AdoptPoolMember(string Member) : ReconcileAction("pool-adopt");
+
+    /// <summary>Personalising the claimed member failed (<paramref name="Reason"/>): give it up; it is discarded next.</summary>
+    public sealed record AbandonClaim(string Member, string Reason, string Message) : ReconcileAction("pool-abandon");
+
+    /// <summary>Uninstall the given-up member's release and delete its namespace, then provision the store from scratch.</summary>
+    public sealed record DiscardPoolMember(string Member) : ReconcileAction("pool-discard");
+
     /// <summary>The update cannot succeed: roll the release back to the previous revision; the old plan keeps serving.</summary>
     public sealed record RollBack(string Reason, string Message) : ReconcileAction("helm-rollback");
 }

@@ -1,3 +1,4 @@
+using Storefleet.Core.Pool;
 using Storefleet.Core.Stores;
 
 namespace Storefleet.Core.Provisioning;
@@ -16,7 +17,10 @@ namespace Storefleet.Core.Provisioning;
 ///   drift (objects deleted or written by another manager, namespace labels, release rolled back by hand) →
 ///     paused (DriftPersistent) → leave it · repairs this hour at the limit → pause · within backoff → wait · else repair
 ///   a health problem (at once, or unavailable longer than the grace) → Degraded naming it · none → Ready
-/// Requested → start provisioning
+/// Requested → start provisioning (claiming a warm-pool member when one of its plan is idle)
+/// Claimed member: adopt (its record removed, namespace relabelled, credentials replaced) → personalise (the release
+///   upgraded with the store's values, the bootstrap personalises WordPress) → Ready · a failure while personalising →
+///   abandon the claim → discard the member (uninstall, delete its namespace) → provision from scratch
 /// namespace foreign (or another store's uid) → Failed (NamespaceConflict) · terminating → wait · absent → create
 /// credentials absent → create once
 /// release pending-*: left by a helm of ours that has ended → recover · its helm may be alive (ours running, or younger than
@@ -39,6 +43,27 @@ namespace Storefleet.Core.Provisioning;
 public static class ReconcileDecider
 {
     public static ReconcileAction Decide(Store store, StoreObservation observed, string desiredDigest, DateTimeOffset now, DecisionSettings settings)
+    {
+        // A claimed warm-pool member is made the store's before anything else (also when its deletion was asked for
+        // meanwhile: only then is its namespace the store's to delete).
+        if (store.Claim is { Stage: PoolClaimStage.Adopt } adopting && store.Phase is StorePhase.Provisioning or StorePhase.Deleting)
+        {
+            return new ReconcileAction.AdoptPoolMember(adopting.Member);
+        }
+
+        if (store.Claim is { Stage: PoolClaimStage.Discard } discarding && store.Phase is StorePhase.Provisioning or StorePhase.Bootstrapping)
+        {
+            return new ReconcileAction.DiscardPoolMember(discarding.Member);
+        }
+
+        var action = DecideStore(store, observed, desiredDigest, now, settings);
+        // Personalising a member that cannot succeed: it is discarded and the store provisioned from scratch instead of failing.
+        return action is ReconcileAction.Fail failure && store.Claim is { Stage: PoolClaimStage.Personalise } claim && store.Phase is StorePhase.Provisioning or StorePhase.Bootstrapping
+            ? new ReconcileAction.AbandonClaim(claim.Member, failure.Reason, failure.Message)
+            : action;
+    }
+
+    private static ReconcileAction DecideStore(Store store, StoreObservation observed, string desiredDigest, DateTimeOffset now, DecisionSettings settings)
     {
         var phaseTimeout = settings.PhaseTimeout;
         if (store.Phase == StorePhase.Deleting)

@@ -30,6 +30,9 @@ public sealed record StoreClusterNames(string Namespace, string Release, string 
     /// <summary>The restore Job the chart renders for restore id <paramref name="restoreId"/>.</summary>
     public string RestoreJob(string restoreId) => $"{Release}-restore-{restoreId}";
 
+    /// <summary>The names of <paramref name="store"/>'s objects: from its own name, or the warm-pool member's it took over.</summary>
+    public static StoreClusterNames For(Stores.Store store, string namespacePrefix) => For(store.ClusterName, namespacePrefix);
+
     public static StoreClusterNames For(string store, string namespacePrefix) =>
         new($"{namespacePrefix}{store}", store, $"{store}-credentials");
 

@@ -1,3 +1,5 @@
+using Storefleet.Core.Pool;
+
 namespace Storefleet.Core.Stores;
 
 /// <summary>
@@ -91,6 +93,64 @@ public sealed record Store
 
     /// <summary>A clone's source: the backup its bootstrap restores instead of installing a new store (null: a new, empty store).</summary>
     public CloneSource? CloneFrom { get; init; }
+
+    /// <summary>
+    /// The name the store's cluster objects are derived from (namespace, Helm release, Secrets) when it is not its own:
+    /// the warm-pool member it took over (see <see cref="Claim"/>). Null: its own name.
+    /// </summary>
+    public string? Placement { get; init; }
+
+    /// <summary>The name its namespace, release and Secrets are derived from: its own, or the warm-pool member's it took over.</summary>
+    public string ClusterName => Placement ?? Name;
+
+    /// <summary>The warm-pool member the store took over, and how far that is (kept once done: part of its values for life).</summary>
+    public PoolClaim? Claim { get; init; }
+
+    /// <summary>A warm-pool member (not a person's store): provisioned ahead, waiting to be claimed.</summary>
+    public bool IsPoolMember => WarmPool.IsMember(this);
+
+    /// <summary>
+    /// The store claimed <paramref name="member"/>: it takes over the member's namespace and release (its placement) and
+    /// uid (the namespace and Secrets carry it), and starts provisioning there; a new bootstrap generation personalises it.
+    /// </summary>
+    public Store ClaimedFrom(Store member, DateTimeOffset now)
+    {
+        var started = Take(StoreTrigger.StartProvisioning, now);
+        return started with
+        {
+            Uid = member.Uid,
+            Placement = member.ClusterName,
+            Claim = new PoolClaim(member.Name, now, PoolClaimStage.Adopt),
+            BootstrapGeneration = member.BootstrapGeneration + 1,
+            Pin = null,
+        };
+    }
+
+    /// <summary>The claim moved on to <paramref name="stage"/> (with the reason when it is given up).</summary>
+    public Store WithClaimStage(PoolClaimStage stage, DateTimeOffset now, string? reason = null) =>
+        this with { Claim = Claim! with { Stage = stage, Reason = reason ?? Claim.Reason }, Attempts = 0, UpdatedAt = now, Progress = ProgressClock.StartedAt(now) };
+
+    /// <summary>
+    /// The claimed member was discarded: the store starts again from nothing under its own name, with a new uid (nothing of
+    /// the member's is ever adopted again), as if it had just been requested — provisioning.
+    /// </summary>
+    public Store ProvisionedCold(DateTimeOffset now) =>
+        this with
+        {
+            Uid = Guid.NewGuid().ToString(),
+            Placement = null,
+            Claim = null,
+            Pin = null,
+            Inventory = null,
+            Urls = null,
+            BootstrapGeneration = 1,
+            Phase = StorePhase.Provisioning,
+            Attempts = 0,
+            UpdatedAt = now,
+            PhaseStartedAt = now,
+            Progress = ProgressClock.StartedAt(now),
+            Conditions = [.. Conditions.Where(c => c.Type is not (ConditionTypes.Retrying or ConditionTypes.WorkloadsReady or ConditionTypes.BootstrapComplete or ConditionTypes.Namespace))],
+        };
 
     /// <summary>The restore in progress (phase Restoring), or the one that failed (Failed in Restoring); null otherwise.</summary>
     public RestoreRun? Restore { get; init; }

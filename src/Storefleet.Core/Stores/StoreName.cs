@@ -25,10 +25,18 @@ public static class StoreName
     };
 
     /// <summary>Prefixes that are refused: Kubernetes system namespaces and our own control plane.</summary>
-    public static readonly IReadOnlyList<string> ReservedPrefixes = ["kube-", "storefleet", "openshift-", "cert-manager", "ingress-nginx"];
+    public static readonly IReadOnlyList<string> ReservedPrefixes = ["kube-", "storefleet", "openshift-", "cert-manager", "ingress-nginx", Pool.WarmPool.MemberPrefix];
 
-    /// <summary>Returns null when <paramref name="name"/> is acceptable, otherwise a message a person can act on.</summary>
-    public static string? Validate(string? name)
+    /// <summary>Returns null when <paramref name="name"/> is acceptable for a new store, otherwise a message a person can act on.</summary>
+    public static string? Validate(string? name) => Validate(name, allowPoolMembers: false);
+
+    /// <summary>
+    /// Like <see cref="Validate(string?)"/> for names that look a store up: a warm-pool member's name (which only the
+    /// control plane gives) is accepted there, so an admin can read or delete a member like any store.
+    /// </summary>
+    public static string? ValidateLookup(string? name) => Validate(name, allowPoolMembers: true);
+
+    private static string? Validate(string? name, bool allowPoolMembers)
     {
         if (string.IsNullOrEmpty(name))
         {
@@ -68,7 +76,7 @@ public static class StoreName
 
         foreach (var prefix in ReservedPrefixes)
         {
-            if (name.StartsWith(prefix, StringComparison.Ordinal))
+            if (name.StartsWith(prefix, StringComparison.Ordinal) && !(allowPoolMembers && prefix == Pool.WarmPool.MemberPrefix))
             {
                 return $"Names starting with '{prefix}' are reserved; choose another name.";
             }

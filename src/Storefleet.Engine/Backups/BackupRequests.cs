@@ -38,7 +38,7 @@ public sealed class BackupRequests(
             return new BackupRequestResult.Unavailable($"The cluster is unreachable ({noCluster}); try again once it answers.");
         }
 
-        var names = StoreClusterNames.For(store.Name, engineOptions.Value.NamespacePrefix);
+        var names = StoreClusterNames.For(store, engineOptions.Value.NamespacePrefix);
         V1CronJob cronJob;
         try
         {

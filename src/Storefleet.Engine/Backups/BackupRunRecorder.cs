@@ -23,7 +23,8 @@ public sealed partial class BackupRunRecorder(
     RedisKeys keys,
     IOptions<EngineOptions> options,
     TimeProvider clock,
-    ILogger<BackupRunRecorder> logger)
+    ILogger<BackupRunRecorder> logger,
+    Pool.PoolPlacements placements)
 {
     /// <summary>Longer than a finished backup Job lives (its ttlSecondsAfterFinished is 7 days).</summary>
     private static readonly TimeSpan MarkerLifetime = TimeSpan.FromDays(8);
@@ -31,16 +32,19 @@ public sealed partial class BackupRunRecorder(
     /// <summary>True for the Jobs this recorder follows (the watcher hands every store Job here first).</summary>
     public static bool Follows(V1Job job, string store) => BackupJobs.IsBackup(job, store) || BackupJobs.IsMaintenance(job, store);
 
-    public async Task RecordAsync(V1Job job, string store, CancellationToken cancellationToken)
+    /// <summary>Records a backup Job of release <paramref name="release"/> (the store's, or the warm-pool member's it took over) for its store.</summary>
+    public async Task RecordAsync(V1Job job, string release, CancellationToken cancellationToken)
     {
+        var store = release;
         try
         {
+            store = await placements.ResolveAsync(release, cancellationToken);
             var finished = BackupJobs.IsFinished(job, out var succeeded);
-            if (BackupJobs.IsMaintenance(job, store))
+            if (BackupJobs.IsMaintenance(job, release))
             {
                 if (finished && !succeeded && await FirstReportAsync(job))
                 {
-                    await ReportMaintenanceFailureAsync(job, store, cancellationToken);
+                    await ReportMaintenanceFailureAsync(job, release, store, cancellationToken);
                 }
 
                 return;
@@ -96,10 +100,10 @@ public sealed partial class BackupRunRecorder(
     private async Task<bool> FirstReportAsync(V1Job job) =>
         await redis.GetDatabase().StringSetAsync(keys.Reported(job.Metadata.Uid), "backup", MarkerLifetime, When.NotExists);
 
-    private async Task ReportMaintenanceFailureAsync(V1Job job, string store, CancellationToken cancellationToken)
+    private async Task ReportMaintenanceFailureAsync(V1Job job, string release, string store, CancellationToken cancellationToken)
     {
         var result = await ResultAsync(job, cancellationToken);
-        var names = StoreClusterNames.For(store, options.Value.NamespacePrefix);
+        var names = StoreClusterNames.For(release, options.Value.NamespacePrefix);
         var phase = (await stores.GetAsync(store, cancellationToken))?.Phase ?? StorePhase.Ready;
         await stores.AppendEventAsync(store, new StoreEvent(clock.GetUtcNow(), StoreEventType.Warning, phase,
             $"Backup maintenance {job.Metadata.Name} (retention and check) failed: {FailureReason(job, result)} " +

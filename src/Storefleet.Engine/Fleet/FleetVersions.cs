@@ -95,7 +95,7 @@ public sealed class FleetVersions(IStoreRepository repository, StoreReleases rel
         }
 
         // The chart and application versions are the engine's, shipped once per engine; only the digest is per store.
-        var digest = releases.Digest(store, StoreClusterNames.For(store.Name, options.Value.NamespacePrefix));
+        var digest = releases.Digest(store, StoreClusterNames.For(store, options.Value.NamespacePrefix));
         if (digest == pin.Digest && (pin.Apps is null || pin.Apps == ours.Apps.With(store.Overrides)))
         {
             return VersionStanding.Current;

@@ -36,6 +36,24 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
             ["credentials"] = new JsonObject { ["existingSecret"] = names.CredentialsSecret },
             ["bootstrap"] = new JsonObject { ["generation"] = store.BootstrapGeneration },
         };
+        if (store.Placement is not null)
+        {
+            // A store that took over a warm-pool member: served and titled after its own name, not the member's release.
+            values["storeName"] = store.Name;
+        }
+
+        if (store.Claim is { } claim)
+        {
+            // Part of its values for life (as a clone's source), so its digest never moves once personalised.
+            values["bootstrap"]!["personaliseFrom"] = claim.Member;
+        }
+
+        if (store.IsPoolMember)
+        {
+            // Nobody reaches a member from outside: no Ingress (its URL is only its throwaway site URL); no backups.
+            values["ingress"] = new JsonObject { ["enabled"] = false };
+        }
+
         if (store.CloneFrom is { } source)
         {
             // A clone: its bootstrap restores the source's backup (part of its values for life, so its digest never moves).
@@ -67,7 +85,7 @@ public sealed class StoreReleases(HelmRunner helm, EnginePaths paths, IOptions<E
             }
         }
 
-        if (backups is { Enabled: true })
+        if (backups is { Enabled: true } && !store.IsPoolMember)
         {
             var retention = backups.Retention;
             values["backup"] = new JsonObject

@@ -35,6 +35,8 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton<IReconcileGate, OpenReconcileGate>();
         services.AddSingleton<OrphanNamespaces>();
         services.AddSingleton<CronRunReporter>();
+        services.AddSingleton<Pool.PoolPlacements>();
+        services.AddSingleton<Pool.WarmPoolInventory>();
         services.AddOptions<Backups.BackupOptions>().Bind(configuration.GetSection(Backups.BackupOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<Backups.BackupSecrets>();
         services.AddSingleton<Backups.BackupRequests>();
@@ -65,6 +67,7 @@ public static class EngineServiceCollectionExtensions
             services.AddHostedService<Backups.BackupRunSweep>();
             services.AddHostedService(sp => sp.GetRequiredService<Backups.BackupPurges>());
             services.AddHostedService<ResyncService>();
+            services.AddHostedService<Pool.WarmPoolKeeper>();
             services.AddSingleton<Rollouts.RolloutConductor>();
             services.AddHostedService(sp => sp.GetRequiredService<Rollouts.RolloutConductor>());
         }

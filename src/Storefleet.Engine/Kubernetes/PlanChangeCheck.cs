@@ -37,7 +37,7 @@ public sealed class PlanChangeCheck(ClusterConnection cluster, IOptions<EngineOp
             return new PlanChangeVerdict.Unknown(noCluster);
         }
 
-        var names = StoreClusterNames.For(store.Name, options.Value.NamespacePrefix);
+        var names = StoreClusterNames.For(store, options.Value.NamespacePrefix);
         try
         {
             var claims = await client.CoreV1.ListNamespacedPersistentVolumeClaimAsync(names.Namespace, labelSelector: $"app.kubernetes.io/instance={names.Release}", cancellationToken: cancellationToken);

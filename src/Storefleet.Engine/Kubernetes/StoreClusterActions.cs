@@ -59,6 +59,55 @@ public sealed class StoreClusterActions(IOptions<EngineOptions> options)
         await IgnoreAlreadyExists(() => client.CoreV1.CreateNamespacedSecretAsync(secret, names.Namespace, cancellationToken: cancellationToken));
     }
 
+    /// <summary>
+    /// A store took over a warm-pool member's namespace: its labels become the store's (name and uid, Pod Security), so
+    /// the namespace is the store's by the same rule as one it created. Patched: nothing else on it changes.
+    /// </summary>
+    public async Task RelabelNamespaceAsync(IKubernetes client, Store store, StoreClusterNames names, CancellationToken cancellationToken)
+    {
+        var labels = StoreClusterNames.NamespaceLabels(store, options.Value.PodSecurityLevel);
+        var patch = new V1Patch(System.Text.Json.JsonSerializer.Serialize(new { metadata = new { labels } }), V1Patch.PatchType.MergePatch);
+        await client.CoreV1.PatchNamespaceAsync(patch, names.Namespace, cancellationToken: cancellationToken);
+    }
+
+    /// <summary>
+    /// A store took over a warm-pool member: the member's credentials Secret is replaced by the store's, with a new
+    /// administrator password (the bootstrap sets it in WordPress) and the store's labels. Once replaced (it carries the
+    /// store's name), it is left alone. The database passwords are kept: the running database and WordPress use them.
+    /// </summary>
+    public static async Task ReplaceCredentialsAsync(IKubernetes client, Store store, StoreClusterNames names, CancellationToken cancellationToken)
+    {
+        var secret = await client.CoreV1.ReadNamespacedSecretAsync(names.CredentialsSecret, names.Namespace, cancellationToken: cancellationToken);
+        if (secret.Metadata.Labels?.TryGetValue(StoreClusterNames.StoreLabel, out var owner) == true && owner == store.Name)
+        {
+            return;
+        }
+
+        var data = new Dictionary<string, byte[]>(secret.Data ?? new Dictionary<string, byte[]>(), StringComparer.Ordinal)
+        {
+            ["wordpress-admin-password"] = System.Text.Encoding.UTF8.GetBytes(Password(24)),
+        };
+        secret.Data = data;
+        secret.StringData = null;
+        secret.Metadata.Labels = CredentialsLabels(store);
+        await client.CoreV1.ReplaceNamespacedSecretAsync(secret, names.CredentialsSecret, names.Namespace, cancellationToken: cancellationToken);
+    }
+
+    private static Dictionary<string, string> CredentialsLabels(Store store)
+    {
+        var labels = new Dictionary<string, string>
+        {
+            [StoreClusterNames.ManagedByLabel] = StoreClusterNames.ManagedByValue,
+            [StoreClusterNames.StoreLabel] = store.Name,
+        };
+        if (store.Uid.Length > 0)
+        {
+            labels[StoreClusterNames.StoreUidLabel] = store.Uid;
+        }
+
+        return labels;
+    }
+
     public static async Task DeleteNamespaceAsync(IKubernetes client, StoreClusterNames names, CancellationToken cancellationToken)
     {
         try

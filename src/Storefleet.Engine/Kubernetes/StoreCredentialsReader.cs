@@ -36,7 +36,7 @@ public sealed class StoreCredentialsReader(ClusterConnection cluster, IOptions<E
             return (null, CredentialsUnavailable.NoCluster, reason);
         }
 
-        var names = StoreClusterNames.For(store.Name, options.Value.NamespacePrefix);
+        var names = StoreClusterNames.For(store, options.Value.NamespacePrefix);
         try
         {
             var secret = await client.CoreV1.ReadNamespacedSecretAsync(names.CredentialsSecret, names.Namespace, cancellationToken: cancellationToken);

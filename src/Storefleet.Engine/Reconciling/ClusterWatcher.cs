@@ -18,7 +18,8 @@ public sealed partial class ClusterWatcher(
     CronRunReporter cronRuns,
     Backups.BackupRunRecorder backupRuns,
     TimeProvider clock,
-    ILogger<ClusterWatcher> logger) : BackgroundService
+    ILogger<ClusterWatcher> logger,
+    Pool.PoolPlacements placements) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -42,9 +43,35 @@ public sealed partial class ClusterWatcher(
             return;
         }
 
+        // A claimed warm-pool member's namespace is named after the member: its events are the claiming store's.
+        if (placements.TryResolve(store, out var resolved))
+        {
+            Pend(resolved);
+        }
+        else
+        {
+            _ = ResolveThenPendAsync(store);
+        }
+    }
+
+    private void Pend(string store)
+    {
         if (_pending.TryAdd(store, 0))
         {
             _flush.Writer.TryWrite(true);
+        }
+    }
+
+    private async Task ResolveThenPendAsync(string clusterName)
+    {
+        try
+        {
+            Pend(await placements.ResolveAsync(clusterName, CancellationToken.None));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The periodic resync looks at the store anyway.
+            LogEnqueueFailed(logger, clusterName, e.Message);
         }
     }
 

@@ -21,7 +21,8 @@ public sealed partial class CronRunReporter(
     RedisKeys keys,
     IOptions<EngineOptions> options,
     TimeProvider clock,
-    ILogger<CronRunReporter> logger)
+    ILogger<CronRunReporter> logger,
+    Pool.PoolPlacements placements)
 {
     private const string CronComponent = "cron";
     private static readonly TimeSpan MarkerLifetime = TimeSpan.FromHours(6);
@@ -31,10 +32,13 @@ public sealed partial class CronRunReporter(
         job.Metadata.Labels?.TryGetValue("app.kubernetes.io/component", out var component) == true && component == CronComponent
         && (job.Status?.Conditions ?? []).Any(c => c.Type == "Failed" && c.Status == "True");
 
-    public async Task ReportAsync(V1Job job, string store, CancellationToken cancellationToken)
+    /// <summary>Reports a failed cron run of release <paramref name="release"/> (the store's, or the warm-pool member's it took over) on its store's timeline.</summary>
+    public async Task ReportAsync(V1Job job, string release, CancellationToken cancellationToken)
     {
+        var store = release;
         try
         {
+            store = await placements.ResolveAsync(release, cancellationToken);
             // One report per run across replicas and restarts.
             if (!await redis.GetDatabase().StringSetAsync(keys.Reported(job.Metadata.Uid), "1", MarkerLifetime, When.NotExists))
             {
@@ -45,7 +49,7 @@ public sealed partial class CronRunReporter(
             var failed = job.Status!.Conditions!.First(c => c.Type == "Failed" && c.Status == "True");
             var lines = client is null ? [] : await LastLinesAsync(client, job, cancellationToken);
             var tail = lines.Count > 0 ? $" Last log lines:\n{string.Join('\n', lines)}" : string.Empty;
-            var names = StoreClusterNames.For(store, options.Value.NamespacePrefix);
+            var names = StoreClusterNames.For(release, options.Value.NamespacePrefix);
             await repository.AppendEventAsync(store, new StoreEvent(clock.GetUtcNow(), StoreEventType.Warning, StorePhase.Ready,
                 $"WP-Cron run {job.Metadata.Name} failed ({failed.Reason}: {failed.Message}); scheduled tasks (WooCommerce's Action Scheduler among them) run again at the next schedule. " +
                 $"See `kubectl logs -n {names.Namespace} job/{job.Metadata.Name}`.{tail}", Step: "wp-cron"), cancellationToken);

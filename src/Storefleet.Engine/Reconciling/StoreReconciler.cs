@@ -39,6 +39,7 @@ public sealed partial class StoreReconciler(
     Core.Backups.IBackupRepository backupRecords,
     StoreRestores restores,
     BackupPurges purges,
+    Core.Pool.IWarmPoolState pool,
     Telemetry.StorefleetMetrics? metrics = null,
     Core.Fleet.IFleetHistory? history = null)
 {
@@ -60,11 +61,21 @@ public sealed partial class StoreReconciler(
                 return null;
             }
 
-            var names = StoreClusterNames.For(store.Name, _options.NamespacePrefix);
+            var names = StoreClusterNames.For(store, _options.NamespacePrefix);
             if (store.Phase.IsLive() && !live.Ready)
             {
                 // Never judge a live store from caches that have not listed yet: everything would look deleted.
                 return Now + TimeSpan.FromSeconds(1);
+            }
+
+            if (store.Phase == StorePhase.Requested && await ClaimFromPoolAsync(store, lease, cancellationToken) is { } claimed)
+            {
+                if (!ReferenceEquals(claimed, StepOutcome.Continue))
+                {
+                    return claimed.NextDue;
+                }
+
+                continue;
             }
 
             if (store.Phase == StorePhase.Requested)
@@ -225,7 +236,7 @@ public sealed partial class StoreReconciler(
     /// <summary>Reads the deployed release's inventory and records it; false when the lease or the record is gone.</summary>
     private async Task<bool> RecordInventoryAsync(Store store, Lease lease, IKubernetes client, CancellationToken ct)
     {
-        var names = StoreClusterNames.For(store.Name, _options.NamespacePrefix);
+        var names = StoreClusterNames.For(store, _options.NamespacePrefix);
         var inventory = await ReleaseManifest.ReadAsync(client, names, ct) ?? new ReleaseInventory([], DateTimeOffset.MinValue, 0);
         var written = await repository.UpdateAsync(store with { Inventory = inventory, UpdatedAt = Now }, [], lease, ct);
         return written is not (UpdateStoreResult.LeaseLost or UpdateStoreResult.NotFound);
@@ -347,6 +358,15 @@ public sealed partial class StoreReconciler(
                 case ReconcileAction.TestRestore:
                     return await TestRestoreAsync(c, ct);
 
+                case ReconcileAction.AdoptPoolMember adopt:
+                    return await AdoptPoolMemberAsync(c, adopt, ct);
+
+                case ReconcileAction.AbandonClaim abandon:
+                    return await AbandonClaimAsync(c.Lease, store, abandon.Reason, abandon.Message, ct);
+
+                case ReconcileAction.DiscardPoolMember discard:
+                    return await DiscardPoolMemberAsync(c, discard, ct);
+
                 case ReconcileAction.CreateNamespace:
                     return await CreateNamespaceAsync(c, action, ct);
 
@@ -383,15 +403,27 @@ public sealed partial class StoreReconciler(
 
                 case ReconcileAction.MarkReady ready:
                     var inventory = await ReleaseManifest.ReadAsync(c.Client, c.Names, ct);
+                    var warm = store.Claim is { Stage: Core.Pool.PoolClaimStage.Personalise };
                     var liveStore = store.Take(StoreTrigger.BootstrapSucceeded, Now) with { Urls = ready.Urls, Inventory = inventory, AppliedPlan = store.Spec.Plan, ObservedGeneration = store.Generation };
+                    if (warm)
+                    {
+                        liveStore = liveStore with { Claim = store.Claim! with { Stage = Core.Pool.PoolClaimStage.Done } };
+                    }
+
                     liveStore = liveStore.With(new StoreCondition(ConditionTypes.BootstrapComplete, true, "Succeeded", "The bootstrap Job succeeded.", Now), Now)
                         .With(new StoreCondition(ConditionTypes.Ready, true, "Ready", ready.Urls is null ? "The store is ready." : $"The store is live at {ready.Urls.Storefront}", Now), Now);
-                    var readyOutcome = await WriteAsync(c, liveStore,
-                        Event(StoreEventType.PhaseChanged, StorePhase.Ready, ready.Urls is null ? "Store is ready." : $"Store is ready: {ready.Urls.Storefront} (admin {ready.Urls.Admin}).", action.Step, Now - store.PhaseStartedAt), ct, done: true);
-                    // Time to Ready is about new stores: a store provisioned again (its namespace was lost) has been live before.
-                    if (readyOutcome.Kind == "done" && store.AppliedPlan is null)
+                    var readyMessage = ready.Urls is null ? "Store is ready." : $"Store is ready: {ready.Urls.Storefront} (admin {ready.Urls.Admin}).";
+                    if (warm)
                     {
-                        metrics?.StoreReady(Now - store.CreatedAt);
+                        readyMessage += $" Claimed from the warm pool (member {store.Claim!.Member}) and personalised in {Describe(Now - store.Claim.ClaimedAt)}.";
+                    }
+
+                    var readyOutcome = await WriteAsync(c, liveStore,
+                        Event(StoreEventType.PhaseChanged, StorePhase.Ready, readyMessage, action.Step, Now - store.PhaseStartedAt), ct, done: true);
+                    // Time to Ready is about new stores: a store provisioned again (its namespace was lost) has been live before.
+                    if (readyOutcome.Kind == "done" && store.AppliedPlan is null && !store.IsPoolMember)
+                    {
+                        metrics?.StoreReady(Now - store.CreatedAt, warm);
                         await RecordReadyAsync(Now - store.CreatedAt);
                     }
 
@@ -500,7 +532,7 @@ public sealed partial class StoreReconciler(
     /// </summary>
     private async Task<StepOutcome?> CopyBackupSecretsAsync(Context c, string step, CancellationToken ct)
     {
-        if (!backupOptions.Value.Enabled)
+        if (!backupOptions.Value.Enabled || c.Store.IsPoolMember)
         {
             return null;
         }
@@ -896,13 +928,24 @@ public sealed partial class StoreReconciler(
     private async Task<StepOutcome> RemoveAsync(Context c, CancellationToken ct)
     {
         // Scheduled before the record goes (scheduling again is harmless): its backups are purged after their retention, or at once.
-        await purges.ScheduleAsync(c.Store, ct);
+        if (!c.Store.IsPoolMember)
+        {
+            await purges.ScheduleAsync(c.Store, ct);
+        }
+
         var kept = !backupOptions.Value.Enabled ? string.Empty : c.Store.PurgeBackups
             ? " Its backups are purged now, as asked."
             : $" Its backups are kept for {Describe(backupOptions.Value.RetainAfterDeletion)} (until {Now + backupOptions.Value.RetainAfterDeletion:yyyy-MM-dd HH:mm} UTC), then purged; it can be cloned from them until then.";
         var tombstone = Event(StoreEventType.Deleted, StorePhase.Deleting,
             $"Store deleted: release and namespace {c.Names.Namespace} are gone.{kept}", "remove-record", Now - c.Store.PhaseStartedAt);
-        return await repository.RemoveAsync(c.Store, tombstone, c.Lease, ct) switch
+        var removed = await repository.RemoveAsync(c.Store, tombstone, c.Lease, ct);
+        if (removed is UpdateStoreResult.Updated && (c.Store.IsPoolMember || c.Store.Placement is not null))
+        {
+            // The member's namespace is gone: nothing maps to it any more.
+            await pool.ForgetAsync(c.Store.ClusterName, ct);
+        }
+
+        return removed switch
         {
             UpdateStoreResult.LeaseLost => StepOutcome.LeaseLost,
             UpdateStoreResult.VersionConflict => StepOutcome.Continue,
@@ -910,8 +953,109 @@ public sealed partial class StoreReconciler(
         };
     }
 
+    /// <summary>A claimed member is being made the store's (adopted or personalised): a failure discards it instead of failing the store.</summary>
+    private static bool Personalising(Store store) =>
+        store.Claim is { InProgress: true, Stage: not Core.Pool.PoolClaimStage.Discard } && store.Phase is StorePhase.Provisioning or StorePhase.Bootstrapping;
+
+    /// <summary>
+    /// A requested store of a plan with a warm pool claims an idle member (atomically, across replicas) and takes over its
+    /// namespace and release. Null when it provisions from scratch: no pool for its plan, none idle, a clone, or a member.
+    /// </summary>
+    private async Task<StepOutcome?> ClaimFromPoolAsync(Store store, Lease lease, CancellationToken ct)
+    {
+        if (store.IsPoolMember || store.CloneFrom is not null || _options.PoolSize(store.Spec.Plan.Id) == 0)
+        {
+            return null;
+        }
+
+        var stopwatch = Stopwatch.StartNew();
+        var name = await pool.ClaimAsync(store.Name, Core.Pool.WarmPool.Kind(store.Spec), ct);
+        if (name is null)
+        {
+            return null;
+        }
+
+        var member = await repository.GetAsync(name, ct);
+        if (member is not { IsPoolMember: true, Phase: StorePhase.Ready })
+        {
+            // Deleted (or changed) since it was idle: give the claim back; the store is provisioned from scratch.
+            await pool.ReleaseClaimAsync(name, store.Name, ct);
+            var now = member is null ? "gone" : member.Phase.ToWire();
+            LogClaimReleased(logger, store.Name, name, now);
+            return null;
+        }
+
+        var claimed = store.ClaimedFrom(member, Now);
+        var outcome = await WriteAsync(lease, claimed, Event(StoreEventType.PhaseChanged, StorePhase.Provisioning,
+            $"Claimed from the warm pool: member {name} (ready since {member.PhaseStartedAt:u}, chart {member.Pin?.ChartVersion ?? "unknown"}) becomes this store; " +
+            "personalising it: new URL, administrator password, salts and title.", "pool-claim", stopwatch.Elapsed), ct);
+        activity.Record(new EngineStep(Now, store.Name, lease.Holder, lease.Fence, "pool-claim", outcome.ToString(), stopwatch.Elapsed));
+        RecordStep("pool-claim", stopwatch.Elapsed);
+        return outcome;
+    }
+
+    /// <summary>
+    /// The claimed member becomes the store's: its record goes (its timeline keeps a tombstone naming the store), its
+    /// namespace is relabelled with the store's name and its credentials Secret replaced (a new administrator password).
+    /// Every step is idempotent: an engine killed half-way repeats it.
+    /// </summary>
+    private async Task<StepOutcome> AdoptPoolMemberAsync(Context c, ReconcileAction.AdoptPoolMember adopt, CancellationToken ct)
+    {
+        var store = c.Store;
+        var stopwatch = Stopwatch.StartNew();
+        if (await repository.GetAsync(adopt.Member, ct) is { IsPoolMember: true } member)
+        {
+            var tombstone = new StoreEvent(Now, StoreEventType.Deleted, member.Phase,
+                $"Claimed by store {store.Name}: this member's namespace, release and data are that store's now, personalised (URL, administrator password, salts).", null, adopt.Step);
+            if (await repository.RemoveAsync(member, tombstone, cancellationToken: ct) is UpdateStoreResult.VersionConflict)
+            {
+                return StepOutcome.Continue;
+            }
+        }
+
+        await pool.ClaimRecordedAsync(store.Name, ct);
+        c.Guard.EnsureHeld();
+        await actions.RelabelNamespaceAsync(c.Client, store, c.Names, ct);
+        await StoreClusterActions.ReplaceCredentialsAsync(c.Client, store, c.Names, ct);
+        return await WriteAsync(c, Succeeded(store.WithClaimStage(Core.Pool.PoolClaimStage.Personalise, Now)), Event(StoreEventType.StepSucceeded, store.Phase,
+            $"Warm-pool member {adopt.Member} adopted: namespace {c.Names.Namespace} relabelled for this store, credentials Secret {c.Names.CredentialsSecret} replaced (new administrator password).",
+            adopt.Step, stopwatch.Elapsed), ct);
+    }
+
+    /// <summary>Personalising the claimed member failed: the claim is given up (the member discarded next), never the store.</summary>
+    private async Task<StepOutcome> AbandonClaimAsync(Lease lease, Store store, string reason, string message, CancellationToken ct)
+    {
+        var member = store.Claim!.Member;
+        LogClaimAbandoned(logger, store.Name, member, reason, message);
+        metrics?.Failure("PoolPersonalisationFailed");
+        return await WriteAsync(lease, store.WithClaimStage(Core.Pool.PoolClaimStage.Discard, Now, $"{reason}: {message}"), Event(StoreEventType.Warning, store.Phase,
+            $"Personalising warm-pool member {member} failed ({reason}): {message} The member is discarded (never reused) and the store is provisioned from scratch.", "pool-abandon"), ct);
+    }
+
+    /// <summary>The given-up member goes (release uninstalled, namespace deleted); the store then starts from scratch under its own name.</summary>
+    private async Task<StepOutcome> DiscardPoolMemberAsync(Context c, ReconcileAction.DiscardPoolMember discard, CancellationToken ct)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var uninstall = await HelmAsync(c, () => releases.UninstallAsync(c.Names, withoutHooks: true, c.Guard, ct), ct);
+        c.Guard.EnsureHeld();
+        // Deleting the namespace removes everything helm may have left.
+        await StoreClusterActions.DeleteNamespaceAsync(c.Client, c.Names, ct);
+        releases.ForgetAbandoned(c.Names);
+        await pool.ForgetAsync(discard.Member, ct);
+        var cold = c.Store.ProvisionedCold(Now);
+        var coldNames = StoreClusterNames.For(cold, _options.NamespacePrefix);
+        return await WriteAsync(c, cold, Event(StoreEventType.Warning, StorePhase.Provisioning,
+            $"Warm-pool member {discard.Member} discarded: release {(uninstall.Succeeded ? "uninstalled" : "left to the namespace deletion")}, namespace {c.Names.Namespace} deleted. " +
+            $"Provisioning the store from scratch in namespace {coldNames.Namespace}.", discard.Step, stopwatch.Elapsed), ct);
+    }
+
     private async Task<StepOutcome> FailAsync(Context c, string reason, string message, CancellationToken ct)
     {
+        if (Personalising(c.Store))
+        {
+            return await AbandonClaimAsync(c.Lease, c.Store, reason, message, ct);
+        }
+
         LogFailed(logger, c.Store.Name, reason, message);
         if (!c.Store.CanTake(StoreTrigger.Fail))
         {
@@ -1010,6 +1154,11 @@ public sealed partial class StoreReconciler(
     private async Task<StepOutcome> RetryLaterAsync(Store store, Lease lease, string step, string message, CancellationToken ct)
     {
         var attempt = store.Attempts + 1;
+        if (attempt >= _options.MaxAttempts && Personalising(store))
+        {
+            return await AbandonClaimAsync(lease, store, "RetriesExhausted", $"Step '{step}' failed {attempt} times; the last error: {message}", ct);
+        }
+
         if (attempt >= _options.MaxAttempts && store.CanTake(StoreTrigger.Fail))
         {
             var failed = store.Take(StoreTrigger.Fail, Now, new StoreCondition(ConditionTypes.Failed, true, "RetriesExhausted",
@@ -1150,6 +1299,12 @@ public sealed partial class StoreReconciler(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Store {Store} failed ({Reason}): {Message}")]
     private static partial void LogFailed(ILogger logger, string store, string reason, string message);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Store {Store}: warm-pool member {Member} was claimed but is {Phase} now; the claim is given back and the store provisioned from scratch.")]
+    private static partial void LogClaimReleased(ILogger logger, string store, string member, string phase);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Store {Store}: personalising warm-pool member {Member} failed ({Reason}): {Message} The member is discarded; the store is provisioned from scratch.")]
+    private static partial void LogClaimAbandoned(ILogger logger, string store, string member, string reason, string message);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Store {Store}: namespace not created: {Reason}.")]
     private static partial void LogNamespaceNotCreated(ILogger logger, string store, string reason);

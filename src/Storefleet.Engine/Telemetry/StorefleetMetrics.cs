@@ -52,7 +52,9 @@ public sealed class StorefleetMetrics : IDisposable
     /// <summary>The meter, for the host's gauges over the state store.</summary>
     public Meter Meter => _meter;
 
-    public void StoreReady(TimeSpan sinceCreation) => _readyDuration.Record(sinceCreation.TotalSeconds);
+    /// <summary>A new store became Ready <paramref name="sinceCreation"/> after its create; <paramref name="warm"/>: it took over a warm-pool member (label <c>source</c>: warm or cold).</summary>
+    public void StoreReady(TimeSpan sinceCreation, bool warm = false) =>
+        _readyDuration.Record(sinceCreation.TotalSeconds, new KeyValuePair<string, object?>("source", warm ? "warm" : "cold"));
 
     public void Step(string step, string outcome, TimeSpan duration) =>
         _stepDuration.Record(duration.TotalSeconds, new("step", step), new("outcome", outcome));

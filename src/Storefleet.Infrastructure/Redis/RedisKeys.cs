@@ -132,6 +132,21 @@ public sealed class RedisKeys(string prefix)
     /// <summary>Sorted set of deleted stores' repositories to purge (member: JSON store and repository; score: due, unix ms).</summary>
     public RedisKey BackupPurges => $"{Prefix}backups:purges";
 
+    /// <summary>Hash: warm-pool member → its kind (<c>engine/plan</c>).</summary>
+    public RedisKey PoolMembers => $"{Prefix}pool:members";
+
+    /// <summary>Hash: warm-pool member → the store that claimed it (for the store's life: its namespace is the member's).</summary>
+    public RedisKey PoolClaims => $"{Prefix}pool:claims";
+
+    /// <summary>Hash: store → the member it claimed, until the store's record holds the claim (a repeated claim finds it).</summary>
+    public RedisKey PoolClaiming => $"{Prefix}pool:claiming";
+
+    /// <summary>Set: idle members set aside for deletion (recycled, shrunk or failed): never claimed.</summary>
+    public RedisKey PoolRetiring => $"{Prefix}pool:retiring";
+
+    /// <summary>String: the replica keeping the warm pool (replenishing, recycling), with a TTL.</summary>
+    public RedisKey PoolKeeper => $"{Prefix}pool:keeper";
+
     /// <summary>Stored first response for an <c>Idempotency-Key</c>.</summary>
     public RedisKey Idempotency(string scope, string key) => $"{Prefix}idem:{scope}:{key}";
 }

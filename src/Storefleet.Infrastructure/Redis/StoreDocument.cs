@@ -37,13 +37,15 @@ internal sealed record StoreDocument(
     CloneSource? CloneFrom = null,
     bool? PurgeBackups = null,
     string? BackupSchedule = null,
-    string? PreviousBackupSchedule = null)
+    string? PreviousBackupSchedule = null,
+    string? Placement = null,
+    Core.Pool.PoolClaim? Claim = null)
 {
     public static StoreDocument From(Store store) => new(
         store.Name, store.Spec.Engine.Id, store.Spec.Plan.Id, store.Owner, store.CreatedAt, store.UpdatedAt,
         store.Phase, store.FailedPhase, store.Conditions, store.Attempts, store.Urls, store.Generation, store.BootstrapGeneration,
         store.PhaseStartedAt, store.Uid.Length == 0 ? null : store.Uid, store.Progress, store.Pin,
-        store.ObservedGeneration, store.AppliedPlan?.Id, store.Inventory, store.Repairs.Count == 0 ? null : store.Repairs, store.TraceParent, store.PreviousPin, store.Upgrade, store.Overrides, store.PreviousOverrides, store.PreviousUpgrade, store.Restore, store.CloneFrom, store.PurgeBackups ? true : null, store.BackupSchedule, store.PreviousBackupSchedule);
+        store.ObservedGeneration, store.AppliedPlan?.Id, store.Inventory, store.Repairs.Count == 0 ? null : store.Repairs, store.TraceParent, store.PreviousPin, store.Upgrade, store.Overrides, store.PreviousOverrides, store.PreviousUpgrade, store.Restore, store.CloneFrom, store.PurgeBackups ? true : null, store.BackupSchedule, store.PreviousBackupSchedule, store.Placement, store.Claim);
 
     public Store ToStore(long version)
     {
@@ -73,6 +75,8 @@ internal sealed record StoreDocument(
             PurgeBackups = PurgeBackups ?? false,
             BackupSchedule = BackupSchedule,
             PreviousBackupSchedule = PreviousBackupSchedule,
+            Placement = Placement,
+            Claim = Claim,
             FailedPhase = FailedPhase,
             Conditions = Conditions,
             Attempts = Attempts,

@@ -120,7 +120,7 @@ public sealed class BackupCommands(
             }
 
             var now = clock.GetUtcNow();
-            var safetyJob = RestoreRun.SafetyBackupJob(StoreClusterNames.For(name, engine.Value.NamespacePrefix).Release, now);
+            var safetyJob = RestoreRun.SafetyBackupJob(StoreClusterNames.For(store!, engine.Value.NamespacePrefix).Release, now);
             var next = store!.WithRestoreRequested(backup.Id, backup.Snapshot!, actor.Subject, safetyJob, now) with { TraceParent = Storefleet.Engine.Telemetry.StorefleetTracing.CurrentTraceParent() };
             var message = next.Restore!.Stage == RestoreStage.SafetyBackup
                 ? $"Restore of backup {backup.Id} (snapshot {backup.Snapshot}, taken {backup.StartedAt:u}) requested by {actor.Subject}: a safety backup first, then WordPress is stopped while the data is replaced."

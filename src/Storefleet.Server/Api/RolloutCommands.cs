@@ -194,7 +194,8 @@ public sealed class RolloutCommands(IRolloutRepository rollouts, IStoreRepositor
         }
 
         var chosen = candidates
-            .Where(s => s.Spec.Engine == engine && s.Phase != StorePhase.Deleting
+            // Warm-pool members are recycled by the pool's keeper, never rolled out to.
+            .Where(s => s.Spec.Engine == engine && s.Phase != StorePhase.Deleting && !s.IsPoolMember
                 && (selection.Plan is null || s.Spec.Plan.Id == selection.Plan)
                 && (selection.Owner is null || s.Owner == selection.Owner)
                 && NotAtTarget(s, overrides)

@@ -42,7 +42,8 @@ public sealed record StoreResource(
     string ServingPlan,
     StoreVersionsResource? Versions = null,
     string? BackupSchedule = null,
-    CloneSourceResource? ClonedFrom = null)
+    CloneSourceResource? ClonedFrom = null,
+    WarmPoolClaimResource? ClaimedFromPool = null)
 {
     public static StoreResource From(Store store, string namespacePrefix) => new(
         store.Name,
@@ -60,14 +61,18 @@ public sealed record StoreResource(
         store.BootstrapGeneration,
         store.SpecHash,
         store.Version,
-        namespacePrefix + store.Name,
-        store.Name,
+        namespacePrefix + store.ClusterName,
+        store.ClusterName,
         store.ObservedGeneration,
         store.ServingPlan.Id,
         StoreVersionsResource.From(store.Pin),
         store.BackupSchedule,
-        store.CloneFrom is { } source ? new CloneSourceResource(source.Store, source.Backup, source.Snapshot) : null);
+        store.CloneFrom is { } source ? new CloneSourceResource(source.Store, source.Backup, source.Snapshot) : null,
+        store.Claim is { } claim ? new WarmPoolClaimResource(claim.Member, claim.ClaimedAt, claim.Stage.ToString().ToLowerInvariant()) : null);
 }
+
+/// <summary>The warm-pool member a store took over (its namespace and release keep the member's name), when, and how far that is.</summary>
+public sealed record WarmPoolClaimResource(string Member, DateTimeOffset ClaimedAt, string Stage);
 
 /// <summary>Where a clone came from: the source store, its backup and that backup's snapshot.</summary>
 public sealed record CloneSourceResource(string Store, string Backup, string Snapshot);

@@ -381,5 +381,5 @@ public static class StoresApi
     }
 
     internal static IResult? InvalidName(string name) =>
-        StoreName.Validate(name) is { } error ? Problems.Validation("name", error) : null;
+        StoreName.ValidateLookup(name) is { } error ? Problems.Validation("name", error) : null;
 }
