@@ -411,6 +411,22 @@ public sealed class ComponentTests(ComponentFixture fixture) : IClassFixture<Com
         status.WaitForAssertion(() => Assert.Contains("Redis is unreachable", status.Find("[data-testid=redis-down]").TextContent), TimeSpan.FromSeconds(10));
     }
 
+    [Fact]
+    public async Task TheWarmPoolPage_ShowsEachPlansMembers_WhatTheyDo_AndWhoClaimedThem()
+    {
+        var member = Storefleet.Core.Pool.WarmPool.NewMemberName();
+        await fixture.Host.SeedAsync(member, Storefleet.Core.Pool.WarmPool.Owner, StorePhase.Ready, "Store is ready.");
+        SignIn("admin", Roles.Admin);
+
+        var page = _context.Render<WarmPool>();
+
+        page.WaitForAssertion(() => Assert.NotNull(page.FindAll("[data-testid=pool-small] tbody tr").SingleOrDefault(r => r.TextContent.Contains(member, StringComparison.Ordinal))), TimeSpan.FromSeconds(5));
+        var row = page.FindAll("[data-testid=pool-small] tbody tr").Single(r => r.TextContent.Contains(member, StringComparison.Ordinal));
+        Assert.Contains("idle", row.TextContent);
+        Assert.Contains("No pool (size 0).", page.Find("[data-testid=pool-small]").TextContent);
+        Assert.DoesNotContain(page.FindAll("[data-testid=pool-large] tbody tr"), r => r.TextContent.Contains(member, StringComparison.Ordinal));
+    }
+
     private void SignIn(string subject, string role)
     {
         _context.Services.AddFallbackServiceProvider(fixture.Host.Services);

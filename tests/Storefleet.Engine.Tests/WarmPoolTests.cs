@@ -170,6 +170,74 @@ public sealed class WarmPoolTests(EngineFixture fixture) : IClassFixture<EngineF
         }
     }
 
+    [Fact]
+    public async Task KilledMidClaim_TheStoreIsReadyOnce_OnItsMember_WhichNeverReturnsToThePool()
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["ConnectionStrings:Redis"] = fixture.Redis.ConnectionString,
+            ["Storefleet:State:KeyPrefix"] = EngineFixture.NewPrefix(),
+            ["Storefleet:Engine:Kubeconfig"] = fixture.Api.KubeconfigPath,
+            ["Storefleet:Engine:HelmPath"] = RepositoryPaths.Helm,
+            ["Storefleet:Engine:ChartsDirectory"] = Path.Combine(RepositoryPaths.Root, "charts"),
+            ["Storefleet:Engine:LeaseTtl"] = "00:00:03",
+            ["Storefleet:Engine:RetryBaseDelay"] = "00:00:00.100",
+            ["Storefleet:Engine:RetryMaxDelay"] = "00:00:01",
+            ["Storefleet:Engine:HelmTimeout"] = "00:02:00",
+            ["Storefleet:Engine:PendingReleaseGrace"] = "00:00:02",
+            ["Storefleet:Access:RateLimits:AnonymousRequestsPerMinute"] = "1000000",
+        };
+        foreach (var (key, value) in Pool(1, maxProvisioning: 1))
+        {
+            settings[key] = value!;
+        }
+
+        var name = EngineFixture.NewStoreName("pkill");
+        var plane = await ControlPlaneProcess.StartAsync(settings);
+        try
+        {
+            string member;
+            using (var http = new HttpClient { BaseAddress = plane.BaseAddress })
+            {
+                member = await Eventually.WaitForAsync(async () => IdleMembers(JsonNode.Parse(await http.GetStringAsync("/api/v1/pool"))!).SingleOrDefault(), TimeSpan.FromMinutes(3), "an idle member");
+                fixture.Api.Simulation.HoldJobs($"store-{member}", "-bootstrap-");
+                Assert.True((await http.PostAsync("/api/v1/stores", JsonContent(new JsonObject { ["name"] = name, ["plan"] = "small" }))).IsSuccessStatusCode);
+            }
+
+            // Killed (SIGKILL) while the member is half-personalised: adopted, its release upgraded, the bootstrap running.
+            await Eventually.WaitUntilAsync(() => Task.FromResult(Jobs($"store-{member}", "-bootstrap-").Any(j => j["spec"]!["template"]!["spec"]!["containers"]![0]!["env"]!.AsArray()
+                .Any(e => e!["name"]!.GetValue<string>() == "PERSONALISE_FROM"))), Generous, "the personalising bootstrap Job");
+            await plane.KillAsync();
+            await plane.DisposeAsync();
+            fixture.Api.Simulation.ReleaseJobs($"store-{member}");
+            plane = await ControlPlaneProcess.StartAsync(settings);
+
+            using var after = new HttpClient { BaseAddress = plane.BaseAddress };
+            var store = await Eventually.WaitForAsync(async () =>
+            {
+                var view = JsonNode.Parse(await after.GetStringAsync($"/api/v1/stores/{name}"))!;
+                return view.Text("phase") == "ready" ? view : null;
+            }, Generous, $"store {name} to be ready");
+            Assert.Equal(member, store["claimedFromPool"]!.Text("member"));
+            Assert.Equal($"store-{member}", store.Text("namespace"));
+            var events = JsonNode.Parse(await after.GetStringAsync($"/api/v1/stores/{name}/events"))!["items"]!.AsArray().Select(e => e!.Text("message")).ToList();
+            Assert.Single(events, m => m.StartsWith("Store is ready", StringComparison.Ordinal));
+            Assert.Single(events, m => m.StartsWith("Claimed from the warm pool", StringComparison.Ordinal));
+            // The member never comes back: the pool refills with a new one.
+            var refilled = await Eventually.WaitForAsync(async () => IdleMembers(JsonNode.Parse(await after.GetStringAsync("/api/v1/pool"))!).SingleOrDefault(), TimeSpan.FromMinutes(3), "the pool refilled");
+            Assert.NotEqual(member, refilled);
+        }
+        finally
+        {
+            await plane.DisposeAsync();
+        }
+    }
+
+    private static StringContent JsonContent(JsonObject body) => new(body.ToJsonString(), Encoding.UTF8, "application/json");
+
+    private static IEnumerable<string> IdleMembers(JsonNode pool) =>
+        pool["plans"]!.AsArray().Single(p => p!.Text("plan") == "small")!["members"]!.AsArray().Where(m => m!.Text("state") == "idle").Select(m => m!.Text("name"));
+
     private static async Task<JsonObject> PoolAsync(ControlPlane plane)
     {
         var response = await plane.CreateClient().GetAsync("/api/v1/pool");

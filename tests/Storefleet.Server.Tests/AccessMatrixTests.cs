@@ -45,6 +45,7 @@ public sealed class AccessMatrixTests(AccessFixture access) : IClassFixture<Acce
         { "revoke a token", "DELETE", "/api/v1/tokens/tok_unknown", [404, 403, 403, 403, 401, 401, 401] },
         { "read the audit trail", "GET", "/api/v1/audit", [200, 403, 403, 403, 401, 401, 401] },
         { "list orphan namespaces", "GET", "/api/v1/orphans", [200, 403, 403, 403, 401, 401, 401] },
+        { "read the warm pool", "GET", "/api/v1/pool", [200, 403, 403, 403, 401, 401, 401] },
         { "read the fleet's versions", "GET", "/api/v1/fleet", [200, 403, 403, 403, 401, 401, 401] },
         { "create a rollout (nothing outdated)", "POST", "/api/v1/rollouts", [422, 403, 403, 403, 401, 401, 401] },
         { "list rollouts", "GET", "/api/v1/rollouts", [200, 403, 403, 403, 401, 401, 401] },
