@@ -10,6 +10,8 @@ using Storefleet.Bench.Benchmarks;
 //   dotnet run -c Release --project bench/Storefleet.Bench -- telemetry [--stores 40] [--concurrency 4] [--rounds 2]
 //   dotnet run -c Release --project bench/Storefleet.Bench -- rollout [--stores 100] [--concurrency 4]
 //   dotnet run -c Release --project bench/Storefleet.Bench -- backup [--database-mb 200] [--uploads-mb 500]
+//   dotnet run -c Release --project bench/Storefleet.Bench -- warm-pool [--stores 3]
+//   dotnet run -c Release --project bench/Storefleet.Bench -- startup [--runs 3]
 var benchmark = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "provisioning";
 return benchmark switch
 {
@@ -19,13 +21,15 @@ return benchmark switch
     "telemetry" => await TelemetryBenchmark.RunAsync(Argument("--stores", 40), Argument("--concurrency", 4), Argument("--rounds", 2)),
     "rollout" => await RolloutBenchmark.RunAsync(Argument("--stores", 100), Argument("--concurrency", 4)),
     "backup" when OperatingSystem.IsLinux() => await BackupBenchmark.RunAsync(Argument("--database-mb", 200), Argument("--uploads-mb", 500)),
+    "startup" => await StartupBenchmark.RunAsync(Argument("--runs", 3)),
+    "warm-pool" => await WarmPoolBenchmark.RunAsync(Argument("--stores", 3)),
     "scale" => await ScaleBenchmark.RunAsync(Argument("--stores", 10_000), Argument("--rate", 200), Argument("--window", 60)),
     _ => Usage(),
 };
 
 int Usage()
 {
-    Console.Error.WriteLine($"Unknown benchmark '{benchmark}'. Benchmarks: provisioning, idle, scale, replica-wait, telemetry, rollout, backup.");
+    Console.Error.WriteLine($"Unknown benchmark '{benchmark}'. Benchmarks: provisioning, idle, scale, replica-wait, telemetry, rollout, backup, warm-pool, startup.");
     return 2;
 }
 

@@ -68,9 +68,9 @@ public sealed class FailoverTests(EngineFixture fixture, ITestOutputHelper outpu
             Assert.All(refused, a => Assert.True(a.Status == HttpStatusCode.ServiceUnavailable, $"{a.Route} answered {(int)a.Status} at {a.Time:HH:mm:ss.fff}"));
             await AssertExactlyTheseStoresAsync(clients[0], names, helm);
         }
-        catch (Exception e) when (e is InvalidOperationException or Xunit.Sdk.XunitException)
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or Xunit.Sdk.XunitException)
         {
-            // What the control planes logged as errors says which exception became a 500.
+            // What the control planes logged as errors says which exception became a 500 (or what held a store back).
             var errors = planes.SelectMany(p => p.Output.Split('\n')).Where(l => l.Contains("fail:", StringComparison.Ordinal) || l.Contains("Exception", StringComparison.Ordinal)).TakeLast(40);
             output.WriteLine($"control plane errors:\n{string.Join('\n', errors)}");
             throw;
@@ -196,12 +196,34 @@ public sealed class FailoverTests(EngineFixture fixture, ITestOutputHelper outpu
         }
     }
 
-    private static Task WaitAllReadyAsync(HttpClient client, IReadOnlyList<string> names) =>
-        Eventually.WaitUntilAsync(async () =>
+    private static async Task WaitAllReadyAsync(HttpClient client, IReadOnlyList<string> names)
+    {
+        try
         {
-            var page = JsonNode.Parse(await client.GetStringAsync("/api/v1/stores?limit=500&phase=ready"))!["items"]!.AsArray();
-            return names.All(n => page.Any(s => s!["name"]!.GetValue<string>() == n));
-        }, Generous, "every acknowledged store to be Ready");
+            await Eventually.WaitUntilAsync(async () =>
+            {
+                var page = JsonNode.Parse(await client.GetStringAsync("/api/v1/stores?limit=500&phase=ready"))!["items"]!.AsArray();
+                return names.All(n => page.Any(s => s!["name"]!.GetValue<string>() == n));
+            }, Generous, "every acknowledged store to be Ready");
+        }
+        catch (TimeoutException e)
+        {
+            // Which stores, where they stand and what their timelines last said.
+            var stuck = new List<string>();
+            foreach (var name in names)
+            {
+                var store = JsonNode.Parse(await client.GetStringAsync($"/api/v1/stores/{name}"))!;
+                if (store["phase"]!.GetValue<string>() != "ready")
+                {
+                    var events = JsonNode.Parse(await client.GetStringAsync($"/api/v1/stores/{name}/events"))!["items"]!.AsArray().TakeLast(5)
+                        .Select(ev => $"    {ev!["time"]} {ev["step"]} {ev["message"]}");
+                    stuck.Add($"{name}: {store["phase"]} {store["conditions"]?.ToJsonString()}\n{string.Join('\n', events)}");
+                }
+            }
+
+            throw new TimeoutException($"{e.Message}\n{string.Join('\n', stuck)}", e);
+        }
+    }
 
     /// <summary>One record per store, one namespace per store and no other, one release per namespace, helm never twice at once on a release.</summary>
     /// <param name="killed">A replica killed with its helm processes: their runs end when it was killed (they logged no end).</param>

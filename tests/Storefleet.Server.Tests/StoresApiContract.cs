@@ -35,6 +35,31 @@ public abstract class StoresApiContract(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task WarmPoolMembers_HaveReservedNames_KeepTheirPlan_AndCannotBeDeletedWhileClaimed()
+    {
+        Assert.Equal(HttpStatusCode.BadRequest, (await _client.PostAsync("/api/v1/stores", Json.Store("pool-0123456789"))).StatusCode);
+        var now = DateTimeOffset.UtcNow;
+        var member = Store.Request(Storefleet.Core.Pool.WarmPool.NewMemberName(), new StoreSpec(StoreEngine.WooCommerce, StorePlan.Small), Storefleet.Core.Pool.WarmPool.Owner, now);
+        Assert.IsType<CreateStoreResult.Created>(await fixture.Factory.Repository.CreateAsync(member, new StoreEvent(now, StoreEventType.Created, StorePhase.Requested, "member")));
+        var created = (await fixture.Factory.Repository.GetAsync(member.Name))!;
+        Assert.IsType<UpdateStoreResult.Updated>(await fixture.Factory.Repository.UpdateAsync(created with { Phase = StorePhase.Ready }, []));
+
+        // An admin reads a member like any store, but its plan is the pool's business.
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync($"/api/v1/stores/{member.Name}")).StatusCode);
+        var replan = await _client.PatchAsync($"/api/v1/stores/{member.Name}", Json.Body("""{"plan":"medium"}""", "application/merge-patch+json"));
+        Assert.Equal(HttpStatusCode.Conflict, replan.StatusCode);
+        Assert.EndsWith("pool-member", (await replan.ReadAsync()).GetProperty("type").GetString());
+
+        // Claimed by a store: deleting it would delete that store's new home.
+        var pool = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Storefleet.Core.Pool.IWarmPoolState>(fixture.Factory.Services);
+        await pool.RegisterAsync(member.Name, Storefleet.Core.Pool.WarmPool.Kind(member.Spec));
+        Assert.Equal(member.Name, await pool.ClaimAsync(UniqueName("claimer"), Storefleet.Core.Pool.WarmPool.Kind(member.Spec)));
+        var delete = await _client.DeleteAsync($"/api/v1/stores/{member.Name}");
+        Assert.Equal(HttpStatusCode.Conflict, delete.StatusCode);
+        Assert.EndsWith("pool-member-claimed", (await delete.ReadAsync()).GetProperty("type").GetString());
+    }
+
+    [Fact]
     public async Task Create_DefaultsEngineAndPlan()
     {
         var response = await _client.PostAsync("/api/v1/stores", Json.Body($$"""{"name":"{{UniqueName("dflt")}}"}"""));

@@ -62,6 +62,8 @@ if [[ -n "${PERSONALISE_FROM:-}" ]]; then
     if [[ "$old_url" != "$SITE_URL" ]]; then
       log "warm-pool member ${PERSONALISE_FROM}: replacing ${old_url} with ${SITE_URL} in every table"
       wp search-replace "$old_url" "$SITE_URL" --all-tables-with-prefix --skip-columns=guid --report-changed-only
+      # Then the host in every other form (scheme-relative, the other scheme): //member-host → //store-host.
+      wp search-replace "//${old_url#*://}" "//${SITE_URL#*://}" --all-tables-with-prefix --skip-columns=guid --report-changed-only
     fi
     wp option update siteurl "$SITE_URL"
     wp option update home "$SITE_URL"
@@ -75,6 +77,12 @@ if [[ -n "${PERSONALISE_FROM:-}" ]]; then
     wp config shuffle-salts
     wp user session destroy --all-users
     wp option update storefleet_personalised_from "$PERSONALISE_FROM"
+    # Everything else the bootstrap does is in place already (the member was bootstrapped): check the store and finish.
+    wp rewrite flush --hard
+    log "checking the store from inside the namespace"
+    /scripts/smoke-test.sh
+    log "done"
+    exit 0
   fi
 fi
 

@@ -11,8 +11,8 @@ public interface IWarmPoolState
 
     /// <summary>
     /// Claims the oldest idle member of <paramref name="kind"/> for <paramref name="store"/>: a member that is Ready, not
-    /// claimed and not retiring — one member, one store, across replicas. Asking again for the same store (its engine
-    /// was killed before it recorded the claim) returns the same member. Null: none idle.
+    /// claimed, not retiring and not stale — one member, one store, across replicas. Asking again for the same store (its
+    /// engine was killed before it recorded the claim) returns the same member, if it is of that kind. Null: none idle.
     /// </summary>
     Task<string?> ClaimAsync(string store, string kind, CancellationToken cancellationToken = default);
 
@@ -22,8 +22,23 @@ public interface IWarmPoolState
     /// <summary>The store a member's namespace now belongs to (it claimed the member); null when the member is unclaimed.</summary>
     Task<string?> StoreOfAsync(string member, CancellationToken cancellationToken = default);
 
-    /// <summary>Every claim: member → store (for the pool's view and for clearing claims whose store is gone).</summary>
+    /// <summary>Every claim: member → store (for the pool's view).</summary>
     Task<IReadOnlyDictionary<string, string>> ClaimsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Claims not yet recorded by their store: store → member (a killed engine's; cleared when the store went on without).</summary>
+    Task<IReadOnlyDictionary<string, string>> PendingClaimsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Members set aside for deletion (see <see cref="RetireAsync"/>).</summary>
+    Task<IReadOnlySet<string>> RetiringAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The members no create may claim because they are not on what the keeping control plane installs (outdated, or
+    /// ahead of it): replaces the whole set.
+    /// </summary>
+    Task SetStaleAsync(IReadOnlyCollection<string> members, CancellationToken cancellationToken = default);
+
+    /// <summary>Adds one member to the stale set (a replica found it is not on what it installs); the keeper's next look decides again.</summary>
+    Task MarkStaleAsync(string member, CancellationToken cancellationToken = default);
 
     /// <summary>Every registered member and its kind.</summary>
     Task<IReadOnlyDictionary<string, string>> MembersAsync(CancellationToken cancellationToken = default);

@@ -21,7 +21,8 @@ public sealed class FleetBackups(IStoreRepository stores, IBackupRepository back
         do
         {
             var page = await stores.ListAsync(new StoreQuery(StoreQuery.MaxLimit, next), cancellationToken);
-            foreach (var store in page.Items.Where(s => s.Phase.IsLive()))
+            // Warm-pool members have no backups (nothing of theirs is anyone's yet).
+            foreach (var store in page.Items.Where(s => s.Phase.IsLive() && !s.IsPoolMember))
             {
                 live++;
                 var latest = (await backups.ListAsync(store.Name, 50, cancellationToken)).FirstOrDefault(b => b.Status == BackupStatus.Succeeded && BackupJobs.BelongsTo(b, store));

@@ -29,7 +29,8 @@ public sealed class FleetVersions(IStoreRepository repository, StoreReleases rel
         do
         {
             var page = await repository.ListAsync(new StoreQuery(StoreQuery.MaxLimit, next), cancellationToken);
-            foreach (var store in page.Items.Where(s => s.Phase != StorePhase.Deleting))
+            // Warm-pool members are recycled by the pool's keeper, never rolled out to: they are reported by GET /api/v1/pool.
+            foreach (var store in page.Items.Where(s => s.Phase != StorePhase.Deleting && !s.IsPoolMember))
             {
                 total++;
                 if (store.Pin is not { } pin)

@@ -5,10 +5,11 @@ namespace Storefleet.Engine.Pool;
 
 /// <summary>
 /// Which store a namespace's objects belong to when the namespace is a claimed warm-pool member's (named after the
-/// member, not the store): cluster events, backup runs and cron runs there are the claiming store's. A member's name is
-/// random and never reused, so a mapping once found never changes and is kept in memory.
+/// member, not the store): cluster events, backup runs and cron runs there are the claiming store's once the store has
+/// recorded its claim. A member's name is random and never reused, so a recorded claim never changes and is kept in
+/// memory; a claim not yet recorded (it may still be given back) is looked up again each time.
 /// </summary>
-public sealed class PoolPlacements(IWarmPoolState pool)
+public sealed class PoolPlacements(IWarmPoolState pool, Core.Stores.IStoreRepository repository)
 {
     private readonly ConcurrentDictionary<string, string> _claimed = new(StringComparer.Ordinal);
 
@@ -35,6 +36,13 @@ public sealed class PoolPlacements(IWarmPoolState pool)
         var store = await pool.StoreOfAsync(clusterName, cancellationToken);
         if (store is null)
         {
+            return clusterName;
+        }
+
+        var record = await repository.GetAsync(store, cancellationToken);
+        if (record?.ClusterName != clusterName)
+        {
+            // Claimed but not yet taken over: still the member's namespace.
             return clusterName;
         }
 

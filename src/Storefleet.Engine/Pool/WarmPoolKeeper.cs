@@ -12,8 +12,10 @@ namespace Storefleet.Engine.Pool;
 /// <summary>
 /// Keeps each plan's warm pool at its configured size, on one replica at a time (a Redis lease): replenishes after
 /// claims (one member at a time by default, and only while no person's store waits for a worker: people's creates and
-/// deletes come first), recycles members on an older chart or values one at a time, deletes failed members (reported on
-/// their timeline and in the log) and members beyond a smaller size, and clears claims a killed engine left behind.
+/// deletes come first), then recycles members on an older chart, values or application versions one at a time (they are
+/// never claimed meanwhile), deletes failed members and members unhealthy beyond a grace (reported on their timeline and
+/// in the log) and members beyond a smaller size, and clears claims a killed engine left behind. Members are added only
+/// below the platform's total store limit.
 /// The members themselves are provisioned and deleted by the engine, as any store.
 /// </summary>
 public sealed partial class WarmPoolKeeper(
@@ -29,15 +31,18 @@ public sealed partial class WarmPoolKeeper(
 {
     private DateTimeOffset Now => clock.GetUtcNow();
 
+    private TimeSpan Interval => options.Value.WarmPoolKeeping.Interval > TimeSpan.Zero ? options.Value.WarmPoolKeeping.Interval : TimeSpan.FromSeconds(10);
+
+    private int MaxProvisioning => Math.Clamp(options.Value.WarmPoolKeeping.MaxProvisioning, 1, 16);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var keeping = options.Value.WarmPoolKeeping;
-        using var timer = new PeriodicTimer(keeping.Interval, clock);
+        using var timer = new PeriodicTimer(Interval, clock);
         do
         {
             try
             {
-                if (await pool.TryKeepAsync(instance.Id, keeping.Interval * 3, stoppingToken))
+                if (await pool.TryKeepAsync(instance.Id, Interval * 3, stoppingToken))
                 {
                     await KeepAsync(stoppingToken);
                 }
@@ -50,69 +55,86 @@ public sealed partial class WarmPoolKeeper(
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    /// <summary>One look at the pool: claims, failures, recycling, size.</summary>
+    /// <summary>One look at the pool: claims a killed engine left, failures, size, then recycling.</summary>
     public async Task KeepAsync(CancellationToken cancellationToken)
     {
-        await ClearStaleClaimsAsync(cancellationToken);
+        await ClearPendingClaimsAsync(cancellationToken);
         var plans = await inventory.ReadAsync(cancellationToken);
         await RegisterAsync(plans, cancellationToken);
-        var provisioning = plans.Sum(p => p.Count(MemberState.Provisioning) + p.Count(MemberState.Deleting));
+        // This control plane's view of which members no create may claim (another version's, or outdated).
+        await pool.SetStaleAsync([.. plans.SelectMany(p => p.Members).Where(m => m.State is MemberState.Outdated or MemberState.Ahead).Select(m => m.Record.Name)], cancellationToken);
+        var busy = plans.Sum(p => p.Count(MemberState.Provisioning) + p.Count(MemberState.Deleting));
         var peopleWaiting = (await repository.NamesInPhaseAsync(StorePhase.Requested, cancellationToken)).Any(n => !n.StartsWith(WarmPool.MemberPrefix, StringComparison.Ordinal));
         foreach (var plan in plans)
         {
+            if (!await pool.TryKeepAsync(instance.Id, Interval * 3, cancellationToken))
+            {
+                // Another replica keeps the pool now.
+                return;
+            }
+
+            foreach (var member in plan.Members.Where(m => m.State == MemberState.Deleting && m.Record.Phase != StorePhase.Deleting))
+            {
+                // Set aside earlier, but its deletion was not recorded (a conflict, or a keeper killed in between).
+                await RequestDeletionAsync(member.Record, $"Warm-pool member {member.Record.Name} was set aside for deletion; deleting it.", cancellationToken);
+            }
+
             foreach (var failed in plan.Members.Where(m => m.State == MemberState.Failed))
             {
                 var reason = failed.Record.Condition(ConditionTypes.Failed) ?? failed.Record.Condition(ConditionTypes.Degraded);
-                LogMemberFailed(logger, failed.Record.Name, plan.Plan.Id, reason?.Message ?? failed.Record.Phase.ToWire());
-                await RetireAsync(failed.Record, $"Warm-pool member {failed.Record.Name} is {failed.Record.Phase.ToWire()} ({reason?.Reason}: {reason?.Message}); it is deleted and replaced.", cancellationToken);
+                var why = $"{failed.Record.Phase.ToWire()}{(failed.Record.Phase == StorePhase.Degraded ? $" for longer than {WarmPoolInventory.DegradedGrace.TotalMinutes:0} min" : string.Empty)} ({reason?.Reason}: {reason?.Message})";
+                LogMemberFailed(logger, failed.Record.Name, plan.Plan.Id, why);
+                await RetireAsync(failed.Record, $"Warm-pool member {failed.Record.Name} is {why}; it is deleted and replaced.", cancellationToken);
             }
 
-            var idle = plan.Members.Where(m => m.State == MemberState.Idle).ToList();
             var outdated = plan.Members.Where(m => m.State == MemberState.Outdated).ToList();
             var extra = plan.Available - plan.Size;
-            // Smaller size: the newest idle members go first (outdated ones before them).
-            foreach (var member in outdated.Concat(idle.AsEnumerable().Reverse()).Take(Math.Max(0, extra)).ToList())
+            if (extra > 0)
             {
-                await RetireAsync(member.Record, $"The warm pool of plan {plan.Plan.Id} is set to {plan.Size}; member {member.Record.Name} is not needed and is deleted.", cancellationToken);
-                outdated.Remove(member);
-                extra--;
-            }
+                // Smaller size: outdated members go first, then the newest idle ones.
+                var idle = plan.Members.Where(m => m.State == MemberState.Idle).Reverse();
+                foreach (var member in outdated.Concat(idle).Take(extra).ToList())
+                {
+                    await RetireAsync(member.Record, $"The warm pool of plan {plan.Plan.Id} is set to {plan.Size}; member {member.Record.Name} is not needed and is deleted.", cancellationToken);
+                    outdated.Remove(member);
+                }
 
-            // Recycled one at a time (per plan), only while nothing else of the plan's pool is on its way.
-            if (outdated.Count > 0 && plan.Count(MemberState.Provisioning) + plan.Count(MemberState.Deleting) == 0 && provisioning < options.Value.WarmPoolKeeping.MaxProvisioning)
-            {
-                var oldest = outdated[0].Record;
-                await RetireAsync(oldest, $"Warm-pool member {oldest.Name} runs chart {oldest.Pin?.ChartVersion} with values digest {oldest.Pin?.Digest}, not what this control plane installs now: it is recycled (deleted, then replaced).", cancellationToken);
-                provisioning++;
                 continue;
             }
 
-            for (var missing = plan.Size - plan.Available; missing > 0; missing--)
+            // Refill first (a person's store waiting for a worker goes first, and at most MaxProvisioning members are on their way).
+            var missing = plan.Size - plan.Available;
+            for (; missing > 0 && !peopleWaiting && busy < MaxProvisioning; missing--)
             {
-                if (peopleWaiting || provisioning >= options.Value.WarmPoolKeeping.MaxProvisioning)
-                {
-                    break;
-                }
-
                 if (!await AddMemberAsync(plan.Plan, cancellationToken))
                 {
                     break;
                 }
 
-                provisioning++;
+                busy++;
+            }
+
+            // Then recycle, one member at a time per plan, only while the pool is otherwise full and nothing of it is on its way.
+            if (missing <= 0 && outdated.Count > 0 && plan.Count(MemberState.Provisioning) + plan.Count(MemberState.Deleting) == 0 && busy < MaxProvisioning)
+            {
+                var oldest = outdated[0].Record;
+                await RetireAsync(oldest, $"Warm-pool member {oldest.Name} runs chart {oldest.Pin?.ChartVersion} with values digest {oldest.Pin?.Digest}, not what this control plane installs now: it is recycled (deleted, then replaced).", cancellationToken);
+                busy++;
             }
         }
     }
 
-    /// <summary>Claims whose store never recorded them (it was deleted, or its engine was killed and it went on without): the member is idle again.</summary>
-    private async Task ClearStaleClaimsAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Claims whose store never recorded them (it was deleted, or its engine was killed and the store went on without):
+    /// the member is idle again. A store that still asks (requested) or holds the claim keeps it.
+    /// </summary>
+    private async Task ClearPendingClaimsAsync(CancellationToken cancellationToken)
     {
-        foreach (var (member, storeName) in await pool.ClaimsAsync(cancellationToken))
+        foreach (var (storeName, member) in await pool.PendingClaimsAsync(cancellationToken))
         {
             var store = await repository.GetAsync(storeName, cancellationToken);
-            if (store is null ? await repository.GetAsync(member, cancellationToken) is null : store.ClusterName == member || store.Phase == StorePhase.Requested)
+            if (store is not null && (store.Phase == StorePhase.Requested || store.Claim?.Member == member))
             {
-                // In use (or the claim is about to be recorded); a claim with neither store nor member left is forgotten by the store's removal.
                 continue;
             }
 
@@ -125,7 +147,7 @@ public sealed partial class WarmPoolKeeper(
     private async Task RegisterAsync(IReadOnlyList<PlanPool> plans, CancellationToken cancellationToken)
     {
         var registered = await pool.MembersAsync(cancellationToken);
-        foreach (var member in plans.SelectMany(p => p.Members).Where(m => !registered.ContainsKey(m.Record.Name)))
+        foreach (var member in plans.SelectMany(p => p.Members).Where(m => m.Record.Phase != StorePhase.Deleting && !registered.ContainsKey(m.Record.Name)))
         {
             await pool.RegisterAsync(member.Record.Name, WarmPool.Kind(member.Record.Spec), cancellationToken);
         }
@@ -162,8 +184,13 @@ public sealed partial class WarmPoolKeeper(
             return;
         }
 
+        await RequestDeletionAsync(member, why, cancellationToken);
+    }
+
+    private async Task RequestDeletionAsync(Store member, string why, CancellationToken cancellationToken)
+    {
         var current = await repository.GetAsync(member.Name, cancellationToken);
-        if (current is null || !current.CanTake(StoreTrigger.RequestDelete))
+        if (current is null || !current.IsPoolMember || !current.CanTake(StoreTrigger.RequestDelete))
         {
             return;
         }

@@ -40,10 +40,14 @@ public sealed partial class StoreReconciler(
     StoreRestores restores,
     BackupPurges purges,
     Core.Pool.IWarmPoolState pool,
+    Fleet.FleetVersions versions,
     Telemetry.StorefleetMetrics? metrics = null,
     Core.Fleet.IFleetHistory? history = null)
 {
     private const int MaxStepsPerClaim = 16;
+
+    /// <summary>Members a create tries before it is provisioned from scratch (each unfit one is given back).</summary>
+    private const int MaxClaimAttempts = 3;
     private readonly EngineOptions _options = options.Value;
 
     private DateTimeOffset Now => clock.GetUtcNow();
@@ -933,7 +937,7 @@ public sealed partial class StoreReconciler(
             await purges.ScheduleAsync(c.Store, ct);
         }
 
-        var kept = !backupOptions.Value.Enabled ? string.Empty : c.Store.PurgeBackups
+        var kept = !backupOptions.Value.Enabled || c.Store.IsPoolMember ? string.Empty : c.Store.PurgeBackups
             ? " Its backups are purged now, as asked."
             : $" Its backups are kept for {Describe(backupOptions.Value.RetainAfterDeletion)} (until {Now + backupOptions.Value.RetainAfterDeletion:yyyy-MM-dd HH:mm} UTC), then purged; it can be cloned from them until then.";
         var tombstone = Event(StoreEventType.Deleted, StorePhase.Deleting,
@@ -969,19 +973,39 @@ public sealed partial class StoreReconciler(
         }
 
         var stopwatch = Stopwatch.StartNew();
-        var name = await pool.ClaimAsync(store.Name, Core.Pool.WarmPool.Kind(store.Spec), ct);
-        if (name is null)
+        Store? member = null;
+        string? name = null;
+        // A member found unfit is given back (and marked stale if it is on another chart) and the next one tried.
+        for (var attempt = 0; attempt < MaxClaimAttempts && member is null; attempt++)
         {
-            return null;
+            name = await pool.ClaimAsync(store.Name, Core.Pool.WarmPool.Kind(store.Spec), ct);
+            if (name is null)
+            {
+                return null;
+            }
+
+            var found = await repository.GetAsync(name, ct);
+            var unfit = found is not { IsPoolMember: true, Phase: StorePhase.Ready } ? $"it is {(found is null ? "gone" : found.Phase.ToWire())}"
+                : found.Spec != store.Spec ? $"it is {Core.Pool.WarmPool.Kind(found.Spec)}, not {Core.Pool.WarmPool.Kind(store.Spec)}"
+                : versions.Standing(found) is Fleet.VersionStanding.Outdated or Fleet.VersionStanding.Ahead ? $"it runs chart {found.Pin?.ChartVersion} (values digest {found.Pin?.Digest}), not what this control plane installs"
+                : null;
+            if (unfit is null)
+            {
+                member = found;
+                break;
+            }
+
+            await pool.ReleaseClaimAsync(name, store.Name, ct);
+            if (found is { IsPoolMember: true, Phase: StorePhase.Ready })
+            {
+                await pool.MarkStaleAsync(name, ct);
+            }
+
+            LogClaimReleased(logger, store.Name, name, unfit);
         }
 
-        var member = await repository.GetAsync(name, ct);
-        if (member is not { IsPoolMember: true, Phase: StorePhase.Ready })
+        if (member is null || name is null)
         {
-            // Deleted (or changed) since it was idle: give the claim back; the store is provisioned from scratch.
-            await pool.ReleaseClaimAsync(name, store.Name, ct);
-            var now = member is null ? "gone" : member.Phase.ToWire();
-            LogClaimReleased(logger, store.Name, name, now);
             return null;
         }
 
@@ -1015,8 +1039,21 @@ public sealed partial class StoreReconciler(
 
         await pool.ClaimRecordedAsync(store.Name, ct);
         c.Guard.EnsureHeld();
-        await actions.RelabelNamespaceAsync(c.Client, store, c.Names, ct);
-        await StoreClusterActions.ReplaceCredentialsAsync(c.Client, store, c.Names, ct);
+        try
+        {
+            await actions.RelabelNamespaceAsync(c.Client, store, c.Names, ct);
+            await StoreClusterActions.ReplaceCredentialsAsync(c.Client, store, c.Names, ct);
+        }
+        catch (Exception e) when (KubeErrors.IsNotFound(e))
+        {
+            // The member's namespace or Secret is gone (deleted by hand): a store being deleted just goes on deleting; one
+            // being created gives the member up and is provisioned from scratch.
+            return store.Phase == StorePhase.Deleting
+                ? await WriteAsync(c, store.WithClaimStage(Core.Pool.PoolClaimStage.Personalise, Now), Event(StoreEventType.Warning, store.Phase,
+                    $"Warm-pool member {adopt.Member}'s namespace or credentials are gone already; the deletion goes on.", adopt.Step), ct)
+                : await AbandonClaimAsync(c.Lease, store, "PoolMemberGone", $"The namespace {c.Names.Namespace} or its credentials Secret of warm-pool member {adopt.Member} is gone ({KubeErrors.Describe(e)}).", ct);
+        }
+
         return await WriteAsync(c, Succeeded(store.WithClaimStage(Core.Pool.PoolClaimStage.Personalise, Now)), Event(StoreEventType.StepSucceeded, store.Phase,
             $"Warm-pool member {adopt.Member} adopted: namespace {c.Names.Namespace} relabelled for this store, credentials Secret {c.Names.CredentialsSecret} replaced (new administrator password).",
             adopt.Step, stopwatch.Elapsed), ct);
@@ -1041,6 +1078,13 @@ public sealed partial class StoreReconciler(
         // Deleting the namespace removes everything helm may have left.
         await StoreClusterActions.DeleteNamespaceAsync(c.Client, c.Names, ct);
         releases.ForgetAbandoned(c.Names);
+        if (await repository.GetAsync(discard.Member, ct) is { IsPoolMember: true } left)
+        {
+            // Given up before its adoption removed it: its record goes with its namespace, so it is never claimed again.
+            await repository.RemoveAsync(left, new StoreEvent(Now, StoreEventType.Deleted, left.Phase,
+                $"Discarded: store {c.Store.Name} claimed this member and could not personalise it; its namespace is deleted.", null, discard.Step), cancellationToken: ct);
+        }
+
         await pool.ForgetAsync(discard.Member, ct);
         var cold = c.Store.ProvisionedCold(Now);
         var coldNames = StoreClusterNames.For(cold, _options.NamespacePrefix);
@@ -1300,8 +1344,8 @@ public sealed partial class StoreReconciler(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Store {Store} failed ({Reason}): {Message}")]
     private static partial void LogFailed(ILogger logger, string store, string reason, string message);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Store {Store}: warm-pool member {Member} was claimed but is {Phase} now; the claim is given back and the store provisioned from scratch.")]
-    private static partial void LogClaimReleased(ILogger logger, string store, string member, string phase);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Store {Store}: warm-pool member {Member} was claimed but {Why}; the claim is given back.")]
+    private static partial void LogClaimReleased(ILogger logger, string store, string member, string why);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Store {Store}: personalising warm-pool member {Member} failed ({Reason}): {Message} The member is discarded; the store is provisioned from scratch.")]
     private static partial void LogClaimAbandoned(ILogger logger, string store, string member, string reason, string message);

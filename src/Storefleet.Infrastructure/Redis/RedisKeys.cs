@@ -144,6 +144,9 @@ public sealed class RedisKeys(string prefix)
     /// <summary>Set: idle members set aside for deletion (recycled, shrunk or failed): never claimed.</summary>
     public RedisKey PoolRetiring => $"{Prefix}pool:retiring";
 
+    /// <summary>Set: members not on what the keeping control plane installs (outdated or ahead): never claimed.</summary>
+    public RedisKey PoolStale => $"{Prefix}pool:stale";
+
     /// <summary>String: the replica keeping the warm pool (replenishing, recycling), with a TTL.</summary>
     public RedisKey PoolKeeper => $"{Prefix}pool:keeper";
 

@@ -41,9 +41,10 @@ public sealed class RedisStoreRepository : IStoreRepository, IDisposable
             StoreScripts.Create,
             [keys.Store(store.Name), keys.AllStores, keys.StoresByOwner(store.Owner), keys.StoresByPhase(store.Phase.ToWire()), keys.Events(store.Name),
              keys.StoresByPhase(StorePhase.Requested.ToWire()), keys.StoresByPhase(StorePhase.Provisioning.ToWire()), keys.StoresByPhase(StorePhase.Bootstrapping.ToWire()),
-             keys.EventCount(store.Name), keys.ChangeSequence, keys.ChangeLog, keys.NameIndex, keys.StoresByPlan(store.Spec.Plan.Id), keys.Plans],
+             keys.EventCount(store.Name), keys.ChangeSequence, keys.ChangeLog, keys.NameIndex, keys.StoresByPlan(store.Spec.Plan.Id), keys.Plans,
+             keys.StoresByOwner(Core.Pool.WarmPool.Owner)],
             [document, store.Name, Score(store), Serialize(created), _options.MaxEventsPerStore, limits.MaxStoresPerOwner, limits.MaxStoresTotal, limits.MaxInProgressPerOwner,
-             store.Owner, _options.MaxChanges, store.Spec.Plan.Id]).ConfigureAwait(false))!;
+             store.Owner, _options.MaxChanges, store.Spec.Plan.Id, store.IsPoolMember ? "0" : "1"]).ConfigureAwait(false))!;
 
         switch ((int)result[0])
         {

@@ -9,16 +9,24 @@ public sealed class RedisWarmPoolState(IConnectionMultiplexer redis, RedisKeys k
 {
     /// <summary>
     /// KEYS: the pool owner's store index (oldest first), the Ready phase index, members (member → kind), claims
-    /// (member → store), claiming (store → member), retiring. ARGV: store, kind. Returns the member claimed, or nil.
+    /// (member → store), claiming (store → member), retiring, stale. ARGV: store, kind. Returns the member claimed, or nil.
+    /// A claim the store already holds is returned only if it is of the kind asked for (else it is given back first).
     /// </summary>
     private const string Claim = """
         local held = redis.call('HGET', KEYS[5], ARGV[1])
         if held then
-          return held
+          if redis.call('HGET', KEYS[3], held) == ARGV[2] then
+            return held
+          end
+          redis.call('HDEL', KEYS[5], ARGV[1])
+          if redis.call('HGET', KEYS[4], held) == ARGV[1] then
+            redis.call('HDEL', KEYS[4], held)
+          end
         end
         for _, name in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
           if redis.call('HGET', KEYS[3], name) == ARGV[2] and redis.call('ZSCORE', KEYS[2], name)
-              and redis.call('HEXISTS', KEYS[4], name) == 0 and redis.call('SISMEMBER', KEYS[6], name) == 0 then
+              and redis.call('HEXISTS', KEYS[4], name) == 0 and redis.call('SISMEMBER', KEYS[6], name) == 0
+              and redis.call('SISMEMBER', KEYS[7], name) == 0 then
             redis.call('HSET', KEYS[4], name, ARGV[1])
             redis.call('HSET', KEYS[5], ARGV[1], name)
             return name
@@ -55,7 +63,7 @@ public sealed class RedisWarmPoolState(IConnectionMultiplexer redis, RedisKeys k
     public async Task<string?> ClaimAsync(string store, string kind, CancellationToken cancellationToken = default)
     {
         var result = await Db.ScriptEvaluateAsync(Claim,
-            [keys.StoresByOwner(WarmPool.Owner), keys.StoresByPhase(StorePhase.Ready.ToWire()), keys.PoolMembers, keys.PoolClaims, keys.PoolClaiming, keys.PoolRetiring],
+            [keys.StoresByOwner(WarmPool.Owner), keys.StoresByPhase(StorePhase.Ready.ToWire()), keys.PoolMembers, keys.PoolClaims, keys.PoolClaiming, keys.PoolRetiring, keys.PoolStale],
             [store, kind]);
         return result.IsNull ? null : (string?)result;
     }
@@ -68,6 +76,27 @@ public sealed class RedisWarmPoolState(IConnectionMultiplexer redis, RedisKeys k
 
     public async Task<IReadOnlyDictionary<string, string>> ClaimsAsync(CancellationToken cancellationToken = default) =>
         (await Db.HashGetAllAsync(keys.PoolClaims)).ToDictionary(e => (string)e.Name!, e => (string)e.Value!, StringComparer.Ordinal);
+
+    public async Task<IReadOnlyDictionary<string, string>> PendingClaimsAsync(CancellationToken cancellationToken = default) =>
+        (await Db.HashGetAllAsync(keys.PoolClaiming)).ToDictionary(e => (string)e.Name!, e => (string)e.Value!, StringComparer.Ordinal);
+
+    public async Task<IReadOnlySet<string>> RetiringAsync(CancellationToken cancellationToken = default) =>
+        (await Db.SetMembersAsync(keys.PoolRetiring)).Select(v => (string)v!).ToHashSet(StringComparer.Ordinal);
+
+    public async Task SetStaleAsync(IReadOnlyCollection<string> members, CancellationToken cancellationToken = default)
+    {
+        var transaction = Db.CreateTransaction();
+        _ = transaction.KeyDeleteAsync(keys.PoolStale);
+        if (members.Count > 0)
+        {
+            _ = transaction.SetAddAsync(keys.PoolStale, [.. members.Select(m => (RedisValue)m)]);
+        }
+
+        await transaction.ExecuteAsync();
+    }
+
+    public Task MarkStaleAsync(string member, CancellationToken cancellationToken = default) =>
+        Db.SetAddAsync(keys.PoolStale, member);
 
     public async Task<IReadOnlyDictionary<string, string>> MembersAsync(CancellationToken cancellationToken = default) =>
         (await Db.HashGetAllAsync(keys.PoolMembers)).ToDictionary(e => (string)e.Name!, e => (string)e.Value!, StringComparer.Ordinal);

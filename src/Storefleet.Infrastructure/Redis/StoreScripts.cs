@@ -27,9 +27,11 @@ internal static class StoreScripts
     /// <summary>
     /// KEYS: store, all-stores index, owner index, phase index, events, then the requested, provisioning and
     /// bootstrapping phase indexes (for the in-progress limit), then the events counter, the change sequence, the
-    /// change log, the name index, the plan index and the set of plans.
+    /// change log, the name index, the plan index, the set of plans and the warm pool's member index.
     /// ARGV: json, name, score (ms), event json, max events, max stores per owner, max stores in total,
-    /// max in-progress stores per owner (0: no limit), owner, max change log entries, plan id.
+    /// max in-progress stores per owner (0: no limit), owner, max change log entries, plan id, '1' when a person's store
+    /// (warm-pool members do not count against a person's create: claiming one leaves the total as it is; the keeper
+    /// adds members only below the total).
     /// Returns {1} when created, {0, existing json, existing version} when the name is taken, or
     /// {2, limit, value} when a limit refuses it.
     /// </summary>
@@ -43,7 +45,11 @@ internal static class StoreScripts
           return {2, 'stores-per-owner', perOwner}
         end
         local total = tonumber(ARGV[7])
-        if total > 0 and redis.call('ZCARD', KEYS[2]) >= total then
+        local counted = redis.call('ZCARD', KEYS[2])
+        if ARGV[12] == '1' then
+          counted = counted - redis.call('ZCARD', KEYS[15])
+        end
+        if total > 0 and counted >= total then
           return {2, 'stores-total', total}
         end
         local inProgress = tonumber(ARGV[8])

@@ -30,7 +30,7 @@ public sealed record CommandResult(IResult Result, Store? Store)
 /// limits checked atomically with the create, owner isolation (another owner's store is not found),
 /// intent recorded in Redis and handed to the engine, every outcome in the audit trail.
 /// </summary>
-public sealed class StoreCommands(IStoreRepository repository, StoreWork work, AuditTrail audit, IOptions<AccessOptions> access, PlanChangeCheck planChecks, Storefleet.Engine.Fleet.FleetVersions versions, TimeProvider clock, ReplicaAcknowledgements replicas, CloneSources clones)
+public sealed class StoreCommands(IStoreRepository repository, StoreWork work, AuditTrail audit, IOptions<AccessOptions> access, PlanChangeCheck planChecks, Storefleet.Engine.Fleet.FleetVersions versions, TimeProvider clock, ReplicaAcknowledgements replicas, CloneSources clones, Core.Pool.IWarmPoolState pool)
 {
     private const int MaxWriteAttempts = 5;
 
@@ -139,6 +139,14 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
             return new(Problems.Forbidden(actor.Role), null);
         }
 
+        if (name.StartsWith(Core.Pool.WarmPool.MemberPrefix, StringComparison.Ordinal) && StoresApi.InvalidName(name) is null && await pool.StoreOfAsync(name, cancellationToken) is { } claimant)
+        {
+            // Its namespace is about to become (or is) that store's: deleting the member would delete the store's home.
+            await Audit(actor, client, AuditActions.StoreDelete, name, $"refused: claimed by {claimant}");
+            return new(Problems.Conflict("The warm-pool member is being claimed.",
+                $"Warm-pool member '{name}' is being taken over by a store; it is no longer a member. Delete that store instead if it should go.", "pool-member-claimed"), null);
+        }
+
         var current = purgeBackups && StoresApi.InvalidName(name) is null ? await repository.GetAsync(name, cancellationToken) : null;
         if (current is { Phase: StorePhase.Deleting, PurgeBackups: false })
         {
@@ -218,6 +226,13 @@ public sealed class StoreCommands(IStoreRepository repository, StoreWork work, A
         if (errors.Count > 0)
         {
             return new(Problems.Validation(errors), null);
+        }
+
+        if (store.IsPoolMember)
+        {
+            await Audit(actor, client, AuditActions.StoreChange, name, "refused: warm-pool member");
+            return new(Problems.Conflict("A warm-pool member keeps its plan.",
+                $"'{name}' is a warm-pool member of plan {store.Spec.Plan.Id}. Change the pool's sizes (Storefleet:Engine:WarmPool:<plan>) instead; the keeper adds and removes members.", "pool-member"), store);
         }
 
         if (ifMatch is not null && !StoreETag.Matches(ifMatch, store.Generation))

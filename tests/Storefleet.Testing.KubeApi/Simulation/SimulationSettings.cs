@@ -31,6 +31,12 @@ public sealed class SimulationSettings
     public TimeSpan JobDuration { get; set; } = TimeSpan.Zero;
 
     /// <summary>
+    /// How long one Job takes to finish, by the Job (null: <see cref="ReadyDelay"/> + <see cref="JobDuration"/>): e.g. a
+    /// benchmark giving a store's first bootstrap and a warm-pool personalisation their realistic proportions.
+    /// </summary>
+    public Func<System.Text.Json.Nodes.JsonObject, TimeSpan?>? JobDurationFor { get; set; }
+
+    /// <summary>
     /// While true the simulated controllers ignore changes (objects written meanwhile keep exactly the status they were
     /// written with) — for seeding a large fleet in a known state quickly, e.g. the idle benchmark's thousand stores.
     /// </summary>

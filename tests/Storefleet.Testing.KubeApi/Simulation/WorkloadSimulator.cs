@@ -119,7 +119,9 @@ public sealed class WorkloadSimulator
     {
         var ns = obj["metadata"]!["namespace"]!.GetValue<string>();
         var name = obj["metadata"]!["name"]!.GetValue<string>();
-        var delay = _settings.ReadyDelay + (resource.GroupResource == "jobs.batch" ? _settings.JobDuration : TimeSpan.Zero);
+        var delay = resource.GroupResource == "jobs.batch"
+            ? _settings.JobDurationFor?.Invoke(obj) ?? _settings.ReadyDelay + _settings.JobDuration
+            : _settings.ReadyDelay;
         _ = Task.Run(async () =>
         {
             try
