@@ -108,6 +108,52 @@ public sealed class StoreChartBootstrapTests
         Assert.Contains("/wp-json/wc/store/v1/cart", smoke);
     }
 
+    [Theory]
+    [InlineData("values-local.yaml", "http://shop.localtest.me")]
+    [InlineData("values-prod.yaml", "https://shop.shops.example.com")]
+    public async Task AStoreThatTookOverAWarmPoolMember_IsServedAndTitledAfterItself_AndItsBootstrapPersonalisesOnce(string file, string url)
+    {
+        var member = await StoreChart.RenderAsync(StoreChart.AsControlPlaneInstalls(file, "small").With("ingress.enabled", "false"));
+        var claimed = await StoreChart.RenderAsync(StoreChart.AsControlPlaneInstalls(file, "small")
+            .With("storeName", "shop").With("bootstrap.personaliseFrom", "pool-0a1b2c3d4e").With("bootstrap.generation", "2"));
+
+        // The member has no Ingress; the store that took it over is served at its own host, under the member's release.
+        Assert.Empty(member.All<V1Ingress>());
+        var ingress = claimed.Named<V1Ingress>("demo");
+        Assert.Equal(new Uri(url).Host, ingress.Spec.Rules.Single().Host);
+        var env = claimed.All<V1Job>().Single().Spec.Template.Spec.Containers.Single().Env;
+        Assert.Equal(url, env.Single(e => e.Name == "SITE_URL").Value);
+        Assert.Equal("shop", env.Single(e => e.Name == "SITE_TITLE").Value);
+        Assert.Equal("pool-0a1b2c3d4e", env.Single(e => e.Name == "PERSONALISE_FROM").Value);
+        Assert.DoesNotContain(member.All<V1Job>().Single().Spec.Template.Spec.Containers.Single().Env, e => e.Name == "PERSONALISE_FROM");
+        // Only the Ingress and the bootstrap Job differ: the workloads (and their pods) are the member's, untouched.
+        Assert.Equal(Workloads(member), Workloads(claimed));
+
+        var script = File.ReadAllText(Path.Combine(ScriptsDirectory, "bootstrap.sh"));
+        foreach (var step in new[]
+        {
+            "storefleet_personalised_from", "wp search-replace \"$old_url\" \"$SITE_URL\"", "wp option update blogname \"$SITE_TITLE\"",
+            "--prompt=user_pass", "wp config shuffle-salts", "wp user session destroy --all-users",
+        })
+        {
+            Assert.Contains(step, script);
+        }
+
+        static List<string> Workloads(RenderedChart chart) =>
+            [.. chart.Objects.Where(o => o is V1Deployment or V1StatefulSet).Select(o => KubernetesYaml.Serialize(o))];
+    }
+
+    [Theory]
+    [InlineData("bootstrap.personaliseFrom", "shop")]
+    [InlineData("bootstrap.personaliseFrom", "pool-$(id)")]
+    [InlineData("storeName", "Shop")]
+    [InlineData("storeName", "shop.example.com")]
+    public async Task PersonalisationValues_AreChecked_BeforeAnythingRenders(string key, string value)
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => StoreChart.RenderAsync(StoreChart.AsControlPlaneInstalls("values-local.yaml", "small").With(key, value)));
+        Assert.Contains(key.Split('.')[^1], error.Message);
+    }
+
     [Fact]
     public async Task TheScripts_PassShellcheck()
     {
