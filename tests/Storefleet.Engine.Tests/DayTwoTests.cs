@@ -11,17 +11,126 @@ using Storefleet.Testing.KubeApi;
 using Storefleet.Testing.KubeApi.Simulation;
 
 namespace Storefleet.Engine.Tests;
-
 /// <summary>
 /// Day two on the double with the real helm: a Ready store stays watched — drift is repaired (each repair an event
 /// naming the objects), health moves it to Degraded and back, a lost namespace fails it — and its plan changes in place.
+/// Split in classes (each with its own test double and Redis) so that they run side by side.
 /// </summary>
-public sealed class DayTwoTests(EngineFixture fixture) : IClassFixture<EngineFixture>
+public abstract class DayTwoTestBase(EngineFixture fixture)
 {
-    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
+    protected static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
 
-    private k8s.Kubernetes Client => new(KubernetesClientConfiguration.BuildConfigFromConfigFile(fixture.Api.KubeconfigPath));
+    protected EngineFixture Fixture { get; } = fixture;
 
+    protected k8s.Kubernetes Client => new(KubernetesClientConfiguration.BuildConfigFromConfigFile(Fixture.Api.KubeconfigPath));
+
+    protected ControlPlane StartPlane(Dictionary<string, string?>? overrides = null, string? prefix = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Storefleet:Engine:DegradedAfter"] = "00:00:02",
+            ["Storefleet:Engine:Drift:RepairBackoff"] = "00:00:00.500",
+            ["Storefleet:Engine:SteadyResyncInterval"] = "00:00:30",
+        };
+        foreach (var (key, value) in overrides ?? [])
+        {
+            settings[key] = value;
+        }
+
+        return Fixture.StartControlPlane(settings, prefix);
+    }
+
+    protected async Task AllowVolumeExpansionAsync(bool allowed) =>
+        await Client.StorageV1.PatchStorageClassAsync(new V1Patch($$"""{"allowVolumeExpansion":{{(allowed ? "true" : "false")}}}""", V1Patch.PatchType.MergePatch), KubeApiState.DefaultStorageClass);
+
+    protected async Task<int> RevisionAsync(string name)
+    {
+        var records = await Client.CoreV1.ListNamespacedSecretAsync($"store-{name}", labelSelector: $"owner=helm,name={name}");
+        return records.Items.Max(r => int.Parse(r.Metadata.Labels["version"], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    protected static async Task<string> ETagAsync(ControlPlane plane, string name)
+    {
+        var response = await plane.CreateClient().GetAsync($"/api/v1/stores/{name}");
+        return response.Headers.ETag!.ToString();
+    }
+
+    protected static async Task<Store> WaitForAsync(ControlPlane plane, string name, Func<Store, bool> condition, string what)
+    {
+        try
+        {
+            return await Eventually.WaitForAsync(async () => await plane.Repository.GetAsync(name) is { } s && condition(s) ? s : null, Generous, what);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}\n{await plane.DescribeAsync(name)}", e);
+        }
+    }
+
+    protected static async Task<HttpResponseMessage> PatchAsync(ControlPlane plane, string name, string body, string? ifMatch, string contentType = "application/merge-patch+json")
+    {
+        var request = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/stores/{name}") { Content = new StringContent(body, Encoding.UTF8) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+        if (ifMatch is not null)
+        {
+            request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        }
+
+        return await plane.CreateClient().SendAsync(request);
+    }
+
+    /// <summary>Waits for a new event of <paramref name="type"/>: one more than there were at <paramref name="since"/> (see <see cref="Mark"/>).</summary>
+    protected static async Task<StoreEvent> WaitForEventAsync(ControlPlane plane, string name, StoreEventType type, EventMark since)
+    {
+        try
+        {
+            return await Eventually.WaitForAsync(async () =>
+            {
+                var events = (await plane.Repository.GetEventsAsync(name)).Where(e => e.Type == type).ToList();
+                return events.Count > since.Count ? events[since.Count] : null;
+            }, Generous, $"a {type} event");
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}\n{await plane.DescribeAsync(name)}", e);
+        }
+    }
+
+    /// <summary>How many events of a type a store had at a moment.</summary>
+    protected sealed record EventMark(int Count);
+
+    protected static async Task<EventMark> Mark(ControlPlane plane, string name, StoreEventType type) =>
+        new((await plane.Repository.GetEventsAsync(name)).Count(e => e.Type == type));
+
+    protected static async Task<(string, string)> Do(Func<Task> change, string what, string how)
+    {
+        await change();
+        return (what, how);
+    }
+
+    protected async Task Kubectl(params string[] args)
+    {
+        var result = await Cli.RunAsync(RepositoryPaths.Kubectl, args, new Dictionary<string, string> { ["KUBECONFIG"] = Fixture.Api.KubeconfigPath });
+        Assert.True(result.ExitCode == 0, result.ToString());
+    }
+
+    protected static async Task<bool> Exists<T>(Func<Task<T>> read)
+    {
+        try
+        {
+            await read();
+            return true;
+        }
+        catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+    }
+}
+
+/// <summary>A Ready store stays watched: drift repaired (and paused when it keeps coming back), health degrading and recovering, a lost namespace.</summary>
+public sealed class DayTwoTests(EngineFixture fixture) : DayTwoTestBase(fixture), IClassFixture<EngineFixture>
+{
     public static TheoryData<string> Drifts => ["delete-deployment", "scale-to-zero", "delete-networkpolicy", "edit-quota", "remove-pod-security-label"];
 
     [Theory]
@@ -127,9 +236,9 @@ public sealed class DayTwoTests(EngineFixture fixture) : IClassFixture<EngineFix
         await plane.CreateStoreAsync(name);
         await plane.WaitForPhaseAsync(name, StorePhase.Ready, Generous);
 
-        fixture.Api.Simulation.AddPodFault(PodFault.CrashLoopBackOff, ns, "wordpress:6");
+        Fixture.Api.Simulation.AddPodFault(PodFault.CrashLoopBackOff, ns, "wordpress:6");
         var degraded = await plane.WaitForPhaseAsync(name, StorePhase.Degraded, Generous);
-        fixture.Api.Simulation.RemovePodFaults(ns);
+        Fixture.Api.Simulation.RemovePodFaults(ns);
         await plane.WaitForPhaseAsync(name, StorePhase.Ready, Generous);
 
         var cause = degraded.Condition(ConditionTypes.Degraded)!;
@@ -151,7 +260,7 @@ public sealed class DayTwoTests(EngineFixture fixture) : IClassFixture<EngineFix
         await plane.CreateStoreAsync(name);
         await plane.WaitForPhaseAsync(name, StorePhase.Ready, Generous);
 
-        fixture.Api.Simulation.AddPodFault(PodFault.OOMKilled, ns, "mysql:");
+        Fixture.Api.Simulation.AddPodFault(PodFault.OOMKilled, ns, "mysql:");
         try
         {
             var degraded = await plane.WaitForPhaseAsync(name, StorePhase.Degraded, Generous);
@@ -165,7 +274,7 @@ public sealed class DayTwoTests(EngineFixture fixture) : IClassFixture<EngineFix
         }
         finally
         {
-            fixture.Api.Simulation.RemovePodFaults(ns);
+            Fixture.Api.Simulation.RemovePodFaults(ns);
         }
     }
 
@@ -190,7 +299,11 @@ public sealed class DayTwoTests(EngineFixture fixture) : IClassFixture<EngineFix
         Assert.Equal(failed.Uid, ready.Uid);
         Assert.True(ready.BootstrapGeneration > failed.BootstrapGeneration);
     }
+}
 
+/// <summary>A live store's plan changes in place: quotas and volumes, rollbacks that keep what served, If-Match, two replicas, a kill mid-update.</summary>
+public sealed class PlanChangeTests(EngineFixture fixture) : DayTwoTestBase(fixture), IClassFixture<EngineFixture>
+{
     [Fact]
     public async Task SmallToMedium_ChangesQuotaLimitsAndVolumesInPlace_KeepingTheWorkloads()
     {
@@ -246,7 +359,7 @@ public sealed class DayTwoTests(EngineFixture fixture) : IClassFixture<EngineFix
         var revision = await RevisionAsync(name);
 
         // The upgrade's apply of the quota is refused once (terminal: forbidden); the rollback's goes through.
-        var fault = fixture.Api.Faults.FailNext("PATCH", $"/namespaces/{ns}/resourcequotas/", 403, times: 1);
+        var fault = Fixture.Api.Faults.FailNext("PATCH", $"/namespaces/{ns}/resourcequotas/", 403, times: 1);
         try
         {
             var accepted = await PatchAsync(plane, name, """{"plan":"medium"}""", await ETagAsync(plane, name));
@@ -271,7 +384,7 @@ public sealed class DayTwoTests(EngineFixture fixture) : IClassFixture<EngineFix
         }
         finally
         {
-            fixture.Api.Faults.Remove(fault);
+            Fixture.Api.Faults.Remove(fault);
         }
     }
 
@@ -286,14 +399,14 @@ public sealed class DayTwoTests(EngineFixture fixture) : IClassFixture<EngineFix
         var served = (await plane.WaitForPhaseAsync(name, StorePhase.Ready, Generous)).Pin!;
 
         // Every attempt's quota apply fails with a retryable error: three failed revisions, then the rollback (which goes through).
-        var fault = fixture.Api.Faults.FailNext("PATCH", $"/namespaces/{ns}/resourcequotas/", 500, times: 3);
+        var fault = Fixture.Api.Faults.FailNext("PATCH", $"/namespaces/{ns}/resourcequotas/", 500, times: 3);
         try
         {
             Assert.Equal(HttpStatusCode.Accepted, (await PatchAsync(plane, name, """{"plan":"medium"}""", await ETagAsync(plane, name))).StatusCode);
             var degraded = await WaitForAsync(plane, name, s => s.Phase is StorePhase.Degraded or StorePhase.Failed, "the rolled-back store");
 
             Assert.True(degraded.Phase == StorePhase.Degraded, await plane.DescribeAsync(name));
-            var records = fixture.Api.ReleaseRecordsIn(ns);
+            var records = Fixture.Api.ReleaseRecordsIn(ns);
             Assert.True(records.Count(r => r.Status == "failed" || r.Status == "superseded") >= 3, string.Join(", ", records.Select(r => $"{r.Status}:{r.Digest}")));
             Assert.Equal(served.Digest, records[^1].Digest);
             Assert.Equal(served with { Generation = degraded.Generation }, degraded.Pin);
@@ -301,7 +414,7 @@ public sealed class DayTwoTests(EngineFixture fixture) : IClassFixture<EngineFix
         }
         finally
         {
-            fixture.Api.Faults.Remove(fault);
+            Fixture.Api.Faults.Remove(fault);
         }
     }
 
@@ -321,11 +434,11 @@ public sealed class DayTwoTests(EngineFixture fixture) : IClassFixture<EngineFix
         }
 
         Assert.Equal("0.0.9", served.ChartVersion);
-        var job = Assert.Single(fixture.Api.Store.InNamespace(ns).Select(o => o.Object), o => o["kind"]?.GetValue<string>() == "Job")["metadata"]!["name"]!.GetValue<string>();
+        var job = Assert.Single(Fixture.Api.Store.InNamespace(ns).Select(o => o.Object), o => o["kind"]?.GetValue<string>() == "Job")["metadata"]!["name"]!.GetValue<string>();
         // A control plane shipping the newer chart takes over; a person changes the plan, which pins the newer chart — and
         // fails. The newer chart renames the bootstrap Job, which once made helm refuse the rollback.
         await using var plane = StartPlane(prefix: prefix);
-        var fault = fixture.Api.Faults.FailNext("PATCH", $"/namespaces/{ns}/resourcequotas/", 403, times: 1);
+        var fault = Fixture.Api.Faults.FailNext("PATCH", $"/namespaces/{ns}/resourcequotas/", 403, times: 1);
         try
         {
             Assert.Equal(HttpStatusCode.Accepted, (await PatchAsync(plane, name, """{"plan":"medium"}""", await ETagAsync(plane, name))).StatusCode);
@@ -335,12 +448,12 @@ public sealed class DayTwoTests(EngineFixture fixture) : IClassFixture<EngineFix
             // Pinned again to what it served with (for the new generation), not to the shipped chart it was moving to.
             Assert.Equal(served with { Generation = degraded.Generation }, degraded.Pin);
             Assert.Null(degraded.PreviousPin);
-            Assert.Equal(served.Digest, fixture.Api.ReleaseRecordsIn(ns)[^1].Digest);
-            Assert.Contains(fixture.Api.Store.InNamespace(ns).Select(o => o.Object), o => o["kind"]?.GetValue<string>() == "Job" && o["metadata"]!["name"]!.GetValue<string>() == job);
+            Assert.Equal(served.Digest, Fixture.Api.ReleaseRecordsIn(ns)[^1].Digest);
+            Assert.Contains(Fixture.Api.Store.InNamespace(ns).Select(o => o.Object), o => o["kind"]?.GetValue<string>() == "Job" && o["metadata"]!["name"]!.GetValue<string>() == job);
         }
         finally
         {
-            fixture.Api.Faults.Remove(fault);
+            Fixture.Api.Faults.Remove(fault);
         }
     }
 
@@ -425,9 +538,9 @@ public sealed class DayTwoTests(EngineFixture fixture) : IClassFixture<EngineFix
         var prefix = EngineFixture.NewPrefix();
         var settings = new Dictionary<string, string>
         {
-            ["ConnectionStrings:Redis"] = fixture.Redis.ConnectionString,
+            ["ConnectionStrings:Redis"] = Fixture.Redis.ConnectionString,
             ["Storefleet:State:KeyPrefix"] = prefix,
-            ["Storefleet:Engine:Kubeconfig"] = fixture.Api.KubeconfigPath,
+            ["Storefleet:Engine:Kubeconfig"] = Fixture.Api.KubeconfigPath,
             ["Storefleet:Engine:HelmPath"] = RepositoryPaths.Helm,
             ["Storefleet:Engine:ChartsDirectory"] = Path.Combine(RepositoryPaths.Root, "charts"),
             ["Storefleet:Engine:LeaseTtl"] = "00:00:02",
@@ -448,7 +561,7 @@ public sealed class DayTwoTests(EngineFixture fixture) : IClassFixture<EngineFix
                 await Eventually.WaitUntilAsync(async () => JsonNode.Parse(await http.GetStringAsync($"/api/v1/stores/{name}"))!.Text("phase") == "ready", Generous, "ready");
 
                 // The upgrade hangs on the Deployment's apply: the kill lands while the store is Updating and helm runs.
-                var hang = fixture.Api.Faults.AddLatency("PATCH", $"/namespaces/store-{name}/deployments/", TimeSpan.FromSeconds(60), times: 1);
+                var hang = Fixture.Api.Faults.AddLatency("PATCH", $"/namespaces/store-{name}/deployments/", TimeSpan.FromSeconds(60), times: 1);
                 var request = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/stores/{name}") { Content = new StringContent("""{"plan":"medium"}""", Encoding.UTF8, "application/merge-patch+json") };
                 (await http.SendAsync(request)).EnsureSuccessStatusCode();
                 await Eventually.WaitUntilAsync(() => Task.FromResult(hang.Remaining == 0), Generous, "helm to be applying the Deployment");
@@ -471,109 +584,6 @@ public sealed class DayTwoTests(EngineFixture fixture) : IClassFixture<EngineFix
         finally
         {
             await plane.DisposeAsync();
-        }
-    }
-
-    private ControlPlane StartPlane(Dictionary<string, string?>? overrides = null, string? prefix = null)
-    {
-        var settings = new Dictionary<string, string?>
-        {
-            ["Storefleet:Engine:DegradedAfter"] = "00:00:02",
-            ["Storefleet:Engine:Drift:RepairBackoff"] = "00:00:00.500",
-            ["Storefleet:Engine:SteadyResyncInterval"] = "00:00:30",
-        };
-        foreach (var (key, value) in overrides ?? [])
-        {
-            settings[key] = value;
-        }
-
-        return fixture.StartControlPlane(settings, prefix);
-    }
-
-    private async Task AllowVolumeExpansionAsync(bool allowed) =>
-        await Client.StorageV1.PatchStorageClassAsync(new V1Patch($$"""{"allowVolumeExpansion":{{(allowed ? "true" : "false")}}}""", V1Patch.PatchType.MergePatch), KubeApiState.DefaultStorageClass);
-
-    private async Task<int> RevisionAsync(string name)
-    {
-        var records = await Client.CoreV1.ListNamespacedSecretAsync($"store-{name}", labelSelector: $"owner=helm,name={name}");
-        return records.Items.Max(r => int.Parse(r.Metadata.Labels["version"], System.Globalization.CultureInfo.InvariantCulture));
-    }
-
-    private static async Task<string> ETagAsync(ControlPlane plane, string name)
-    {
-        var response = await plane.CreateClient().GetAsync($"/api/v1/stores/{name}");
-        return response.Headers.ETag!.ToString();
-    }
-
-    private static async Task<Store> WaitForAsync(ControlPlane plane, string name, Func<Store, bool> condition, string what)
-    {
-        try
-        {
-            return await Eventually.WaitForAsync(async () => await plane.Repository.GetAsync(name) is { } s && condition(s) ? s : null, Generous, what);
-        }
-        catch (TimeoutException e)
-        {
-            throw new TimeoutException($"{e.Message}\n{await plane.DescribeAsync(name)}", e);
-        }
-    }
-
-    private static async Task<HttpResponseMessage> PatchAsync(ControlPlane plane, string name, string body, string? ifMatch, string contentType = "application/merge-patch+json")
-    {
-        var request = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/stores/{name}") { Content = new StringContent(body, Encoding.UTF8) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
-        if (ifMatch is not null)
-        {
-            request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
-        }
-
-        return await plane.CreateClient().SendAsync(request);
-    }
-
-    /// <summary>Waits for a new event of <paramref name="type"/>: one more than there were at <paramref name="since"/> (see <see cref="Mark"/>).</summary>
-    private static async Task<StoreEvent> WaitForEventAsync(ControlPlane plane, string name, StoreEventType type, EventMark since)
-    {
-        try
-        {
-            return await Eventually.WaitForAsync(async () =>
-            {
-                var events = (await plane.Repository.GetEventsAsync(name)).Where(e => e.Type == type).ToList();
-                return events.Count > since.Count ? events[since.Count] : null;
-            }, Generous, $"a {type} event");
-        }
-        catch (TimeoutException e)
-        {
-            throw new TimeoutException($"{e.Message}\n{await plane.DescribeAsync(name)}", e);
-        }
-    }
-
-    /// <summary>How many events of a type a store had at a moment.</summary>
-    private sealed record EventMark(int Count);
-
-    private static async Task<EventMark> Mark(ControlPlane plane, string name, StoreEventType type) =>
-        new((await plane.Repository.GetEventsAsync(name)).Count(e => e.Type == type));
-
-    private static async Task<(string, string)> Do(Func<Task> change, string what, string how)
-    {
-        await change();
-        return (what, how);
-    }
-
-    private async Task Kubectl(params string[] args)
-    {
-        var result = await Cli.RunAsync(RepositoryPaths.Kubectl, args, new Dictionary<string, string> { ["KUBECONFIG"] = fixture.Api.KubeconfigPath });
-        Assert.True(result.ExitCode == 0, result.ToString());
-    }
-
-    private static async Task<bool> Exists<T>(Func<Task<T>> read)
-    {
-        try
-        {
-            await read();
-            return true;
-        }
-        catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return false;
         }
     }
 }

@@ -12,11 +12,107 @@ namespace Storefleet.Engine.Tests;
 /// Fleet rollouts on the test double with real helm and Redis: a fleet installed by a control plane shipping chart 0.0.9
 /// (WordPress 6.8.2) is moved by a newer one (chart 0.1.0, WordPress 6.8.3) in a canary and batches — every store exactly
 /// one revision further, failures rolled back and pausing the rollout, the in-flight limit kept.
+/// </summary>/// <summary>
+/// Fleet rollouts on the test double with real helm and Redis: a fleet installed by a control plane shipping chart 0.0.9
+/// (WordPress 6.8.2) is moved by a newer one (chart 0.1.0, WordPress 6.8.3) in a canary and batches — every store exactly
+/// one revision further, failures rolled back and pausing the rollout, the in-flight limit kept. The tests are split in
+/// classes (each with its own test double and Redis) so that they run side by side.
 /// </summary>
-public sealed class RolloutTests(EngineFixture fixture) : IClassFixture<EngineFixture>
+public abstract class RolloutTestBase(EngineFixture fixture)
 {
-    private static readonly TimeSpan Generous = TimeSpan.FromMinutes(4);
+    protected static readonly TimeSpan Generous = TimeSpan.FromMinutes(4);
 
+    protected EngineFixture Fixture { get; } = fixture;
+
+    protected string WordPressImage(string name) =>
+        Fixture.Api.Store.Get(Fixture.Api.State.Catalog.Find("apps", "v1", "deployments")!, $"store-{name}", $"{name}-wordpress")!
+            ["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>();
+
+    protected static Task<HttpResponseMessage> PostRolloutAsync(HttpClient client, string idempotencyKey) =>
+        client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/api/v1/rollouts")
+        {
+            Content = JsonContent.Create(new { strategy = new { canary = 1, batchSize = 5, maxInFlight = 3 } }),
+            Headers = { { "Idempotency-Key", idempotencyKey } },
+        });
+
+    /// <summary>N stores installed and Ready by a control plane shipping chart 0.0.9 with WordPress 6.8.2 (outdated for the repository's chart).</summary>
+    protected async Task<IReadOnlyList<string>> CreateOutdatedFleetAsync(string prefix, int count, string stem)
+    {
+        using var olderCharts = ChartCopy.Create("0.0.9", values => ChartCopy.Replace(values, "tag: \"6.8.3-php8.3-apache\"", "tag: \"6.8.2-php8.3-apache\""));
+        await using var older = Fixture.StartControlPlane(new Dictionary<string, string?> { ["Storefleet:Engine:ChartsDirectory"] = olderCharts.Directory }, prefix);
+        var names = Enumerable.Range(0, count).Select(_ => EngineFixture.NewStoreName(stem)).Order(StringComparer.Ordinal).ToList();
+        foreach (var name in names)
+        {
+            await older.CreateStoreAsync(name);
+        }
+
+        foreach (var name in names)
+        {
+            Assert.Equal("0.0.9", (await older.WaitForPhaseAsync(name, StorePhase.Ready, Generous)).Pin!.ChartVersion);
+        }
+
+        return names;
+    }
+
+    protected ControlPlane StartPlane(string prefix) =>
+        Fixture.StartControlPlane(new Dictionary<string, string?> { ["Storefleet:Engine:PhaseTimeout"] = "00:00:10" }, prefix);
+
+    internal static async Task<string> CreateRolloutAsync(HttpClient client, object request)
+    {
+        var created = await client.PostAsJsonAsync("/api/v1/rollouts", request);
+        Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        return (await created.Content.ReadFromJsonAsync<JsonObject>())!.Text("id");
+    }
+
+    /// <summary>What an untouched store keeps: its release revisions and its WordPress Deployment (uid and spec generation).</summary>
+    protected async Task<Dictionary<string, (int Revisions, string Uid, long Generation)>> SnapshotAsync(IEnumerable<string> names)
+    {
+        var snapshot = new Dictionary<string, (int, string, long)>();
+        foreach (var name in names)
+        {
+            var deployment = Fixture.Api.Store.Get(Fixture.Api.State.Catalog.Find("apps", "v1", "deployments")!, $"store-{name}", $"{name}-wordpress")!;
+            snapshot[name] = (ReleaseRevisions($"store-{name}"), deployment["metadata"]!["uid"]!.GetValue<string>(), (long)deployment["metadata"]!["generation"]!.AsValue().GetValue<int>());
+        }
+
+        return snapshot;
+    }
+
+    internal static async Task<JsonObject> WaitForRolloutAsync(HttpClient client, string id, Func<JsonObject, bool> condition, string what) =>
+        await Eventually.WaitForAsync(async () => await client.GetFromJsonAsync<JsonObject>($"/api/v1/rollouts/{id}") is { } r && condition(r) ? r : null, Generous, what);
+
+    internal static int Count(JsonObject rollout, string state) => rollout["counts"]![state]!.GetValue<int>();
+
+    /// <summary>The most store upgrades under way at one moment, from each store's own timeline (requested → upgraded or rolled back).</summary>
+    protected static async Task<int> MostUpgradesAtOnceAsync(ControlPlane plane, IEnumerable<string> names, string id)
+    {
+        var edges = new List<(DateTimeOffset Time, int Delta)>();
+        foreach (var name in names)
+        {
+            var events = await plane.Repository.GetEventsAsync(name);
+            var requested = events.Single(e => e.Message.StartsWith($"Upgrade requested by rollout {id} ", StringComparison.Ordinal)).Time;
+            var ended = events.First(e => e.Time >= requested && e.Phase is StorePhase.Ready or StorePhase.Degraded && e.Type is StoreEventType.PhaseChanged or StoreEventType.StepFailed).Time;
+            edges.Add((requested, 1));
+            edges.Add((ended, -1));
+        }
+
+        var (most, current) = (0, 0);
+        foreach (var (_, delta) in edges.OrderBy(e => e.Time).ThenBy(e => e.Delta))
+        {
+            current += delta;
+            most = Math.Max(most, current);
+        }
+
+        return most;
+    }
+
+    protected static async Task<JsonObject> FleetAsync(HttpClient client) => (await client.GetFromJsonAsync<JsonObject>("/api/v1/fleet"))!;
+
+    protected int ReleaseRevisions(string ns) => Fixture.Api.ReleaseRecordsIn(ns).Count;
+}
+
+/// <summary>Rollouts in waves: a canary then batches of five, one revision each, while stores come and go; an image-tag override.</summary>
+public sealed class RolloutTests(EngineFixture fixture) : RolloutTestBase(fixture), IClassFixture<EngineFixture>
+{
     [Fact]
     public async Task TwentyOutdatedStores_MoveInACanaryThenBatchesOfFive_OneRevisionEach_WhileStoresAreCreatedAndDeleted()
     {
@@ -25,7 +121,7 @@ public sealed class RolloutTests(EngineFixture fixture) : IClassFixture<EngineFi
         var victim = (await CreateOutdatedFleetAsync(prefix, 1, "rz"))[0]; // sorts last: in the last batch
         var revisions = fleet.ToDictionary(n => n, n => ReleaseRevisions($"store-{n}"));
 
-        await using var plane = fixture.StartControlPlane(keyPrefix: prefix);
+        await using var plane = Fixture.StartControlPlane(keyPrefix: prefix);
         var client = plane.CreateClient();
         var key = Guid.NewGuid().ToString();
         var created = await PostRolloutAsync(client, key);
@@ -78,6 +174,53 @@ public sealed class RolloutTests(EngineFixture fixture) : IClassFixture<EngineFi
     }
 
     [Fact]
+    public async Task AnImageTagOverride_MovesTheStoresToThatTag_AndNoRolloutMovesThemBack()
+    {
+        var prefix = EngineFixture.NewPrefix();
+        await using var plane = StartPlane(prefix);
+        var names = new[] { EngineFixture.NewStoreName("ov"), EngineFixture.NewStoreName("ov") };
+        foreach (var name in names)
+        {
+            await plane.CreateStoreAsync(name);
+        }
+
+        foreach (var name in names)
+        {
+            await plane.WaitForPhaseAsync(name, StorePhase.Ready, Generous);
+        }
+
+        var client = plane.CreateClient();
+        var nothing = await client.PostAsJsonAsync("/api/v1/rollouts", new { selection = new { stores = names } });
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, nothing.StatusCode);
+
+        // A security release ahead of the next chart: WordPress 6.8.4 on chart 0.1.0, with WooCommerce as the chart ships it.
+        var id = await CreateRolloutAsync(client, new { selection = new { stores = names }, target = new { wordPressTag = "6.8.4-php8.3-apache" }, strategy = new { canary = 0 } });
+        var done = await WaitForRolloutAsync(client, id, r => r.Text("state") != "running", "the override rollout to finish");
+        Assert.True(done.Text("state") == "succeeded" && Count(done, "succeeded") == 2, done.Pretty());
+        Assert.Equal("6.8.4-php8.3-apache", done["target"]!["apps"]!.Text("wordPress"));
+        foreach (var name in names)
+        {
+            var store = (await plane.Repository.GetAsync(name))!;
+            Assert.Equal(("0.1.0", "6.8.4-php8.3-apache", "10.2.2"), (store.Pin!.ChartVersion, store.Pin.Apps!.WordPress, store.Pin.Apps.WooCommerce));
+            Assert.Equal("wordpress:6.8.4-php8.3-apache", WordPressImage(name));
+        }
+
+        // They are not outdated (they run what they were moved to), and the fleet shows them as their own version.
+        var fleet = await FleetAsync(client);
+        Assert.DoesNotContain(fleet["outdated"]!["names"]!.AsArray(), n => names.Contains(n!.GetValue<string>()));
+
+        // A rollout to the chart's own (older) WordPress would move them back: migrations are forward-only, so it never does.
+        var back = await client.PostAsJsonAsync("/api/v1/rollouts", new { selection = new { stores = names }, strategy = new { canary = 0 } });
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, back.StatusCode);
+        Assert.Contains("never moves a store back", await back.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.All(names, name => Assert.Equal("wordpress:6.8.4-php8.3-apache", WordPressImage(name)));
+    }
+}
+
+/// <summary>Rollouts that fail: a canary whose analysis fails is rolled back and pauses the rollout; more failures than the budget pause it.</summary>
+public sealed class RolloutFailureTests(EngineFixture fixture) : RolloutTestBase(fixture), IClassFixture<EngineFixture>
+{
+    [Fact]
     public async Task ACanaryThatFailsItsAnalysis_IsRolledBack_ThePauseLeavesTheOther19Untouched_AndResumeContinues()
     {
         var prefix = EngineFixture.NewPrefix();
@@ -86,7 +229,7 @@ public sealed class RolloutTests(EngineFixture fixture) : IClassFixture<EngineFi
         var before = await SnapshotAsync(fleet);
 
         // The canary's migrations fail: its snapshot is restored and its release rolled back.
-        fixture.Api.Simulation.FailJobs($"store-{canary}", "-upgrade-", "Error: wp core update-db failed (simulated)");
+        Fixture.Api.Simulation.FailJobs($"store-{canary}", "-upgrade-", "Error: wp core update-db failed (simulated)");
         await using var plane = StartPlane(prefix);
         var served = (await plane.Repository.GetAsync(canary))!.Pin!;
         var client = plane.CreateClient();
@@ -99,19 +242,19 @@ public sealed class RolloutTests(EngineFixture fixture) : IClassFixture<EngineFi
         var failed = (await plane.Repository.GetAsync(canary))!;
         Assert.Equal(StorePhase.Degraded, failed.Phase);
         Assert.Equal(served with { Generation = failed.Generation }, failed.Pin);
-        Assert.Equal(served.Digest, fixture.Api.ReleaseRecordsIn($"store-{canary}")[^1].Digest);
+        Assert.Equal(served.Digest, Fixture.Api.ReleaseRecordsIn($"store-{canary}")[^1].Digest);
         Assert.Equal(before[canary].Revisions + 2, ReleaseRevisions($"store-{canary}")); // the failed upgrade and the rollback
         Assert.Contains("rolled back", paused["stores"]!.AsArray()[0]!.Text("reason"), StringComparison.Ordinal);
         Assert.Contains("restored from the pre-upgrade snapshot", paused["stores"]!.AsArray()[0]!.Text("reason"), StringComparison.Ordinal);
         Assert.Contains("wp core update-db failed (simulated)", failed.Condition(ConditionTypes.UpdateFailed)!.Message, StringComparison.Ordinal);
         Assert.Contains(await plane.Repository.GetEventsAsync(canary), e => e.Step == "snapshot-restore" && e.Message.Contains($"{canary}-restore-", StringComparison.Ordinal));
-        Assert.Contains(fixture.Api.Requests.Entries, r => r.Method == "PATCH" && r.PathAndQuery.Contains($"/namespaces/store-{canary}/jobs/{canary}-restore-", StringComparison.Ordinal));
+        Assert.Contains(Fixture.Api.Requests.Entries, r => r.Method == "PATCH" && r.PathAndQuery.Contains($"/namespaces/store-{canary}/jobs/{canary}-restore-", StringComparison.Ordinal));
 
         // Paused: nothing else moved (and the timeline below shows no store started before the resume).
         Assert.Equal(before.Skip(1), await SnapshotAsync(fleet.Skip(1)));
 
         // Resumed (the canary's failure accepted), the other 19 move; the canary stays as it was rolled back.
-        fixture.Api.Simulation.ClearFaults();
+        Fixture.Api.Simulation.ClearFaults();
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/api/v1/rollouts/{id}/resume", null)).StatusCode);
         var done = await WaitForRolloutAsync(client, id, r => r.Text("state") is "succeeded" or "aborted" || (r.Text("state") == "paused" && Count(r, "failed") > 1), "the rollout to finish");
         Assert.True(done.Text("state") == "succeeded", done.Pretty());
@@ -130,9 +273,9 @@ public sealed class RolloutTests(EngineFixture fixture) : IClassFixture<EngineFi
         var fleet = await CreateOutdatedFleetAsync(prefix, 8, "bu");
 
         // Three ways a store fails its analysis: its new WordPress never gets ready, its migrations fail, its smoke test fails.
-        fixture.Api.Simulation.AddPodFault(PodFault.ImagePullBackOff, $"store-{fleet[0]}", "wordpress:6.8.3");
-        fixture.Api.Simulation.FailJobs($"store-{fleet[1]}", "-upgrade-", "Error: wp wc update failed (simulated)");
-        fixture.Api.Simulation.FailJobs($"store-{fleet[2]}", "-test-storefront", "smoke test: the cart answered 500 (simulated)");
+        Fixture.Api.Simulation.AddPodFault(PodFault.ImagePullBackOff, $"store-{fleet[0]}", "wordpress:6.8.3");
+        Fixture.Api.Simulation.FailJobs($"store-{fleet[1]}", "-upgrade-", "Error: wp wc update failed (simulated)");
+        Fixture.Api.Simulation.FailJobs($"store-{fleet[2]}", "-test-storefront", "smoke test: the cart answered 500 (simulated)");
 
         var before = await SnapshotAsync(fleet);
         await using var plane = StartPlane(prefix);
@@ -151,7 +294,7 @@ public sealed class RolloutTests(EngineFixture fixture) : IClassFixture<EngineFi
         Assert.Equal(before.Skip(5), await SnapshotAsync(fleet.Skip(5)));
         Assert.All(done["stores"]!.AsArray().Skip(5), s => Assert.Contains("aborted", s!.Text("reason"), StringComparison.Ordinal));
         Assert.Equal(HttpStatusCode.Conflict, (await client.PostAsync($"/api/v1/rollouts/{id}/resume", null)).StatusCode);
-        fixture.Api.Simulation.ClearFaults();
+        Fixture.Api.Simulation.ClearFaults();
 
         // Each failure was rolled back with its snapshot restored, and says why.
         var reasons = done["stores"]!.AsArray().Take(3).Select(s => s!.Text("reason")).ToList();
@@ -171,7 +314,11 @@ public sealed class RolloutTests(EngineFixture fixture) : IClassFixture<EngineFi
             Assert.Contains(await plane.Repository.GetEventsAsync(name), e => e.Step == "helm-test" && e.Type == StoreEventType.StepSucceeded);
         }
     }
+}
 
+/// <summary>A rollout whose control plane is killed three times still upgrades every store exactly once, never more in flight than the limit.</summary>
+public sealed class RolloutKillTests(EngineFixture fixture) : RolloutTestBase(fixture), IClassFixture<EngineFixture>
+{
     [Fact]
     public async Task ThreeKillsDuringATwentyStoreRollout_ItSucceeds_EveryStoreUpgradedOnce_NeverMoreThanTheLimitInFlight()
     {
@@ -182,9 +329,9 @@ public sealed class RolloutTests(EngineFixture fixture) : IClassFixture<EngineFi
         helm.DelayUpgrades(TimeSpan.FromSeconds(1)); // every upgrade takes a while: the kills land with helm running
         var settings = new Dictionary<string, string>
         {
-            ["ConnectionStrings:Redis"] = fixture.Redis.ConnectionString,
+            ["ConnectionStrings:Redis"] = Fixture.Redis.ConnectionString,
             ["Storefleet:State:KeyPrefix"] = prefix,
-            ["Storefleet:Engine:Kubeconfig"] = fixture.Api.KubeconfigPath,
+            ["Storefleet:Engine:Kubeconfig"] = Fixture.Api.KubeconfigPath,
             ["Storefleet:Engine:HelmPath"] = helm.Path,
             ["Storefleet:Engine:ChartsDirectory"] = Path.Combine(RepositoryPaths.Root, "charts"),
             ["Storefleet:Engine:LeaseTtl"] = "00:00:03",
@@ -243,132 +390,4 @@ public sealed class RolloutTests(EngineFixture fixture) : IClassFixture<EngineFi
 
         Assert.InRange(most, 1, 3);
     }
-
-    [Fact]
-    public async Task AnImageTagOverride_MovesTheStoresToThatTag_AndNoRolloutMovesThemBack()
-    {
-        var prefix = EngineFixture.NewPrefix();
-        await using var plane = StartPlane(prefix);
-        var names = new[] { EngineFixture.NewStoreName("ov"), EngineFixture.NewStoreName("ov") };
-        foreach (var name in names)
-        {
-            await plane.CreateStoreAsync(name);
-        }
-
-        foreach (var name in names)
-        {
-            await plane.WaitForPhaseAsync(name, StorePhase.Ready, Generous);
-        }
-
-        var client = plane.CreateClient();
-        var nothing = await client.PostAsJsonAsync("/api/v1/rollouts", new { selection = new { stores = names } });
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, nothing.StatusCode);
-
-        // A security release ahead of the next chart: WordPress 6.8.4 on chart 0.1.0, with WooCommerce as the chart ships it.
-        var id = await CreateRolloutAsync(client, new { selection = new { stores = names }, target = new { wordPressTag = "6.8.4-php8.3-apache" }, strategy = new { canary = 0 } });
-        var done = await WaitForRolloutAsync(client, id, r => r.Text("state") != "running", "the override rollout to finish");
-        Assert.True(done.Text("state") == "succeeded" && Count(done, "succeeded") == 2, done.Pretty());
-        Assert.Equal("6.8.4-php8.3-apache", done["target"]!["apps"]!.Text("wordPress"));
-        foreach (var name in names)
-        {
-            var store = (await plane.Repository.GetAsync(name))!;
-            Assert.Equal(("0.1.0", "6.8.4-php8.3-apache", "10.2.2"), (store.Pin!.ChartVersion, store.Pin.Apps!.WordPress, store.Pin.Apps.WooCommerce));
-            Assert.Equal("wordpress:6.8.4-php8.3-apache", WordPressImage(name));
-        }
-
-        // They are not outdated (they run what they were moved to), and the fleet shows them as their own version.
-        var fleet = await FleetAsync(client);
-        Assert.DoesNotContain(fleet["outdated"]!["names"]!.AsArray(), n => names.Contains(n!.GetValue<string>()));
-
-        // A rollout to the chart's own (older) WordPress would move them back: migrations are forward-only, so it never does.
-        var back = await client.PostAsJsonAsync("/api/v1/rollouts", new { selection = new { stores = names }, strategy = new { canary = 0 } });
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, back.StatusCode);
-        Assert.Contains("never moves a store back", await back.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.All(names, name => Assert.Equal("wordpress:6.8.4-php8.3-apache", WordPressImage(name)));
-    }
-
-    private string WordPressImage(string name) =>
-        fixture.Api.Store.Get(fixture.Api.State.Catalog.Find("apps", "v1", "deployments")!, $"store-{name}", $"{name}-wordpress")!
-            ["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>();
-
-    private static Task<HttpResponseMessage> PostRolloutAsync(HttpClient client, string idempotencyKey) =>
-        client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/api/v1/rollouts")
-        {
-            Content = JsonContent.Create(new { strategy = new { canary = 1, batchSize = 5, maxInFlight = 3 } }),
-            Headers = { { "Idempotency-Key", idempotencyKey } },
-        });
-
-    /// <summary>N stores installed and Ready by a control plane shipping chart 0.0.9 with WordPress 6.8.2 (outdated for the repository's chart).</summary>
-    private async Task<IReadOnlyList<string>> CreateOutdatedFleetAsync(string prefix, int count, string stem)
-    {
-        using var olderCharts = ChartCopy.Create("0.0.9", values => ChartCopy.Replace(values, "tag: \"6.8.3-php8.3-apache\"", "tag: \"6.8.2-php8.3-apache\""));
-        await using var older = fixture.StartControlPlane(new Dictionary<string, string?> { ["Storefleet:Engine:ChartsDirectory"] = olderCharts.Directory }, prefix);
-        var names = Enumerable.Range(0, count).Select(_ => EngineFixture.NewStoreName(stem)).Order(StringComparer.Ordinal).ToList();
-        foreach (var name in names)
-        {
-            await older.CreateStoreAsync(name);
-        }
-
-        foreach (var name in names)
-        {
-            Assert.Equal("0.0.9", (await older.WaitForPhaseAsync(name, StorePhase.Ready, Generous)).Pin!.ChartVersion);
-        }
-
-        return names;
-    }
-
-    private ControlPlane StartPlane(string prefix) =>
-        fixture.StartControlPlane(new Dictionary<string, string?> { ["Storefleet:Engine:PhaseTimeout"] = "00:00:10" }, prefix);
-
-    internal static async Task<string> CreateRolloutAsync(HttpClient client, object request)
-    {
-        var created = await client.PostAsJsonAsync("/api/v1/rollouts", request);
-        Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
-        return (await created.Content.ReadFromJsonAsync<JsonObject>())!.Text("id");
-    }
-
-    /// <summary>What an untouched store keeps: its release revisions and its WordPress Deployment (uid and spec generation).</summary>
-    private async Task<Dictionary<string, (int Revisions, string Uid, long Generation)>> SnapshotAsync(IEnumerable<string> names)
-    {
-        var snapshot = new Dictionary<string, (int, string, long)>();
-        foreach (var name in names)
-        {
-            var deployment = fixture.Api.Store.Get(fixture.Api.State.Catalog.Find("apps", "v1", "deployments")!, $"store-{name}", $"{name}-wordpress")!;
-            snapshot[name] = (ReleaseRevisions($"store-{name}"), deployment["metadata"]!["uid"]!.GetValue<string>(), (long)deployment["metadata"]!["generation"]!.AsValue().GetValue<int>());
-        }
-
-        return snapshot;
-    }
-
-    internal static async Task<JsonObject> WaitForRolloutAsync(HttpClient client, string id, Func<JsonObject, bool> condition, string what) =>
-        await Eventually.WaitForAsync(async () => await client.GetFromJsonAsync<JsonObject>($"/api/v1/rollouts/{id}") is { } r && condition(r) ? r : null, Generous, what);
-
-    internal static int Count(JsonObject rollout, string state) => rollout["counts"]![state]!.GetValue<int>();
-
-    /// <summary>The most store upgrades under way at one moment, from each store's own timeline (requested → upgraded or rolled back).</summary>
-    private static async Task<int> MostUpgradesAtOnceAsync(ControlPlane plane, IEnumerable<string> names, string id)
-    {
-        var edges = new List<(DateTimeOffset Time, int Delta)>();
-        foreach (var name in names)
-        {
-            var events = await plane.Repository.GetEventsAsync(name);
-            var requested = events.Single(e => e.Message.StartsWith($"Upgrade requested by rollout {id} ", StringComparison.Ordinal)).Time;
-            var ended = events.First(e => e.Time >= requested && e.Phase is StorePhase.Ready or StorePhase.Degraded && e.Type is StoreEventType.PhaseChanged or StoreEventType.StepFailed).Time;
-            edges.Add((requested, 1));
-            edges.Add((ended, -1));
-        }
-
-        var (most, current) = (0, 0);
-        foreach (var (_, delta) in edges.OrderBy(e => e.Time).ThenBy(e => e.Delta))
-        {
-            current += delta;
-            most = Math.Max(most, current);
-        }
-
-        return most;
-    }
-
-    private static async Task<JsonObject> FleetAsync(HttpClient client) => (await client.GetFromJsonAsync<JsonObject>("/api/v1/fleet"))!;
-
-    private int ReleaseRevisions(string ns) => fixture.Api.ReleaseRecordsIn(ns).Count;
 }

@@ -143,7 +143,8 @@ public sealed class RedisStoreRepository : IStoreRepository, IDisposable
         return [.. names.Select(n => (string)n!)];
     }
 
-    public void Dispose() => _subscriber.Unsubscribe(keys.ChangesChannel);
+    /// <summary>Fire and forget: the process (or its connection) is going away; a slow or lost Redis must not fail the shutdown.</summary>
+    public void Dispose() => _subscriber.Unsubscribe(keys.ChangesChannel, flags: CommandFlags.FireAndForget);
 
     private static UpdateStoreResult Outcome(long outcome, Func<UpdateStoreResult> success) => outcome switch
     {

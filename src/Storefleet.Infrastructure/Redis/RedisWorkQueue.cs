@@ -113,7 +113,8 @@ public sealed class RedisWorkQueue : IWorkQueue, IDisposable
     public void Dispose()
     {
         _redis.ConnectionRestored -= OnConnectionRestored;
-        _subscriber.Unsubscribe(_keys.QueueChannel);
+        // Fire and forget: the process (or its connection) is going away; a slow or lost Redis must not fail the shutdown.
+        _subscriber.Unsubscribe(_keys.QueueChannel, flags: CommandFlags.FireAndForget);
         _reconnection.Dispose();
     }
 }
