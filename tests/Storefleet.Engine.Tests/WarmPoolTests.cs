@@ -28,6 +28,7 @@ public sealed class WarmPoolTests(EngineFixture fixture) : IClassFixture<EngineF
         await using var plane = fixture.StartControlPlane(Pool(3));
         var members = await WaitForIdleAsync(plane, 3);
         var memberPasswords = members.ToDictionary(m => m, m => AdminPassword($"store-{m}", m));
+        Assert.All(members, m => Assert.Equal("true", NamespaceLabels($"store-{m}")["storefleet.io/warm-pool-member"]?.GetValue<string>()));
         var names = Enumerable.Range(0, 3).Select(i => EngineFixture.NewStoreName($"warm{i}")).ToList();
 
         foreach (var name in names)
@@ -50,6 +51,7 @@ public sealed class WarmPoolTests(EngineFixture fixture) : IClassFixture<EngineF
             var ingress = Object(ns, "Ingress", member!);
             Assert.Equal($"{name}.localtest.me", ingress["spec"]!["rules"]![0]!["host"]!.GetValue<string>());
             Assert.Equal(name, NamespaceLabels(ns)["storefleet.io/store"]!.GetValue<string>());
+            Assert.Null(NamespaceLabels(ns)["storefleet.io/warm-pool-member"]);
             var secret = Object(ns, "Secret", $"{member}-credentials");
             Assert.Equal(name, secret["metadata"]!["labels"]!["storefleet.io/store"]!.GetValue<string>());
             Assert.NotEqual(memberPasswords[member!], AdminPassword(ns, member!));
@@ -173,6 +175,32 @@ public sealed class WarmPoolTests(EngineFixture fixture) : IClassFixture<EngineF
             var tombstone = (await after.Repository.GetEventsAsync(member)).Select(e => e.Message).ToList();
             Assert.Contains(tombstone, m => m.Contains("it is recycled (deleted, then replaced)", StringComparison.Ordinal));
         }
+    }
+
+    [Fact]
+    public async Task APoolSizeChange_TakesEffectByItself_ShrinkingThenGrowingThePool()
+    {
+        await using var plane = fixture.StartControlPlane(Pool(2));
+        var members = await WaitForIdleAsync(plane, 2);
+        var configuration = (Microsoft.Extensions.Configuration.IConfigurationRoot)Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions
+            .GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>(plane.Services);
+
+        // A reloaded setting, no restart: one member too many goes (the newest), then the pool grows back to two.
+        configuration["Storefleet:Engine:WarmPool:small"] = "1";
+        configuration.Reload();
+        var kept = (await Eventually.WaitForAsync(async () =>
+        {
+            var all = (await PoolAsync(plane))["plans"]!.AsArray().Single(p => p!.Text("plan") == "small")!["members"]!.AsArray();
+            return all.Count == 1 && all[0]!.Text("state") == "idle" ? all : null;
+        }, Generous, "the pool shrunk to one"))[0]!.Text("name");
+        Assert.Equal(members[0], kept);
+        var gone = members.Single(m => m != kept);
+        Assert.Contains((await plane.Repository.GetEventsAsync(gone)).Select(e => e.Message), m => m.Contains("is set to 1", StringComparison.Ordinal));
+
+        configuration["Storefleet:Engine:WarmPool:small"] = "2";
+        configuration.Reload();
+        var grown = await WaitForIdleAsync(plane, 2);
+        Assert.Contains(kept, grown);
     }
 
     [Fact]

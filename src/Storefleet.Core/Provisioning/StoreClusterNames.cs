@@ -12,6 +12,9 @@ public sealed record StoreClusterNames(string Namespace, string Release, string 
     public const string ValuesDigestLabel = "storefleet.io/values-digest";
     public const string BootstrapGenerationLabel = "storefleet.io/bootstrap-generation";
 
+    /// <summary>On a warm-pool member's namespace (removed when a store takes it over).</summary>
+    public const string PoolMemberLabel = "storefleet.io/warm-pool-member";
+
     /// <summary>Label of an upgrade's Job (snapshot, core files, migrations): the store generation it upgrades to.</summary>
     public const string UpgradeGenerationLabel = "storefleet.io/upgrade-generation";
 
@@ -54,6 +57,11 @@ public sealed record StoreClusterNames(string Namespace, string Release, string 
         if (store.Uid.Length > 0)
         {
             labels[StoreUidLabel] = store.Uid;
+        }
+
+        if (store.IsPoolMember)
+        {
+            labels[PoolMemberLabel] = "true";
         }
 
         return labels;

@@ -37,6 +37,7 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<CronRunReporter>();
         services.AddSingleton<Pool.PoolPlacements>();
         services.AddSingleton<Pool.WarmPoolInventory>();
+        services.AddSingleton<Pool.WarmPoolSizes>();
         services.AddOptions<Backups.BackupOptions>().Bind(configuration.GetSection(Backups.BackupOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<Backups.BackupSecrets>();
         services.AddSingleton<Backups.BackupRequests>();

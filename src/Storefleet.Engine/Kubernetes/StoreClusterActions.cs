@@ -65,7 +65,8 @@ public sealed class StoreClusterActions(IOptions<EngineOptions> options)
     /// </summary>
     public async Task RelabelNamespaceAsync(IKubernetes client, Store store, StoreClusterNames names, CancellationToken cancellationToken)
     {
-        var labels = StoreClusterNames.NamespaceLabels(store, options.Value.PodSecurityLevel);
+        var labels = StoreClusterNames.NamespaceLabels(store, options.Value.PodSecurityLevel).ToDictionary(kv => kv.Key, kv => (string?)kv.Value);
+        labels[StoreClusterNames.PoolMemberLabel] = null; // a merge patch's null removes it: the namespace is no member any more
         var patch = new V1Patch(System.Text.Json.JsonSerializer.Serialize(new { metadata = new { labels } }), V1Patch.PatchType.MergePatch);
         await client.CoreV1.PatchNamespaceAsync(patch, names.Namespace, cancellationToken: cancellationToken);
     }

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Storefleet.Core.Pool;
 using Storefleet.Core.Stores;
 
@@ -45,7 +44,7 @@ public sealed record PlanPool(StorePlan Plan, int Size, IReadOnlyList<PoolMember
 }
 
 /// <summary>Reads the warm pool: every member record, classified against the chart and values this control plane installs.</summary>
-public sealed class WarmPoolInventory(IStoreRepository repository, IWarmPoolState pool, Fleet.FleetVersions versions, IOptions<EngineOptions> options, TimeProvider clock)
+public sealed class WarmPoolInventory(IStoreRepository repository, IWarmPoolState pool, Fleet.FleetVersions versions, WarmPoolSizes sizes, TimeProvider clock)
 {
     /// <summary>How long a member may be Degraded before it is deleted as failed.</summary>
     public static readonly TimeSpan DegradedGrace = TimeSpan.FromMinutes(10);
@@ -65,7 +64,7 @@ public sealed class WarmPoolInventory(IStoreRepository repository, IWarmPoolStat
         var claims = await pool.ClaimsAsync(cancellationToken);
         var retiring = await pool.RetiringAsync(cancellationToken);
         var now = clock.GetUtcNow();
-        return [.. StorePlan.All.Select(plan => new PlanPool(plan, options.Value.PoolSize(plan.Id),
+        return [.. StorePlan.All.Select(plan => new PlanPool(plan, sizes.Of(plan.Id),
             [.. members.Where(m => m.Spec.Plan == plan).OrderBy(m => m.CreatedAt).Select(m => new PoolMember(m, StateOf(m, claims, retiring, now), claims.GetValueOrDefault(m.Name)))]))];
     }
 

@@ -24,16 +24,16 @@ public sealed partial class WarmPoolKeeper(
     IWorkQueue queue,
     WarmPoolInventory inventory,
     EngineInstance instance,
-    IOptions<EngineOptions> options,
+    IOptionsMonitor<EngineOptions> options,
     IConfiguration configuration,
     TimeProvider clock,
     ILogger<WarmPoolKeeper> logger) : BackgroundService
 {
     private DateTimeOffset Now => clock.GetUtcNow();
 
-    private TimeSpan Interval => options.Value.WarmPoolKeeping.Interval > TimeSpan.Zero ? options.Value.WarmPoolKeeping.Interval : TimeSpan.FromSeconds(10);
+    private TimeSpan Interval => options.CurrentValue.WarmPoolKeeping.Interval > TimeSpan.Zero ? options.CurrentValue.WarmPoolKeeping.Interval : TimeSpan.FromSeconds(10);
 
-    private int MaxProvisioning => Math.Clamp(options.Value.WarmPoolKeeping.MaxProvisioning, 1, 16);
+    private int MaxProvisioning => Math.Clamp(options.CurrentValue.WarmPoolKeeping.MaxProvisioning, 1, 16);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -41,6 +41,7 @@ public sealed partial class StoreReconciler(
     BackupPurges purges,
     Core.Pool.IWarmPoolState pool,
     Fleet.FleetVersions versions,
+    Pool.WarmPoolSizes poolSizes,
     Telemetry.StorefleetMetrics? metrics = null,
     Core.Fleet.IFleetHistory? history = null)
 {
@@ -967,7 +968,7 @@ public sealed partial class StoreReconciler(
     /// </summary>
     private async Task<StepOutcome?> ClaimFromPoolAsync(Store store, Lease lease, CancellationToken ct)
     {
-        if (store.IsPoolMember || store.CloneFrom is not null || _options.PoolSize(store.Spec.Plan.Id) == 0)
+        if (store.IsPoolMember || store.CloneFrom is not null || poolSizes.Of(store.Spec.Plan.Id) == 0)
         {
             return null;
         }
