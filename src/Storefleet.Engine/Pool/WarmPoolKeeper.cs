@@ -31,7 +31,10 @@ public sealed partial class WarmPoolKeeper(
 {
     private DateTimeOffset Now => clock.GetUtcNow();
 
-    private TimeSpan Interval => options.CurrentValue.WarmPoolKeeping.Interval > TimeSpan.Zero ? options.CurrentValue.WarmPoolKeeping.Interval : TimeSpan.FromSeconds(10);
+    /// <summary>Read once: the timer and the keeper's lease (three intervals) must agree for the life of the process.</summary>
+    private TimeSpan Interval => _interval ??= options.CurrentValue.WarmPoolKeeping.Interval > TimeSpan.Zero ? options.CurrentValue.WarmPoolKeeping.Interval : TimeSpan.FromSeconds(10);
+
+    private TimeSpan? _interval;
 
     private int MaxProvisioning => Math.Clamp(options.CurrentValue.WarmPoolKeeping.MaxProvisioning, 1, 16);
 

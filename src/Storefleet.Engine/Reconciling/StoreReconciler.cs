@@ -1028,6 +1028,12 @@ public sealed partial class StoreReconciler(
     {
         var store = c.Store;
         var stopwatch = Stopwatch.StartNew();
+        if (await repository.GetAsync(adopt.Member, ct) is { IsPoolMember: true, Phase: StorePhase.Deleting } deleted && store.Phase != StorePhase.Deleting)
+        {
+            // Its deletion was asked for after it was claimed (an admin): its namespace is going; give it up now.
+            return await AbandonClaimAsync(c.Lease, store, "PoolMemberDeleted", $"Warm-pool member {deleted.Name} was being deleted when this store claimed it.", ct);
+        }
+
         if (await repository.GetAsync(adopt.Member, ct) is { IsPoolMember: true } member)
         {
             var tombstone = new StoreEvent(Now, StoreEventType.Deleted, member.Phase,
@@ -1079,11 +1085,15 @@ public sealed partial class StoreReconciler(
         // Deleting the namespace removes everything helm may have left.
         await StoreClusterActions.DeleteNamespaceAsync(c.Client, c.Names, ct);
         releases.ForgetAbandoned(c.Names);
-        if (await repository.GetAsync(discard.Member, ct) is { IsPoolMember: true } left)
+        // Given up before its adoption removed it: its record goes with its namespace, so it is never claimed again (a write
+        // of its own meanwhile is a conflict: read it again).
+        for (var attempt = 0; attempt < 3 && await repository.GetAsync(discard.Member, ct) is { IsPoolMember: true } left; attempt++)
         {
-            // Given up before its adoption removed it: its record goes with its namespace, so it is never claimed again.
-            await repository.RemoveAsync(left, new StoreEvent(Now, StoreEventType.Deleted, left.Phase,
-                $"Discarded: store {c.Store.Name} claimed this member and could not personalise it; its namespace is deleted.", null, discard.Step), cancellationToken: ct);
+            if (await repository.RemoveAsync(left, new StoreEvent(Now, StoreEventType.Deleted, left.Phase,
+                $"Discarded: store {c.Store.Name} claimed this member and could not personalise it; its namespace is deleted.", null, discard.Step), cancellationToken: ct) is not UpdateStoreResult.VersionConflict)
+            {
+                break;
+            }
         }
 
         await pool.ForgetAsync(discard.Member, ct);
