@@ -1028,13 +1028,14 @@ public sealed partial class StoreReconciler(
     {
         var store = c.Store;
         var stopwatch = Stopwatch.StartNew();
-        if (await repository.GetAsync(adopt.Member, ct) is { IsPoolMember: true, Phase: StorePhase.Deleting } deleted && store.Phase != StorePhase.Deleting)
+        var member = await repository.GetAsync(adopt.Member, ct);
+        if (member is { IsPoolMember: true, Phase: StorePhase.Deleting } && store.Phase != StorePhase.Deleting)
         {
             // Its deletion was asked for after it was claimed (an admin): its namespace is going; give it up now.
-            return await AbandonClaimAsync(c.Lease, store, "PoolMemberDeleted", $"Warm-pool member {deleted.Name} was being deleted when this store claimed it.", ct);
+            return await AbandonClaimAsync(c.Lease, store, "PoolMemberDeleted", $"Warm-pool member {member.Name} was being deleted when this store claimed it.", ct);
         }
 
-        if (await repository.GetAsync(adopt.Member, ct) is { IsPoolMember: true } member)
+        if (member is { IsPoolMember: true })
         {
             var tombstone = new StoreEvent(Now, StoreEventType.Deleted, member.Phase,
                 $"Claimed by store {store.Name}: this member's namespace, release and data are that store's now, personalised (URL, administrator password, salts).", null, adopt.Step);
