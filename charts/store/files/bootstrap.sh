@@ -30,6 +30,33 @@ database_answers() {
     exit($db->connect_errno ? 1 : 0);'
 }
 
+# option_or_empty <name>: the option's value, or nothing when it is not set.
+option_or_empty() {
+  if ! wp option get "$1" 2>/dev/null; then
+    return 0
+  fi
+}
+
+# move_to_site_url <what> <file>: moves the site from the URL it has to SITE_URL. That URL is remembered in <file> on the
+# volume before anything changes, so a run stopped half-way through the tables (siteurl already replaced) replaces the
+# rest on the next run; then it is replaced in every table (guids kept) and siteurl and home are set. Leaves the URL it
+# moved from in old_url.
+move_to_site_url() {
+  local what="$1" file="$2"
+  if [[ ! -s "$file" ]]; then
+    mkdir -p "$(dirname "$file")"
+    wp option get siteurl > "$file.tmp"
+    mv "$file.tmp" "$file"
+  fi
+  old_url="$(cat "$file")"
+  if [[ "$old_url" != "$SITE_URL" ]]; then
+    log "${what}: replacing ${old_url} with ${SITE_URL} in every table"
+    wp search-replace "$old_url" "$SITE_URL" --all-tables-with-prefix --skip-columns=guid --report-changed-only
+  fi
+  wp option update siteurl "$SITE_URL"
+  wp option update home "$SITE_URL"
+}
+
 cd /var/www/html
 export WP_CLI_CONFIG_PATH=/tmp/wp-cli.yml
 # WP-CLI cannot see Apache from a Job; tell it mod_rewrite is there so permalinks write .htaccess.
@@ -44,29 +71,14 @@ if [[ -n "${PERSONALISE_FROM:-}" ]]; then
   # This store took over a warm-pool member: WordPress and WooCommerce are installed, with the member's throwaway URL,
   # title, administrator password and salts. Make them this store's, once (an option remembers the member); the
   # installation steps below then find everything in place and change nothing.
-  if ! personalised="$(wp option get storefleet_personalised_from 2>/dev/null)"; then
-    personalised=""
-  fi
-  if [[ "$personalised" == "$PERSONALISE_FROM" ]]; then
+  if [[ "$(option_or_empty storefleet_personalised_from)" == "$PERSONALISE_FROM" ]]; then
     log "warm-pool member ${PERSONALISE_FROM}: already personalised"
   else
-    # The member's URL is remembered on the volume before anything changes: a run stopped half-way through the tables
-    # (siteurl already replaced) replaces the rest on the next run.
-    member_url_file=/var/www/html/.storefleet/member-url
-    if [[ ! -s "$member_url_file" ]]; then
-      mkdir -p "$(dirname "$member_url_file")"
-      wp option get siteurl > "$member_url_file.tmp"
-      mv "$member_url_file.tmp" "$member_url_file"
-    fi
-    old_url="$(cat "$member_url_file")"
+    move_to_site_url "warm-pool member ${PERSONALISE_FROM}" /var/www/html/.storefleet/member-url
     if [[ "$old_url" != "$SITE_URL" ]]; then
-      log "warm-pool member ${PERSONALISE_FROM}: replacing ${old_url} with ${SITE_URL} in every table"
-      wp search-replace "$old_url" "$SITE_URL" --all-tables-with-prefix --skip-columns=guid --report-changed-only
       # Then the host in every other form (scheme-relative, the other scheme): //member-host → //store-host.
       wp search-replace "//${old_url#*://}" "//${SITE_URL#*://}" --all-tables-with-prefix --skip-columns=guid --report-changed-only
     fi
-    wp option update siteurl "$SITE_URL"
-    wp option update home "$SITE_URL"
     wp option update blogname "$SITE_TITLE"
     wp option update admin_email "$WP_ADMIN_EMAIL"
     wp option update woocommerce_email_from_name "$SITE_TITLE"
@@ -89,27 +101,10 @@ fi
 if [[ -n "${CLONE_SNAPSHOT:-}" ]]; then
   # A clone: the init containers restored another store's backup (database and wp-content). Move it to this store's
   # URL and administrator password, once (an option remembers the snapshot); nothing is installed or changed besides.
-  if ! cloned="$(wp option get storefleet_cloned_from 2>/dev/null)"; then
-    cloned=""
-  fi
-  if [[ "$cloned" == "$CLONE_SNAPSHOT" ]]; then
+  if [[ "$(option_or_empty storefleet_cloned_from)" == "$CLONE_SNAPSHOT" ]]; then
     log "clone of ${CLONE_SNAPSHOT}: already moved to ${SITE_URL}"
   else
-    # The source's URL is remembered on the volume before anything changes: a run stopped half-way through the tables
-    # (siteurl already replaced) replaces the rest on the next run.
-    source_url_file=/var/www/html/.storefleet/clone-source-url
-    if [[ ! -s "$source_url_file" ]]; then
-      mkdir -p "$(dirname "$source_url_file")"
-      wp option get siteurl > "$source_url_file.tmp"
-      mv "$source_url_file.tmp" "$source_url_file"
-    fi
-    old_url="$(cat "$source_url_file")"
-    if [[ "$old_url" != "$SITE_URL" ]]; then
-      log "clone of ${CLONE_SNAPSHOT}: replacing ${old_url} with ${SITE_URL} in every table"
-      wp search-replace "$old_url" "$SITE_URL" --all-tables-with-prefix --skip-columns=guid --report-changed-only
-    fi
-    wp option update siteurl "$SITE_URL"
-    wp option update home "$SITE_URL"
+    move_to_site_url "clone of ${CLONE_SNAPSHOT}" /var/www/html/.storefleet/clone-source-url
     if wp user get "$WP_ADMIN_USER" --field=ID >/dev/null 2>&1; then
       log "administrator ${WP_ADMIN_USER}: this store's password"
       printf '%s' "$WP_ADMIN_PASSWORD" | wp user update "$WP_ADMIN_USER" --prompt=user_pass --skip-email
