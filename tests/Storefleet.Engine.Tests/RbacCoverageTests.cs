@@ -112,10 +112,10 @@ public sealed class RbacCoverageTests : IAsyncLifetime
         var name = EngineFixture.NewStoreName("rbac");
         api.Simulation.FailJobs($"store-{name}", "bootstrap", "bootstrap: FAILED: simulated");
         await plane.CreateStoreAsync(name);
-        await plane.WaitForPhaseAsync(name, StorePhase.Failed, TimeSpan.FromSeconds(20));
+        await plane.WaitForPhaseAsync(name, StorePhase.Failed, TimeSpan.FromMinutes(2));
         api.Simulation.ClearFaults();
         await plane.RetryStoreAsync(name);
-        await plane.WaitForPhaseAsync(name, StorePhase.Ready, TimeSpan.FromSeconds(20));
+        await plane.WaitForPhaseAsync(name, StorePhase.Ready, TimeSpan.FromMinutes(2));
         (await plane.CreateClient().GetAsync($"/api/v1/stores/{name}/credentials")).EnsureSuccessStatusCode();
 
         // An on-demand backup, recorded from its Job when it finishes; then restored in place (a safety backup, the restore Job, helm test).
@@ -144,7 +144,7 @@ public sealed class RbacCoverageTests : IAsyncLifetime
         await KubectlAsync("patch", "storageclass", KubeApiState.DefaultStorageClass, "-p", """{"allowVolumeExpansion":null}""");
 
         await plane.DeleteStoreAsync(name);
-        await plane.WaitForGoneAsync(name, TimeSpan.FromSeconds(20));
+        await plane.WaitForGoneAsync(name, TimeSpan.FromMinutes(2));
 
         var used = api.Requests.Entries
             .Where(r => r.Verb is not null && r.Resource is not null && r.UserAgent?.StartsWith("kubectl", StringComparison.Ordinal) != true)
